@@ -1,0 +1,34 @@
+"""The tutorial's LeNet (Keras 3, backend-agnostic: no `tf.*`, so it also runs on JAX).
+
+CONV 20@5×5 same → act → max-pool 2×2/2 → CONV 50@5×5 same → act → max-pool 2×2/2 → flatten →
+FC 500 → act → FC 10 → softmax. 1,256,080 parameters for 28×28×1 inputs and 10 classes.
+"""
+
+import keras
+from keras import layers
+
+from lenet import contract
+
+
+def build_lenet(width: int = contract.IMAGE_SIZE, height: int = contract.IMAGE_SIZE, depth: int = 1,
+                classes: int = 10, activation: str = "relu", channels_first: bool = False,
+                input_name: str = contract.INPUT_NAME) -> keras.Model:
+    """Build LeNet. `activation` is "relu" (the Keras tutorial) or "tanh" (the 1998 original)."""
+    if activation not in ("relu", "tanh"):
+        raise ValueError(f"activation must be 'relu' or 'tanh', not {activation!r}")
+    data_format = "channels_first" if channels_first else "channels_last"
+    shape = (depth, height, width) if channels_first else (height, width, depth)
+    return keras.Sequential([
+        keras.Input(shape=shape, name=input_name),
+        layers.Conv2D(20, 5, padding="same", data_format=data_format, name="conv1"),
+        layers.Activation(activation, name="act1"),
+        layers.MaxPooling2D(2, strides=2, data_format=data_format, name="pool1"),
+        layers.Conv2D(50, 5, padding="same", data_format=data_format, name="conv2"),
+        layers.Activation(activation, name="act2"),
+        layers.MaxPooling2D(2, strides=2, data_format=data_format, name="pool2"),
+        layers.Flatten(data_format=data_format, name="flatten"),
+        layers.Dense(500, name="fc1"),
+        layers.Activation(activation, name="act3"),
+        layers.Dense(classes, name="fc2"),
+        layers.Activation("softmax", name=contract.OUTPUT_NAME),
+    ], name="lenet")

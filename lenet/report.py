@@ -1,0 +1,55 @@
+"""The run folder's evaluation files: classification report, confusion matrix, misclassified
+digits and the training-curves plot. Pure NumPy / scikit-learn / matplotlib; no Keras."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import classification_report, confusion_matrix
+
+from lenet import contract
+
+CURVE_SERIES = (("loss", "train_loss"), ("val_loss", "val_loss"),
+                ("accuracy", "train_acc"), ("val_accuracy", "val_acc"))
+
+
+def write_json(path: Path, data) -> None:
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def write_evaluation(folder: Path, y_true: np.ndarray, probabilities: np.ndarray) -> dict:
+    """Write report.txt, report.json, confusion.json and misclassified.json; return the summary."""
+    y_pred = probabilities.argmax(axis=1)
+    labels = list(range(len(contract.CLASS_LABELS)))
+    text = classification_report(y_true, y_pred, labels=labels, target_names=contract.CLASS_LABELS, digits=4)
+    (folder / "report.txt").write_text(text)
+    write_json(folder / "report.json", classification_report(
+        y_true, y_pred, labels=labels, target_names=contract.CLASS_LABELS, digits=4, output_dict=True))
+    write_json(folder / "confusion.json", {
+        "labels": contract.CLASS_LABELS, "rows": "true label", "columns": "predicted label",
+        "matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist()})
+    wrong = np.flatnonzero(y_pred != y_true)
+    write_json(folder / "misclassified.json", [
+        {"index": int(i), "true": int(y_true[i]), "predicted": int(y_pred[i]),
+         "confidence": round(float(probabilities[i, y_pred[i]]), 6)} for i in wrong])
+    return {"test_accuracy": float(np.mean(y_pred == y_true)), "misclassified": int(wrong.size)}
+
+
+def plot_curves(history: list[dict], path: Path, title: str) -> None:
+    """The tutorial's plot: train/val loss and accuracy per epoch, ggplot style."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [row["epoch"] for row in history]
+    with plt.style.context("ggplot"):
+        fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
+        for key, label in CURVE_SERIES:
+            ax.plot(epochs, [row[key] for row in history], marker="o", markersize=3, label=label)
+        ax.set_title(title)
+        ax.set_xlabel("Epoch #")
+        ax.set_ylabel("Loss/Accuracy")
+        ax.legend(loc="center right")
+        fig.tight_layout()
+        fig.savefig(path)
+        plt.close(fig)
