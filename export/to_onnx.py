@@ -111,15 +111,31 @@ def versions() -> dict:
     return found
 
 
-def model_metadata(run: Path, keras_path: Path, opset: int, precision: str) -> dict[str, str]:
+def model_metadata(run: Path, keras_path: Path, opset: int, precision: str, uncertain_below: float) -> dict[str, str]:
     run_info = json.loads((run / "run.json").read_text()) if (run / "run.json").is_file() else {}
     return {**contract.as_metadata(),
-            "precision": precision, "opset": str(opset),
+            "precision": precision, "opset": str(opset), "uncertain_below": str(uncertain_below),
             "recipe": json.dumps(run_info.get("recipe")), "seed": str(run_info.get("seed")),
             "test_accuracy": str(run_info.get("test_accuracy")),
             "source_model": keras_path.name, "source_model_sha256": sha256_file(keras_path),
             "versions": json.dumps(versions()),
             "exported": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def uncertainty_threshold(probabilities: np.ndarray, labels: np.ndarray) -> dict:
+    """The confidence below which the demo says "not sure": the highest threshold (0.30–0.95)
+    under which the model's answers on real test digits are wrong at least one time in three."""
+    confidence, correct = probabilities.max(1), probabilities.argmax(1) == labels
+    chosen = 0.5
+    for threshold in np.round(np.arange(0.30, 0.96, 0.01), 2):
+        below = confidence < threshold
+        if below.sum() >= 20 and correct[below].mean() <= 2 / 3:
+            chosen = float(threshold)
+    below = confidence < chosen
+    return {"uncertain_below": chosen, "rule": "highest threshold in 0.30-0.95 where accuracy below it is <= 2/3 (at least 20 images)",
+            "test_images_below": int(below.sum()),
+            "accuracy_below": float(correct[below].mean()) if below.any() else None,
+            "accuracy_at_or_above": float(correct[~below].mean())}
 
 
 def set_metadata(onnx_model, props: dict[str, str]) -> None:
@@ -220,8 +236,10 @@ def export(args) -> dict:
     x_test = (x_test_u8.astype(np.float32) / 255.0)[..., None]
     keras_probabilities = model.predict(x_test, batch_size=1024, verbose=0)
 
+    uncertainty = uncertainty_threshold(keras_probabilities, y_test)
     onnx_model = convert(model, args.opset)
-    set_metadata(onnx_model, model_metadata(args.run, keras_path, args.opset, "float32"))
+    set_metadata(onnx_model, model_metadata(args.run, keras_path, args.opset, "float32",
+                                            uncertainty["uncertain_below"]))
     output = args.output
     staged = []
     try:
@@ -233,7 +251,7 @@ def export(args) -> dict:
         session = cpu_session(fp32_tmp)
         result = {"source": str(keras_path), "source_sha256": sha256_file(keras_path), "opset": args.opset,
                   "onnxruntime": ort.__version__, "provider": session.get_providers()[0],
-                  "checker": "passed (full_check)",
+                  "checker": "passed (full_check)", "uncertainty": uncertainty,
                   "parity": check_parity(session, x_test, y_test, keras_probabilities, args.tolerance),
                   "files": {output.name: fp32_tmp.stat().st_size}}
         publish = [(fp32_tmp, output)]
@@ -244,7 +262,8 @@ def export(args) -> dict:
             order = np.random.default_rng(0).permutation(len(x_train))[:CALIBRATION_IMAGES]
             quantize_int8(fp32_tmp, int8_tmp, (x_train[order].astype(np.float32) / 255.0)[..., None])
             int8_model = onnx.load(int8_tmp)
-            set_metadata(int8_model, model_metadata(args.run, keras_path, args.opset, "int8 (static QDQ, per-channel)"))
+            set_metadata(int8_model, model_metadata(
+                args.run, keras_path, args.opset, "int8 (static QDQ, per-channel)", uncertainty["uncertain_below"]))
             onnx.save(int8_model, int8_tmp)
             onnx.checker.check_model(str(int8_tmp), full_check=True)
             result["int8"] = {"calibration_images": CALIBRATION_IMAGES, "calibration_source": "MNIST training set",

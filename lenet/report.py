@@ -35,12 +35,47 @@ def write_evaluation(folder: Path, y_true: np.ndarray, probabilities: np.ndarray
     return {"test_accuracy": float(np.mean(y_pred == y_true)), "misclassified": int(wrong.size)}
 
 
-def plot_curves(history: list[dict], path: Path, title: str) -> None:
-    """The tutorial's plot: train/val loss and accuracy per epoch, ggplot style."""
+def write_misclassified_gallery(folder: Path, test_images: np.ndarray, limit: int = 48) -> None:
+    """misclassified.npz: the most confidently wrong test digits (uint8 28×28) with their labels,
+    so the demo can show them without the dataset."""
+    wrong = json.loads((folder / "misclassified.json").read_text())
+    wrong = sorted(wrong, key=lambda row: -row["confidence"])[:limit]
+    indices = np.array([row["index"] for row in wrong], dtype=np.int64)
+    np.savez_compressed(folder / "misclassified.npz", images=test_images[indices].astype(np.uint8), index=indices,
+                        true=np.array([row["true"] for row in wrong], dtype=np.int64),
+                        predicted=np.array([row["predicted"] for row in wrong], dtype=np.int64),
+                        confidence=np.array([row["confidence"] for row in wrong], dtype=np.float32))
+
+
+def _pyplot():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    return plt
 
+
+def plot_confusion(folder: Path, title: str) -> None:
+    """confusion.png: the confusion matrix as an annotated heatmap (log colour scale)."""
+    plt = _pyplot()
+    matrix = np.array(json.loads((folder / "confusion.json").read_text())["matrix"])
+    fig, ax = plt.subplots(figsize=(6, 5.4), dpi=100)
+    ax.imshow(np.log1p(matrix), cmap="Blues")
+    for (row, col), count in np.ndenumerate(matrix):
+        ax.text(col, row, str(count), ha="center", va="center", fontsize=7,
+                color="white" if count > matrix.max() / 8 else "black")
+    ax.set_xticks(range(10), contract.CLASS_LABELS)
+    ax.set_yticks(range(10), contract.CLASS_LABELS)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(folder / "confusion.png")
+    plt.close(fig)
+
+
+def plot_curves(history: list[dict], path: Path, title: str) -> None:
+    """The tutorial's plot: train/val loss and accuracy per epoch, ggplot style."""
+    plt = _pyplot()
     epochs = [row["epoch"] for row in history]
     with plt.style.context("ggplot"):
         fig, ax = plt.subplots(figsize=(8, 5), dpi=100)

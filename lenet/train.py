@@ -20,8 +20,8 @@ from pathlib import Path
 
 # Recipes are listed here without importing Keras, so --help and flag errors answer at once.
 RECIPE_NAMES = ("fast", "seed")
-RUN_FILES = ("model.keras", "history.json", "report.txt", "report.json", "confusion.json",
-             "misclassified.json", "curves.png", "run.json")
+RUN_FILES = ("model.keras", "history.json", "report.txt", "report.json", "confusion.json", "confusion.png",
+             "misclassified.json", "misclassified.npz", "curves.png", "run.json")
 
 
 class UserError(Exception):
@@ -133,6 +133,8 @@ def train_into(folder: Path, args) -> dict:
     summary = report.write_evaluation(folder, data.y_test, probabilities)
     report.write_json(folder / "history.json", history)
     report.plot_curves(history, folder / "curves.png", f"LeNet on MNIST, recipe '{recipe.name}'")
+    report.plot_confusion(folder, f"Confusion matrix, recipe '{recipe.name}' (test set)")
+    report.write_misclassified_gallery(folder, test_split[0])
     save_weights_only_model(model, folder / "model.keras")
 
     run = {

@@ -1,0 +1,89 @@
+"""The digit model as the demo sees it: an ONNX file run by ONNX Runtime.
+
+The input contract (image size, digit box, polarity, range, class labels) and the confidence
+threshold are read from the file's metadata, written there by export/to_onnx.py — the demo never
+imports TensorFlow, Keras or `lenet`. Execution providers: CUDA first when it really runs, then
+CPU; `LENET_PROVIDERS=cpu` (or `--providers`) overrides. `DigitModel.provider` is what actually runs.
+"""
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from demo.images import InputError
+
+PROVIDER_ALIASES = {"cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider",
+                    "tensorrt": "TensorrtExecutionProvider"}
+DEFAULT_UNCERTAIN_BELOW = 0.6
+
+
+@dataclass(frozen=True)
+class Contract:
+    input_name: str
+    output_name: str
+    image_size: int
+    digit_box: int
+    polarity: str
+    class_labels: tuple[str, ...]
+    uncertain_below: float
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, str]) -> "Contract":
+        required = ("input_name", "output_name", "input_shape", "input_digit_box", "input_polarity", "class_labels")
+        missing = [key for key in required if key not in meta]
+        if missing:
+            raise ValueError(f"the ONNX file has no input contract in its metadata (missing {', '.join(missing)}); "
+                             "export it with: python export/to_onnx.py")
+        return cls(input_name=meta["input_name"], output_name=meta["output_name"],
+                   image_size=int(json.loads(meta["input_shape"])[1]), digit_box=int(meta["input_digit_box"]),
+                   polarity=meta["input_polarity"], class_labels=tuple(json.loads(meta["class_labels"])),
+                   uncertain_below=float(meta.get("uncertain_below", DEFAULT_UNCERTAIN_BELOW)))
+
+
+def choose_providers(requested: str | None = None) -> list[str]:
+    """`requested` like "cuda,cpu" or "cpu"; default: CUDA (if this build has it) then CPU."""
+    requested = requested or os.environ.get("LENET_PROVIDERS")
+    available = ort.get_available_providers()
+    if requested:
+        names = [PROVIDER_ALIASES.get(name.strip().lower(), name.strip()) for name in requested.split(",") if name.strip()]
+        unknown = [name for name in names if name not in available]
+        if unknown:
+            raise ValueError(f"provider(s) {', '.join(unknown)} not available; this ONNX Runtime has {', '.join(available)}")
+        return names
+    return [name for name in ("CUDAExecutionProvider", "CPUExecutionProvider") if name in available]
+
+
+class DigitModel:
+    """Load an exported LeNet ONNX file; `probabilities(batch)` runs it."""
+
+    def __init__(self, path: str | Path, providers: str | None = None, threads: int | None = None):
+        self.path = Path(path)
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # the CUDA → CPU fallback warning is reported on the page instead
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(self.path), options, providers=choose_providers(providers))
+        self.provider = self.session.get_providers()[0]
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.contract = Contract.from_metadata(self.metadata)
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """(N, size, size) or (N, size, size, 1) float32 in [0, 1] → (N, classes) probabilities."""
+        images = np.asarray(images)
+        size = self.contract.image_size
+        if images.ndim == 3:
+            images = images[..., None]
+        if images.shape[1:] != (size, size, 1) or images.shape[0] == 0:
+            raise InputError(f"the model takes a batch of {size}×{size} images, got an array of shape {images.shape}")
+        if not np.issubdtype(images.dtype, np.number) or np.issubdtype(images.dtype, np.complexfloating):
+            raise InputError(f"the model takes numbers, got an array of {images.dtype}")
+        images = images.astype(np.float32, copy=False)
+        if not np.isfinite(images).all():
+            raise InputError("the image contains NaN or infinite values")
+        if images.min() < 0 or images.max() > 1:
+            raise InputError("the model takes values in [0, 1]")
+        return self.session.run([self.contract.output_name], {self.contract.input_name: images})[0]

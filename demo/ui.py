@@ -1,0 +1,217 @@
+"""The Gradio page: draw, upload or write a number; see what the model sees and why; training tab.
+
+`build_app(model_path)` returns the Blocks; `launch_options()` the arguments for `launch()` (the
+brush-selecting script, upload limits). Named API endpoints: /classify_sketch, /classify_upload,
+/read_number (see README for gradio_client calls).
+"""
+
+import os
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+
+from demo import pipeline
+from demo.images import InputError
+from demo.model import DigitModel
+from demo.runs import RunView, default_model_path, shipped_runs
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "artifacts" / "examples"
+MAX_FILE_SIZE = "10mb"
+CONCURRENCY_LIMIT = int(os.environ.get("LENET_CONCURRENCY", "4"))
+
+# The image editor opens with no tool selected; select the brush on every sketchpad as it appears.
+SELECT_BRUSH_JS = """
+() => {
+  const pick = () => document.querySelectorAll('button[aria-label="Brush"]').forEach((b) => {
+    if (!b.dataset.lenetPicked && b.offsetParent !== null) { b.dataset.lenetPicked = "1"; b.click(); }
+  });
+  new MutationObserver(pick).observe(document.body, {childList: true, subtree: true});
+  pick();
+}
+"""
+CSS = ".model-input img, .heatmap img { image-rendering: pixelated; }"
+
+BLANK_DIGIT = (None, "✏️ **Draw a digit** (0–9) in the box — one digit, as large as you like.", None, None)
+
+
+def status_line(model: DigitModel, reading) -> str:
+    return f"{reading.verdict()}  \n<small>{reading.milliseconds:.1f} ms on {model.provider}</small>"
+
+
+def digit_outputs(model: DigitModel, source):
+    try:
+        reading = pipeline.read_digit(model, source)
+    except InputError as error:
+        raise gr.Error(str(error)) from None
+    if reading is None:
+        return BLANK_DIGIT
+    return reading.probabilities, status_line(model, reading), pipeline.explain.enlarge(reading.model_input), reading.heatmap
+
+
+def number_outputs(model: DigitModel, source):
+    try:
+        reading = pipeline.read_number(model, source)
+    except InputError as error:
+        raise gr.Error(str(error)) from None
+    if reading is None:
+        return "✏️ **Write a number** — digits side by side, left to right.", []
+    gallery = [(pipeline.explain.enlarge(d.model_input, 4), f"{d.label} · {d.confidence:.0%}") for d in reading.digits]
+    unsure = " (? = not sure)" if "?" in reading.text else ""
+    return (f"Read: **{reading.text}**{unsure}  \n<small>{len(reading.digits)} digits, {reading.milliseconds:.1f} ms "
+            f"on {model.provider}</small>"), gallery
+
+
+def digit_result_column():
+    label = gr.Label(num_top_classes=10, label="Probabilities")
+    status = gr.Markdown(BLANK_DIGIT[1])
+    with gr.Row():
+        seen = gr.Image(label="What the model sees (28×28)", elem_classes="model-input", height=224, width=224,
+                        interactive=False)
+        heat = gr.Image(label="Why: occlusion sensitivity", elem_classes="heatmap", height=224, width=224,
+                        interactive=False)
+    return [label, status, seen, heat]
+
+
+def report_table(view: RunView) -> pd.DataFrame | None:
+    if not view.report:
+        return None
+    rows = [{"class": name, **{k: round(v, 4) if isinstance(v, float) else v for k, v in values.items()}}
+            for name, values in view.report.items() if isinstance(values, dict)]
+    return pd.DataFrame(rows, columns=["class", "precision", "recall", "f1-score", "support"])
+
+
+def history_frame(view: RunView) -> pd.DataFrame | None:
+    if not view.history:
+        return None
+    series = {"loss": "train_loss", "val_loss": "val_loss", "accuracy": "train_acc", "val_accuracy": "val_acc"}
+    return pd.DataFrame([{"epoch": row["epoch"], "series": name, "value": row[key]}
+                         for row in view.history for key, name in series.items() if key in row])
+
+
+def model_card(view: RunView, model: DigitModel | None) -> str:
+    run, export = view.run or {}, view.export or {}
+    recipe = run.get("recipe", {})
+    lines = [f"### Recipe `{view.name}`", recipe.get("description", ""), "",
+             "**Architecture:** CONV 20@5×5 → ReLU → max-pool 2×2 → CONV 50@5×5 → ReLU → max-pool → FC 500 → "
+             f"ReLU → FC 10 → softmax; {run.get('parameters', 1256080):,} parameters.",
+             f"**Training:** {recipe.get('epochs')} epochs, batch {recipe.get('batch_size')}, {recipe.get('optimizer')} "
+             f"lr {recipe.get('learning_rate')}, seed {run.get('seed')}, {run.get('train_images')} training images, "
+             f"{run.get('train_seconds')} s on {run.get('device')}."]
+    if "test_accuracy" in run:
+        lines.append(f"**Test accuracy:** {run['test_accuracy']:.2%} on {run.get('test_images')} MNIST test images "
+                     f"({run.get('test_misclassified')} wrong).")
+    parity = export.get("parity")
+    if parity:
+        sizes = ", ".join(f"{name} {size / 1e6:.2f} MB" for name, size in export.get("files", {}).items())
+        lines.append(f"**ONNX:** opset {export.get('opset')}; max |Keras − ONNX| {parity['max_abs_diff']:.1e} on "
+                     f"{parity['images']} test images, argmax agreement {parity['argmax_agreement']:.2%}; {sizes}.")
+    if export.get("int8"):
+        q = export["int8"]
+        lines.append(f"**int8:** test accuracy {q['int8_test_accuracy']:.2%}, agreement with fp32 "
+                     f"{q['agreement_with_fp32']:.2%}.")
+    if model is not None and model.path.parent.resolve() == view.folder.resolve():
+        lines.append(f"**Serving:** `{model.path.name}` on {model.provider}; answers below "
+                     f"{model.contract.uncertain_below:.0%} confidence are shown as “not sure”.")
+    return "\n\n".join(lines)
+
+
+def training_column(view: RunView, model: DigitModel | None):
+    gr.Markdown(model_card(view, model))
+    frame = history_frame(view)
+    if frame is not None:
+        gr.LinePlot(frame, x="epoch", y="value", color="series", title=f"Training curves ({view.name})",
+                    x_title="Epoch #", y_title="Loss/Accuracy", height=320)
+    table = report_table(view)
+    if table is not None:
+        gr.Dataframe(table, label="Classification report (test set)", interactive=False)
+    if view.file("confusion.png"):
+        gr.Image(str(view.file("confusion.png")), label="Confusion matrix (test set)", interactive=False)
+    if view.misclassified:
+        m = view.misclassified
+        gr.Gallery([(np.asarray(img), f"true {t} → {p} ({c:.0%})") for img, t, p, c in
+                    zip(m["images"], m["true"], m["predicted"], m["confidence"])],
+                   label="Most confidently misclassified test digits", columns=8, height=300)
+
+
+def examples(pattern: str) -> list[str]:
+    return sorted(str(p) for p in EXAMPLES.glob(pattern))
+
+
+def build_app(model_path: str | Path | None = None, providers: str | None = None) -> gr.Blocks:
+    model_path = Path(model_path or default_model_path())
+    try:
+        model, problem = DigitModel(model_path, providers), None
+    except Exception as error:  # missing, corrupt or contract-less file: the page explains
+        model, problem = None, f"{type(error).__name__}: {error}"
+
+    with gr.Blocks(title="LeNet digits") as app:
+        gr.Markdown("# LeNet digits\nDraw a digit and the 1998 LeNet, trained on MNIST and run with ONNX Runtime, "
+                    "reads it — preprocessed exactly as MNIST itself was made.")
+        if model is None:
+            gr.Markdown(f"## No model to serve\nCould not load `{model_path}` ({problem}).\n\nTrain and export one:\n"
+                        "```\npython -m lenet.train\npython export/to_onnx.py --output artifacts/fast/lenet.onnx\n```\n"
+                        "or point `LENET_MODEL` / `--model` at an exported `lenet.onnx`.")
+        else:
+            gr.Markdown(f"<small>Model `{model_path.name}` · provider **{model.provider}**</small>")
+            with gr.Tab("Draw"):
+                with gr.Row():
+                    with gr.Column():
+                        sketch = gr.Sketchpad(label="Draw one digit", canvas_size=(280, 280), type="numpy",
+                                              image_mode="RGBA", layers=False, transforms=(), fixed_canvas=True,
+                                              brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed"))
+                    with gr.Column():
+                        outputs = digit_result_column()
+                sketch.change(lambda v: digit_outputs(model, v), sketch, outputs, api_name="classify_sketch",
+                              trigger_mode="always_last", concurrency_limit=CONCURRENCY_LIMIT)
+            with gr.Tab("Upload"):
+                with gr.Row():
+                    with gr.Column():
+                        upload = gr.File(label="Image of one digit (PNG, JPEG, BMP, GIF, WebP, TIFF)",
+                                         file_types=["image", ".tif", ".tiff", ".webp"], type="filepath")
+                        camera = gr.Image(label="…or take a photo", sources=["webcam", "clipboard"], type="pil")
+                        if examples("mnist_*.png"):
+                            gr.Examples(examples("mnist_*.png"), inputs=upload, label="Real MNIST test digits")
+                    with gr.Column():
+                        upload_outputs = digit_result_column()
+                upload.change(lambda f: digit_outputs(model, f), upload, upload_outputs, api_name="classify_upload",
+                              concurrency_limit=CONCURRENCY_LIMIT)
+                camera.change(lambda f: digit_outputs(model, f), camera, upload_outputs, api_name="classify_photo",
+                              concurrency_limit=CONCURRENCY_LIMIT)
+            with gr.Tab("Number"):
+                with gr.Row():
+                    with gr.Column():
+                        number_sketch = gr.Sketchpad(label="Write a number, digits side by side", canvas_size=(700, 240),
+                                                     type="numpy", image_mode="RGBA", layers=False, transforms=(),
+                                                     fixed_canvas=True,
+                                                     brush=gr.Brush(default_size=10, colors=["#000000"],
+                                                                    color_mode="fixed"))
+                        number_file = gr.File(label="…or upload a photo of a number", type="filepath",
+                                              file_types=["image", ".tif", ".tiff", ".webp"])
+                        if examples("number_*.png"):
+                            gr.Examples(examples("number_*.png"), inputs=number_file, label="Numbers made of MNIST digits")
+                    with gr.Column():
+                        number_text = gr.Markdown("✏️ **Write a number** — digits side by side, left to right.")
+                        number_digits = gr.Gallery(label="Digits, left to right", columns=8, height=200)
+                number_sketch.change(lambda v: number_outputs(model, v), number_sketch, [number_text, number_digits],
+                                     api_name="read_number", trigger_mode="always_last",
+                                     concurrency_limit=CONCURRENCY_LIMIT)
+                number_file.change(lambda f: number_outputs(model, f), number_file, [number_text, number_digits],
+                                   api_name="read_number_upload", concurrency_limit=CONCURRENCY_LIMIT)
+        with gr.Tab("Training"):
+            views = shipped_runs(model_path)
+            if not views:
+                gr.Markdown("No training run found next to the model. Train one with `python -m lenet.train`.")
+            with gr.Row():
+                for view in views:
+                    with gr.Column():
+                        training_column(view, model)
+    app.queue(max_size=256, default_concurrency_limit=CONCURRENCY_LIMIT)
+    return app
+
+
+def launch_options() -> dict:
+    """Arguments for `launch()`: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are read by Gradio itself."""
+    return {"js": SELECT_BRUSH_JS, "css": CSS, "max_file_size": MAX_FILE_SIZE, "show_error": True}
