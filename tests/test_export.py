@@ -1,0 +1,127 @@
+"""export/to_onnx.py on a model trained in the tests on real MNIST: checks, parity, metadata,
+dynamic batch, int8, and every failure path leaving no ONNX file behind."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "export"))
+import to_onnx  # noqa: E402
+
+
+def session(path):
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def test_export_passes_checker_and_records_parity(small_export):
+    onnx.checker.check_model(str(small_export / "lenet.onnx"), full_check=True)
+    report = json.loads((small_export / "export.json").read_text())
+    parity = report["parity"]
+    assert parity["images"] == 10000
+    assert parity["max_abs_diff"] <= 1e-5 and parity["argmax_agreement"] == 1.0
+    assert parity["keras_test_accuracy"] == parity["onnx_test_accuracy"]
+    run = json.loads((small_export / "run.json").read_text())
+    assert parity["onnx_test_accuracy"] == pytest.approx(run["test_accuracy"], abs=1e-9)
+    assert report["opset"] == 17 and report["files"]["lenet.onnx"] == (small_export / "lenet.onnx").stat().st_size
+
+
+def test_onnx_answers_like_keras_on_real_digits(small_export, test_digits):
+    import keras
+    x, _ = test_digits
+    keras_p = keras.saving.load_model(small_export / "model.keras").predict(x, verbose=0)
+    onnx_p = session(small_export / "lenet.onnx").run(None, {"image": x})[0]
+    assert np.abs(keras_p - onnx_p).max() <= 1e-5
+    assert np.array_equal(keras_p.argmax(1), onnx_p.argmax(1))
+
+
+def test_input_output_names_and_dynamic_batch(small_export, test_digits):
+    x, _ = test_digits
+    s = session(small_export / "lenet.onnx")
+    (inp,), (out,) = s.get_inputs(), s.get_outputs()
+    assert inp.name == "image" and inp.type == "tensor(float)" and inp.shape[1:] == [28, 28, 1]
+    assert isinstance(inp.shape[0], str) or inp.shape[0] is None
+    assert out.name == "probabilities" and out.shape[1] == 10
+    full = s.run(None, {"image": x[:256]})[0]
+    for size in (1, 7):
+        parts = np.concatenate([s.run(None, {"image": x[i:min(i + size, 256)]})[0] for i in range(0, 256, size)])
+        assert np.abs(parts - full).max() <= 1e-6
+
+
+def test_metadata_round_trip(small_export):
+    from lenet import contract
+    meta = session(small_export / "lenet.onnx").get_modelmeta().custom_metadata_map
+    for key, value in contract.as_metadata().items():
+        assert meta[key] == value
+    assert json.loads(meta["class_labels"]) == [str(d) for d in range(10)]
+    assert meta["input_polarity"] == "white_on_black" and meta["input_centering"] == "center_of_mass"
+    assert json.loads(meta["recipe"])["name"] == "fast"
+    run = json.loads((small_export / "run.json").read_text())
+    assert float(meta["test_accuracy"]) == run["test_accuracy"]
+    assert meta["source_model_sha256"] == to_onnx.sha256_file(small_export / "model.keras")
+    assert "tf2onnx" in json.loads(meta["versions"]) and meta["opset"] == "17" and meta["exported"]
+    assert 0.3 <= float(meta["uncertain_below"]) <= 0.95
+
+
+def test_int8_model_agrees_with_fp32(small_export, test_digits):
+    x, y = test_digits
+    fp32 = session(small_export / "lenet.onnx").run(None, {"image": x})[0].argmax(1)
+    int8_session = session(small_export / "lenet-int8.onnx")
+    int8 = int8_session.run(None, {"image": x})[0].argmax(1)
+    assert np.mean(int8 == fp32) >= 0.99
+    ops = {node.op_type for node in onnx.load(small_export / "lenet-int8.onnx").graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    assert int8_session.get_modelmeta().custom_metadata_map["precision"].startswith("int8")
+    report = json.loads((small_export / "export.json").read_text())["int8"]
+    assert report["agreement_with_fp32"] >= 0.99
+    assert abs(report["int8_test_accuracy"] - report["fp32_test_accuracy"]) <= 0.01
+    assert set(report["latency_cpu_median"]) == {"fp32", "int8"}
+    assert (small_export / "lenet-int8.onnx").stat().st_size < (small_export / "lenet.onnx").stat().st_size / 3
+
+
+def run_export(*args):
+    return subprocess.run([sys.executable, "export/to_onnx.py", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_missing_model_is_one_clear_error(tmp_path):
+    done = run_export(tmp_path, "--output", tmp_path / "out.onnx")
+    assert done.returncode == 1 and "no model file" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out.onnx").exists()
+
+
+def test_not_a_model_file(tmp_path):
+    (tmp_path / "model.keras").write_bytes(b"this is not a zip file")
+    done = run_export(tmp_path)
+    assert done.returncode == 1 and "not a readable Keras model" in done.stderr
+    assert not list(tmp_path.glob("*.onnx"))
+
+
+def test_model_with_another_input_shape_is_refused(tmp_path):
+    from lenet.model import build_lenet
+    build_lenet(width=32, height=32).save(tmp_path / "model.keras")
+    done = run_export(tmp_path)
+    assert done.returncode == 1 and "not a LeNet digit model" in done.stderr
+    assert not list(tmp_path.glob("*.onnx"))
+
+
+def test_unsupported_opset_and_unwritable_output(small_run, tmp_path):
+    done = run_export(small_run, "--opset", "9")
+    assert done.returncode == 2 and "--opset 9 is not supported" in done.stderr
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    done = run_export(small_run, "--output", blocker / "lenet.onnx")
+    assert done.returncode == 1 and "cannot write into" in done.stderr
+
+
+def test_failed_parity_check_leaves_no_file(small_run, tmp_path):
+    target = tmp_path / "strict.onnx"
+    done = run_export(small_run, "--output", target, "--tolerance", "0")
+    assert done.returncode == 1 and "parity check failed" in done.stderr
+    assert list(tmp_path.iterdir()) == []

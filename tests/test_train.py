@@ -1,0 +1,108 @@
+"""`python -m lenet.train`: a real short run on real MNIST, and the command's failure paths."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT, SMALL_RUN_ACCURACY_FLOOR, SMALL_RUN_ARGS
+from lenet import train
+
+
+def test_small_run_writes_every_artifact(small_run):
+    for name in train.RUN_FILES:
+        assert (small_run / name).is_file(), name
+    assert not list(small_run.parent.glob(".*partial*"))
+    history = json.loads((small_run / "history.json").read_text())
+    assert [row["epoch"] for row in history] == [1, 2]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"} <= set(history[0])
+    run = json.loads((small_run / "run.json").read_text())
+    assert run["recipe"]["name"] == "fast" and run["recipe"]["epochs"] == 2 and run["seed"] == 3
+    assert run["train_images"] == 4500 and run["validation_images"] == 500 and run["test_images"] == 10000
+    assert run["parameters"] == 1_256_080 and "keras" in run["versions"] and run["device"]
+    report = json.loads((small_run / "report.json").read_text())
+    assert abs(report["accuracy"] - run["test_accuracy"]) < 1e-6
+    assert "precision" in (small_run / "report.txt").read_text()
+    confusion = json.loads((small_run / "confusion.json").read_text())["matrix"]
+    assert sum(map(sum, confusion)) == 10000
+    wrong = json.loads((small_run / "misclassified.json").read_text())
+    assert len(wrong) == run["test_misclassified"] == 10000 - sum(confusion[i][i] for i in range(10))
+    assert (small_run / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_small_run_clears_the_accuracy_floor(small_run):
+    run = json.loads((small_run / "run.json").read_text())
+    assert run["test_accuracy"] >= SMALL_RUN_ACCURACY_FLOOR, run["test_accuracy"]
+
+
+def test_saved_model_has_no_optimizer_state(small_run):
+    assert (small_run / "model.keras").stat().st_size < 5.5e6  # weights alone are 5.0 MB
+
+
+def test_same_seed_gives_the_same_result(small_run, tmp_path):
+    assert train.main(SMALL_RUN_ARGS + ["--output", str(tmp_path / "again")]) == 0
+    first = json.loads((small_run / "run.json").read_text())
+    again = json.loads((tmp_path / "again" / "run.json").read_text())
+    assert again["test_accuracy"] == first["test_accuracy"]
+    assert again["test_loss"] == pytest.approx(first["test_loss"], abs=1e-6)
+
+
+def test_existing_run_folder_is_kept_without_overwrite(small_run, capsys):
+    before = (small_run / "run.json").read_text()
+    assert train.main(["--output", str(small_run), "--limit", "100"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert (small_run / "run.json").read_text() == before
+
+
+def cli(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "lenet.train", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, **kwargs)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--recipe", "turbo"], "invalid choice: 'turbo'"),
+    (["--epochs", "0"], "must be positive"),
+    (["--batch-size", "-4"], "must be positive"),
+    (["--learning-rate", "nan"], "positive finite"),
+    (["--limit", "many"], "expected a whole number"),
+])
+def test_bad_flags_give_one_clear_line(args, message):
+    done = cli(*args)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_unwritable_output_is_refused_before_training(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    done = cli("--output", str(blocker / "run"), "--limit", "100")
+    assert done.returncode == 2 and "cannot write into" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_help_explains_each_flag_with_defaults():
+    done = cli("--help")
+    for flag in ("--recipe", "--epochs", "--batch-size", "--learning-rate", "--seed", "--output", "--limit",
+                 "--overwrite", "--data-dir"):
+        assert flag in done.stdout
+    assert "default: fast" in done.stdout
+
+
+def test_interrupted_run_leaves_nothing(tmp_path):
+    out = tmp_path / "interrupted"
+    proc = subprocess.Popen([sys.executable, "-m", "lenet.train", "--limit", "30000", "--epochs", "5",
+                             "--output", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.time() + 90
+    for line in proc.stdout:  # wait until training has really started
+        if line.startswith("training LeNet") or time.time() > deadline:
+            break
+    time.sleep(2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-500:]
+    assert "interrupted: nothing was written" in err
+    assert list(tmp_path.iterdir()) == []
