@@ -62,8 +62,8 @@ class DigitModel:
 
     def __init__(self, path: str | Path, providers: str | None = None, threads: int | None = None):
         self.path = Path(path)
+        ort.set_default_logger_severity(3)  # the CUDA → CPU fallback warning: the page shows the provider instead
         options = ort.SessionOptions()
-        options.log_severity_level = 3  # the CUDA → CPU fallback warning is reported on the page instead
         if threads:
             options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(self.path), options, providers=choose_providers(providers))

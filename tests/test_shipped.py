@@ -1,0 +1,68 @@
+"""The shipped run (artifacts/) is what the demo serves: check its figures still hold on real MNIST."""
+
+import hashlib
+import json
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from conftest import ROOT
+
+FAST = ROOT / "artifacts" / "fast"
+SEED = ROOT / "artifacts" / "seed"
+
+
+@pytest.fixture(scope="module")
+def test_set(mnist):
+    _, (x, y) = mnist
+    return (x.astype(np.float32) / 255.0)[..., None], y
+
+
+def onnx_probabilities(path, x):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return np.concatenate([session.run(None, {"image": x[i:i + 1000]})[0] for i in range(0, len(x), 1000)])
+
+
+def test_shipped_onnx_reaches_its_recorded_accuracy(test_set):
+    x, y = test_set
+    accuracy = float(np.mean(onnx_probabilities(FAST / "lenet.onnx", x).argmax(1) == y))
+    run = json.loads((FAST / "run.json").read_text())
+    export = json.loads((FAST / "export.json").read_text())
+    assert accuracy == pytest.approx(run["test_accuracy"], abs=1e-9)
+    assert accuracy == pytest.approx(export["parity"]["onnx_test_accuracy"], abs=1e-9)
+    assert accuracy >= 0.993
+    assert run["validation_images"] == 5000 and run["recipe"]["validation"] == "holdout"  # test set unused for selection
+
+
+def test_shipped_int8_matches_its_report(test_set):
+    x, y = test_set
+    accuracy = float(np.mean(onnx_probabilities(FAST / "lenet-int8.onnx", x).argmax(1) == y))
+    report = json.loads((FAST / "export.json").read_text())["int8"]
+    assert accuracy == pytest.approx(report["int8_test_accuracy"], abs=1e-9)
+    assert abs(accuracy - report["fp32_test_accuracy"]) <= 0.001
+
+
+def test_shipped_parity_still_holds_for_the_shipped_keras_model(test_set):
+    import keras
+    x, _ = test_set
+    export = json.loads((FAST / "export.json").read_text())
+    assert hashlib.sha256((FAST / "model.keras").read_bytes()).hexdigest() == export["source_sha256"]
+    keras_p = keras.saving.load_model(FAST / "model.keras").predict(x, batch_size=1000, verbose=0)
+    onnx_p = onnx_probabilities(FAST / "lenet.onnx", x)
+    assert np.abs(keras_p - onnx_p).max() <= max(export["parity"]["max_abs_diff"] * 1.01, 1e-6)
+    assert np.array_equal(keras_p.argmax(1), onnx_p.argmax(1))
+
+
+def test_shipped_files_are_small_enough_for_a_space():
+    for path in ROOT.joinpath("artifacts").rglob("*"):
+        if path.is_file():
+            assert path.stat().st_size < 8e6, path  # Hugging Face rejects > 10 MB outside Git LFS
+
+
+def test_tutorial_run_is_shipped_for_comparison():
+    run = json.loads((SEED / "run.json").read_text())
+    history = json.loads((SEED / "history.json").read_text())
+    assert run["recipe"]["name"] == "seed" and run["recipe"]["epochs"] == 20 and len(history) == 20
+    assert 0.97 <= run["test_accuracy"] <= 0.99  # the tutorial reports about 98%
+    assert (SEED / "report.txt").is_file() and (SEED / "curves.png").is_file()
