@@ -105,8 +105,9 @@ def image_from_editor_value(value) -> Image.Image | None:
     The value is a dict with ``background``, ``layers`` (a list) and ``composite``; each entry may
     be None, a PIL image, a numpy array, a path, or a Gradio FileData dict with a ``"path"``. The
     composite is used when present; otherwise the layers are alpha-composited over the background.
-    Returns None when nothing was drawn (None, or every entry empty). Raises `InputError` for a
-    value of the wrong shape.
+    Returns None when nothing was drawn (the value is None, or every entry is None and there are
+    no layers); a blank canvas comes back as an image, which `demo.preprocess.preprocess` turns
+    into None. Raises `InputError` for a value of the wrong shape.
     """
     if value is None:
         return None
@@ -114,7 +115,8 @@ def image_from_editor_value(value) -> Image.Image | None:
         raise InputError("The drawing arrived in an unexpected form; please draw again.")
     if not any(key in value for key in EDITOR_KEYS):
         raise InputError("The drawing is missing its image data; please draw again.")
-    layers = value.get("layers") or []
+    layers = value.get("layers")
+    layers = [] if layers is None else layers
     if not isinstance(layers, (list, tuple)):
         raise InputError("The drawing's layers arrived in an unexpected form; please draw again.")
     composite = _editor_entry(value.get("composite"))
@@ -175,7 +177,7 @@ def _loaded(image: Image.Image) -> Image.Image:
     """The image's first frame with its pixels decoded; corrupt or truncated data → InputError."""
     _check_dimensions(image.size)
     try:
-        if getattr(image, "n_frames", 1) > 1:
+        if image.tell() != 0:  # an animation handed over at a later frame
             image.seek(0)
         image.load()
     except InputError:

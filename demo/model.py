@@ -62,11 +62,16 @@ class DigitModel:
 
     def __init__(self, path: str | Path, providers: str | None = None, threads: int | None = None):
         self.path = Path(path)
-        ort.set_default_logger_severity(3)  # the CUDA → CPU fallback warning: the page shows the provider instead
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(self.path), options, providers=choose_providers(providers))
+        # Trying CUDA on a machine without it logs an error and falls back to CPU; the page shows
+        # the provider really in use instead, so keep the log quiet while the session is made.
+        ort.set_default_logger_severity(4)
+        try:
+            self.session = ort.InferenceSession(str(self.path), options, providers=choose_providers(providers))
+        finally:
+            ort.set_default_logger_severity(2)
         self.provider = self.session.get_providers()[0]
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         self.contract = Contract.from_metadata(self.metadata)

@@ -1,0 +1,209 @@
+"""A real browser draws digits on the real app: headless Chromium (Playwright) on a loopback server.
+
+What a user does, with nothing clicked first: open the page, draw with the mouse inside the white
+drawing area of the Draw tab, read the live prediction from the page. This proves that
+
+- the page opens ready to draw (the js hook from `launch_options()` selected the Brush; Gradio's
+  editor otherwise opens with no tool and the hint "select the draw tool to start"), also in a
+  browser whose language is not English, and again after "Clear canvas";
+- what the real sketchpad sends (opaque RGBA, white background, black strokes) is read right.
+
+Needs Debian's chromium at /usr/bin/chromium (or $LENET_CHROMIUM) and the `playwright` Python
+package (no `playwright install`); when either is missing the tests FAIL, they never skip.
+A screenshot of the drawn "7" and its prediction is copied to /tmp/browser_shot.png.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from app_server import app_server  # noqa: F401  (session fixture: the running app's URL)
+
+CHROMIUM = Path(os.environ.get("LENET_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+SCREENSHOT_COPY = Path("/tmp/browser_shot.png")
+CANVAS_SIZE = 280                   # gr.Sketchpad(canvas_size=(280, 280)) on the Draw tab
+NO_TOOL_HINT = "select the draw tool to start"   # Gradio's English hint while no tool is selected
+BLANK_PROMPT = "Draw a digit"       # demo.ui.BLANK_DIGIT's status line
+PAGE_TIMEOUT_MS = 30_000
+ANSWER_TIMEOUT_S = 12.0             # a stroke's prediction normally shows in 1–3 s on 2 busy cores
+
+# Digits as a person draws them, in units of the white drawing area (0..1, y downwards). Each
+# inner list is one stroke (mouse down … up); the editor joins successive pointer positions with
+# straight segments, so few points suffice — and each pointer move costs ~0.3 s here, because
+# headless Chromium renders the editor's canvas in software.
+SEVEN = [[(0.22, 0.20), (0.78, 0.20)],                         # the top bar, left to right
+         [(0.78, 0.20), (0.62, 0.50), (0.46, 0.84)]]           # then the long diagonal down
+ZERO = [[(0.50 - 0.22 * math.sin(2 * math.pi * i / 12),        # one oval, from the top,
+          0.50 - 0.33 * math.cos(2 * math.pi * i / 12)) for i in range(14)]]  # anticlockwise, closed
+ONE = [[(0.53, 0.15), (0.50, 0.50), (0.47, 0.86)]]             # one slightly slanted downstroke
+
+
+# --- browser fixtures ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.is_file():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (apt-get install chromium) "
+                    "or set LENET_CHROMIUM to a Chromium binary. The browser test must run, not skip.",
+                    pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:
+        pytest.fail(f"the playwright package is missing ({error}); pip install -r requirements-test.txt",
+                    pytrace=False)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, url: str, locale: str = "en-US"):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale=locale)
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    page.goto(url)
+    sketchpad(page).locator("canvas").first.wait_for(state="visible")
+    return page
+
+
+@pytest.fixture
+def page(browser, app_server):  # noqa: F811
+    page = open_page(browser, app_server)
+    yield page
+    page.close()
+
+
+# --- the page, as a user sees it -----------------------------------------------------------------
+
+def sketchpad(page):
+    """The Draw tab's sketchpad block (found by its label, as a user would)."""
+    return page.locator(".block").filter(has=page.get_by_text("Draw one digit", exact=True))
+
+
+def drawing_area(page) -> tuple[float, float, float]:
+    """(left, top, side) of the white 280×280 drawing area in page pixels.
+
+    Gradio draws it centred in the canvas element, scaled by the zoom shown in the toolbar.
+    """
+    block = sketchpad(page)
+    box = block.locator("canvas").first.bounding_box()
+    zoom_text = block.get_by_text(re.compile(r"^\d+%$")).first.inner_text()
+    side = CANVAS_SIZE * int(zoom_text.rstrip("%")) / 100
+    assert 0.5 * CANVAS_SIZE <= side <= min(box["width"], box["height"]) + 1, (zoom_text, box)
+    return box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2, side
+
+
+def results(page) -> dict:
+    """What the Draw tab's result column shows right now."""
+    return page.evaluate("""() => {
+        const panel = [...document.querySelectorAll('[role=tabpanel]')].find((p) => p.offsetParent !== null);
+        if (!panel) return {label: null, status: '', images: []};
+        const label = panel.querySelector('[data-testid="label-output-value"]');
+        return {
+            label: label ? label.textContent.trim() : null,
+            status: [...panel.querySelectorAll('[data-testid="markdown"]')].map((m) => m.textContent.trim()).join(' | '),
+            images: [...panel.querySelectorAll('img')].map((img) => img.getAttribute('src')),
+        };
+    }""")
+
+
+def tool_selected(page) -> bool:
+    """Whether any drawing tool (brush, eraser) is selected, whatever the page's language."""
+    return sketchpad(page).locator(".toolbar-wrap button.highlight").count() > 0
+
+
+def wait_for_change(page, before: dict, what: str) -> dict:
+    """Wait until the result column differs from `before` (a new answer arrived) and return it."""
+    deadline = time.monotonic() + ANSWER_TIMEOUT_S
+    while time.monotonic() < deadline:
+        now = results(page)
+        if now != before and (now["label"] or BLANK_PROMPT in now["status"]):
+            return now
+        page.wait_for_timeout(100)
+    raise AssertionError(f"no new answer within {ANSWER_TIMEOUT_S:.0f} s after {what}: the page still shows "
+                         f"{results(page)!r}; "
+                         + ("a drawing tool is selected" if tool_selected(page) else
+                            "NO drawing tool is selected (Gradio's 'select the draw tool to start'), so the "
+                            "strokes drew nothing"))
+
+
+def draw(page, strokes) -> dict:
+    """Draw `strokes` with the mouse (no tool clicked first), waiting for the answer to each stroke.
+
+    Every stroke fires the sketchpad's change event, so each one gets its own answer; waiting for
+    it before the next stroke makes the final answer the one for the whole digit.
+    """
+    left, top, side = drawing_area(page)
+    shown = results(page)
+    for number, stroke in enumerate(strokes, 1):
+        points = [(left + x * side, top + y * side) for x, y in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point)
+        page.mouse.up()
+        shown = wait_for_change(page, shown, f"stroke {number} of {len(strokes)}")
+    return shown
+
+
+def assert_reads(shown: dict, digit: str) -> None:
+    assert shown["label"] == digit, f"drew a {digit}, the page says {shown['label']!r} ({shown['status']!r})"
+    assert f"It's a {digit}" in shown["status"], shown["status"]
+
+
+def assert_ready_to_draw(page, when: str, timeout_ms: int = 10_000) -> None:
+    """The hint is gone and the Brush tool is the selected one (Gradio marks it 'highlight')."""
+    from playwright.sync_api import expect
+    expect(sketchpad(page).get_by_text(NO_TOOL_HINT), f"{when}: the canvas says '{NO_TOOL_HINT}'"
+           ).to_have_count(0, timeout=timeout_ms)
+    brush = sketchpad(page).locator('button[aria-label="Brush"]')
+    expect(brush, f"{when}: the Brush tool is not selected").to_have_class(re.compile(r"\bhighlight\b"),
+                                                                            timeout=timeout_ms)
+
+
+# --- tests ---------------------------------------------------------------------------------------
+
+def test_page_opens_ready_to_draw_and_reads_a_drawn_seven(page, tmp_path):
+    assert_ready_to_draw(page, "on opening the page")
+    assert results(page)["label"] is None and BLANK_PROMPT in results(page)["status"]
+
+    shown = draw(page, SEVEN)
+
+    shot = tmp_path / "browser_seven.png"
+    page.screenshot(path=str(shot), full_page=True)
+    shutil.copyfile(shot, SCREENSHOT_COPY)
+    assert_reads(shown, "7")
+    assert len(shown["images"]) >= 2, "the model's 28×28 input and the heatmap should be shown"
+
+
+def test_reads_a_drawn_zero(page):
+    assert_reads(draw(page, ZERO), "0")
+
+
+def test_clear_canvas_keeps_the_brush_ready(page):
+    """A user who clears a drawing must be able to draw again straight away."""
+    assert_reads(draw(page, ONE), "1")
+    before = results(page)
+    sketchpad(page).get_by_role("button", name="Clear canvas").click()
+    shown = wait_for_change(page, before, "clicking 'Clear canvas'")
+    assert shown["label"] is None and BLANK_PROMPT in shown["status"], shown
+    assert_ready_to_draw(page, "after 'Clear canvas'", timeout_ms=3_000)
+    assert_reads(draw(page, ZERO), "0")
+
+
+@pytest.mark.parametrize("locale", ["es-ES"])
+def test_opens_ready_to_draw_in_another_language(browser, app_server, locale):  # noqa: F811
+    """Gradio translates the tool buttons' labels (es: "Pincel"); the brush must still be selected."""
+    page = open_page(browser, app_server, locale)
+    try:
+        assert_reads(draw(page, ONE), "1")
+    finally:
+        page.close()
