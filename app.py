@@ -6,6 +6,9 @@ GRADIO_SERVER_NAME and GRADIO_SERVER_PORT set where it listens.
 """
 
 import argparse
+import os
+
+os.environ.setdefault("MPLBACKEND", "agg")  # Gradio asks matplotlib for its backend on every event
 
 from demo.ui import build_app, launch_options
 

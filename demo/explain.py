@@ -1,8 +1,11 @@
 """Why the model said what it said: occlusion sensitivity, computed with one batched ONNX call.
 
-Grey-out (zero) each `patch`×`patch` window of the 28×28 input in turn, run all the occluded copies
-and the original as one batch, and credit each pixel with the average drop in the predicted
+Blank out (zero) each `patch`×`patch` window of the 28×28 input in turn, run all the occluded
+copies and the original as one batch, and credit each pixel with the average drop in the predicted
 class's probability over the windows that covered it. Bright = the model relied on that ink.
+Windows with no ink are skipped (blanking them changes nothing, so their drop is zero): the same
+map for about two thirds of the work. 7×7 windows at stride 3 (64 of them) keep one request
+within the page's latency budget; stride 2 with 6×6 windows costs 2.3× more for a similar picture.
 """
 
 import numpy as np
@@ -11,18 +14,22 @@ from PIL import Image
 from demo.model import DigitModel
 
 
-def occlusion_map(model: DigitModel, image: np.ndarray, target: int, patch: int = 6, stride: int = 2) -> np.ndarray:
+def occlusion_map(model: DigitModel, image: np.ndarray, target: int, patch: int = 7, stride: int = 3) -> np.ndarray:
     """(size, size) map ≥ 0, normalised so the strongest evidence is 1 (all zeros if none)."""
     size = image.shape[0]
-    corners = [(y, x) for y in range(0, size - patch + 1, stride) for x in range(0, size - patch + 1, stride)]
-    batch = np.repeat(image[None], len(corners) + 1, axis=0)
-    for i, (y, x) in enumerate(corners, start=1):
+    starts = list(range(0, size - patch + 1, stride))
+    if starts[-1] != size - patch:
+        starts.append(size - patch)  # cover the last rows and columns too
+    corners = [(y, x) for y in starts for x in starts]
+    inked = [(y, x) for y, x in corners if image[y:y + patch, x:x + patch].any()]
+    batch = np.repeat(image[None], len(inked) + 1, axis=0)
+    for i, (y, x) in enumerate(inked, start=1):
         batch[i, y:y + patch, x:x + patch] = 0.0
     scores = model.probabilities(batch)[:, target]
-    drop = np.clip(scores[0] - scores[1:], 0, None)
+    drop = dict(zip(inked, np.clip(scores[0] - scores[1:], 0, None)))
     heat, cover = np.zeros((size, size), np.float32), np.zeros((size, size), np.float32)
-    for (y, x), value in zip(corners, drop):
-        heat[y:y + patch, x:x + patch] += value
+    for y, x in corners:
+        heat[y:y + patch, x:x + patch] += drop.get((y, x), 0.0)
         cover[y:y + patch, x:x + patch] += 1
     heat /= np.maximum(cover, 1)
     return heat / heat.max() if heat.max() > 0 else heat

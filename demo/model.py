@@ -61,10 +61,13 @@ class DigitModel:
     """Load an exported LeNet ONNX file; `probabilities(batch)` runs it."""
 
     def __init__(self, path: str | Path, providers: str | None = None, threads: int | None = None):
+        """`threads`: ONNX Runtime's intra-op threads (None: its default, all cores)."""
         self.path = Path(path)
         options = ort.SessionOptions()
+        options.enable_cpu_mem_arena = False  # memory stays flat under concurrent requests; same speed here
         if threads:
             options.intra_op_num_threads = threads
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # Trying CUDA on a machine without it logs an error and falls back to CPU; the page shows
         # the provider really in use instead, so keep the log quiet while the session is made.
         ort.set_default_logger_severity(4)

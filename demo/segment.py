@@ -35,7 +35,7 @@ SPECK_AREA_FRACTION = 0.02   # components under this share of the largest one's 
 DOT_FRACTION = 0.2           # groups under this share of the typical height both ways are dots
 MERGE_OVERLAP = 0.5          # merge groups sharing this share of the narrower one's width
 FRAGMENT_FRACTION = 0.5      # groups shorter than this share of the typical height are fragments
-SPLIT_ASPECT = 1.4          # a group wider than this × the typical height holds touching digits
+SPLIT_ASPECT = 1.4          # wider than this × the typical height = touching digits (a wide 0 or 2 reaches ~1.3)
 DIGIT_ASPECT = 0.8           # a digit's usual width / height (MNIST's median), to count digits
 SPLIT_WINDOW = 0.4           # look for a cut within this many digit widths of the expected place
 HALO = 2                     # anti-aliased pixels this close to a digit's ink belong to it

@@ -6,11 +6,14 @@ brush-selecting script, upload limits). Named API endpoints: /classify_sketch, /
 """
 
 import os
+import tempfile
+from collections import deque
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from demo import pipeline
 from demo.images import InputError
@@ -20,7 +23,11 @@ from demo.runs import RunView, default_model_path, shipped_runs
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "artifacts" / "examples"
 MAX_FILE_SIZE = "10mb"
-CONCURRENCY_LIMIT = int(os.environ.get("LENET_CONCURRENCY", "4"))
+# All model events share one queue slot pool ("model"): two at a time suits two cores, each run
+# on one ONNX Runtime thread; more only makes every request slower and memory larger.
+CONCURRENCY_LIMIT = int(os.environ.get("LENET_CONCURRENCY", "2"))
+ONNX_THREADS = int(os.environ.get("LENET_THREADS", "1"))
+QUEUE = dict(concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="model")
 
 # The image editor opens with no tool selected; select the brush on every sketchpad as it appears.
 SELECT_BRUSH_JS = """
@@ -37,6 +44,32 @@ CSS = ".model-input img, .heatmap img { image-rendering: pixelated; }"
 BLANK_DIGIT = (None, "✏️ **Draw a digit** (0–9) in the box — one digit, as large as you like.", None, None)
 
 
+class OutputImages:
+    """Output pictures as uniquely named PNG files (the newest `keep` of them are kept).
+
+    Returning arrays makes Gradio write them to a cache file named by their content, without an
+    atomic rename, so two requests with the same picture can race and one download comes back
+    truncated (seen under load). Unique files are copied into the cache atomically instead.
+    """
+
+    def __init__(self, keep: int = 2048):
+        self.folder = Path(tempfile.mkdtemp(prefix="lenet-demo-"))
+        self.recent: deque[Path] = deque()
+        self.keep = keep
+
+    def save(self, pixels: np.ndarray) -> str:
+        handle, name = tempfile.mkstemp(dir=self.folder, suffix=".png")
+        os.close(handle)
+        Image.fromarray(pixels).save(name)
+        self.recent.append(Path(name))
+        while len(self.recent) > self.keep:
+            self.recent.popleft().unlink(missing_ok=True)
+        return name
+
+
+OUTPUT_IMAGES = OutputImages()
+
+
 def status_line(model: DigitModel, reading) -> str:
     return f"{reading.verdict()}  \n<small>{reading.milliseconds:.1f} ms on {model.provider}</small>"
 
@@ -48,7 +81,8 @@ def digit_outputs(model: DigitModel, source):
         raise gr.Error(str(error)) from None
     if reading is None:
         return BLANK_DIGIT
-    return reading.probabilities, status_line(model, reading), pipeline.explain.enlarge(reading.model_input), reading.heatmap
+    return (reading.probabilities, status_line(model, reading),
+            OUTPUT_IMAGES.save(pipeline.explain.enlarge(reading.model_input)), OUTPUT_IMAGES.save(reading.heatmap))
 
 
 def number_outputs(model: DigitModel, source):
@@ -58,7 +92,8 @@ def number_outputs(model: DigitModel, source):
         raise gr.Error(str(error)) from None
     if reading is None:
         return "✏️ **Write a number** — digits side by side, left to right.", []
-    gallery = [(pipeline.explain.enlarge(d.model_input, 4), f"{d.label} · {d.confidence:.0%}") for d in reading.digits]
+    gallery = [(OUTPUT_IMAGES.save(pipeline.explain.enlarge(d.model_input, 4)), f"{d.label} · {d.confidence:.0%}")
+               for d in reading.digits]
     unsure = " (? = not sure)" if "?" in reading.text else ""
     return (f"Read: **{reading.text}**{unsure}  \n<small>{len(reading.digits)} digits, {reading.milliseconds:.1f} ms "
             f"on {model.provider}</small>"), gallery
@@ -143,7 +178,7 @@ def examples(pattern: str) -> list[str]:
 def build_app(model_path: str | Path | None = None, providers: str | None = None) -> gr.Blocks:
     model_path = Path(model_path or default_model_path())
     try:
-        model, problem = DigitModel(model_path, providers), None
+        model, problem = DigitModel(model_path, providers, threads=ONNX_THREADS), None
     except Exception as error:  # missing, corrupt or contract-less file: the page explains
         model, problem = None, f"{type(error).__name__}: {error}"
 
@@ -165,7 +200,7 @@ def build_app(model_path: str | Path | None = None, providers: str | None = None
                     with gr.Column():
                         outputs = digit_result_column()
                 sketch.change(lambda v: digit_outputs(model, v), sketch, outputs, api_name="classify_sketch",
-                              trigger_mode="always_last", concurrency_limit=CONCURRENCY_LIMIT)
+                              trigger_mode="always_last", **QUEUE)
             with gr.Tab("Upload"):
                 with gr.Row():
                     with gr.Column():
@@ -177,9 +212,9 @@ def build_app(model_path: str | Path | None = None, providers: str | None = None
                     with gr.Column():
                         upload_outputs = digit_result_column()
                 upload.change(lambda f: digit_outputs(model, f), upload, upload_outputs, api_name="classify_upload",
-                              concurrency_limit=CONCURRENCY_LIMIT)
+                              **QUEUE)
                 camera.change(lambda f: digit_outputs(model, f), camera, upload_outputs, api_name="classify_photo",
-                              concurrency_limit=CONCURRENCY_LIMIT)
+                              **QUEUE)
             with gr.Tab("Number"):
                 with gr.Row():
                     with gr.Column():
@@ -197,9 +232,9 @@ def build_app(model_path: str | Path | None = None, providers: str | None = None
                         number_digits = gr.Gallery(label="Digits, left to right", columns=8, height=200)
                 number_sketch.change(lambda v: number_outputs(model, v), number_sketch, [number_text, number_digits],
                                      api_name="read_number", trigger_mode="always_last",
-                                     concurrency_limit=CONCURRENCY_LIMIT)
+                                     **QUEUE)
                 number_file.change(lambda f: number_outputs(model, f), number_file, [number_text, number_digits],
-                                   api_name="read_number_upload", concurrency_limit=CONCURRENCY_LIMIT)
+                                   api_name="read_number_upload", **QUEUE)
         with gr.Tab("Training"):
             views = shipped_runs(model_path)
             if not views:

@@ -1,0 +1,212 @@
+"""End-to-end time of one sketch request: in-process (with a breakdown) and over HTTP.
+
+In-process: `demo.pipeline.read_digit` on a 280×280 RGBA canvas PNG of a real MNIST test digit
+drawn large (white, opaque, black strokes: what the browser's Sketchpad sends), p50/p99, and the
+same work done step by step so we know where the time goes:
+
+    decode (PNG → RGBA image) · ink map · to_mnist (specks, crop, stroke width, fit, centre)
+    · inference (1 image) · heatmap (occlusion map: its 145-image ONNX batch and the rest; overlay)
+
+plus, as diagnostics, what the occlusion batch would cost if windows holding no ink were skipped
+(their score equals the original's, so they add nothing to the map), with stride 3 (65 images), and
+on the int8 model.
+
+Over HTTP: `python app.py` on 127.0.0.1 (a subprocess, always killed), /classify_sketch and
+/classify_upload round trips through `gradio_client`, and through the raw REST queue API
+(upload → call → event stream → output images), alternating, with the server-side time the
+page itself reports ("… ms on <provider>").
+
+Target (reported, never asserted): in-process p50 <= 15 ms.
+
+    python benchmarks/server.py            # full
+    python benchmarks/server.py --quick    # a check that it works (~1 min)
+"""
+
+import argparse
+import re
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.common import (FP32_MODEL, INT8_MODEL, AppServer, api_call, default_out, machine_info, print_table,  # noqa: E402
+                               sketch_value, summary, write_canvases, write_upload_pngs, write_json)
+
+TARGET_P50_MS = 15.0
+SERVER_MS = re.compile(r"([0-9.]+) ms on")
+
+
+def timed(fn, *args):
+    t = time.perf_counter()
+    value = fn(*args)
+    return value, time.perf_counter() - t
+
+
+def breakdown_once(model, value) -> tuple[dict, dict]:
+    """The steps of read_digit one by one (same functions, same order); seconds per step."""
+    from demo import explain, pipeline
+    from demo import preprocess as pp
+    size, box = model.contract.image_size, model.contract.digit_box
+    steps = {}
+    image, steps["decode"] = timed(pipeline.to_image, value)
+    ink, steps["ink_map"] = timed(pp.ink_map, image)
+    t = time.perf_counter()
+    cleaned, steps["to_mnist: specks"] = timed(lambda: pp.remove_specks(pp.as_ink_array(ink)))
+    crop, steps["to_mnist: crop"] = timed(pp.crop_to_ink, cleaned)
+    raw_crop = crop
+    crop, steps["to_mnist: stroke width"] = timed(lambda: pp.crop_to_ink(pp.normalise_stroke_width(crop, box)))
+    fitted, steps["to_mnist: fit in box"] = timed(pp.fit_in_box, crop, box)
+    mnist, steps["to_mnist: centre by mass"] = timed(pp.centre_by_mass, fitted, size)
+    steps["to_mnist (total)"] = time.perf_counter() - t
+    _, steps["(stroke_width measurement alone)"] = timed(pp.stroke_width, raw_crop > 0.5)
+    probabilities, steps["inference (1 image)"] = timed(lambda: model.probabilities(mnist[None])[0])
+    best = int(probabilities.argmax())
+    heat, steps["heatmap: occlusion_map"] = timed(explain.occlusion_map, model, mnist, best)
+    _, steps["heatmap: overlay"] = timed(explain.overlay, mnist, heat)
+    # The occlusion map's own ONNX call, and what it would be with only the windows that hold ink.
+    patch, stride = 6, 2
+    corners = [(y, x) for y in range(0, size - patch + 1, stride) for x in range(0, size - patch + 1, stride)]
+    inked = sum(bool(mnist[y:y + patch, x:x + patch].any()) for y, x in corners)
+    full_batch = np.repeat(mnist[None], len(corners) + 1, axis=0)
+    _, steps["(occlusion ONNX batch, 145 images)"] = timed(model.probabilities, full_batch)
+    _, steps["(same, inked windows only)"] = timed(model.probabilities, full_batch[:inked + 1])
+    _, steps["(stride 3 instead of 2: 65 images)"] = timed(model.probabilities, full_batch[:65])
+    return steps, {"windows": len(corners), "inked_windows": inked}
+
+
+def in_process(model, canvases, calls: int, int8_model=None) -> dict:
+    from demo import pipeline
+    values = [{"background": None, "layers": [], "composite": str(path)} for path, _ in canvases]
+    for value in values[:3]:  # warm-up
+        pipeline.read_digit(model, value)
+    totals, steps, windows, correct, mnist_inputs = [], {}, [], 0, []
+    for i in range(calls):
+        value, label = values[i % len(values)], canvases[i % len(canvases)][1]
+        reading, seconds = timed(pipeline.read_digit, model, value)
+        totals.append(seconds)
+        if reading is not None and len(mnist_inputs) < 20:
+            mnist_inputs.append(reading.model_input)
+        correct += reading is not None and reading.label == str(label)
+        _, no_heat = timed(pipeline.read_digit, model, value, False)
+        parts, info = breakdown_once(model, value)
+        parts["(read_digit with heatmap=False)"] = no_heat
+        windows.append(info["inked_windows"] / info["windows"])
+        for name, s in parts.items():
+            steps.setdefault(name, []).append(s)
+    if int8_model is not None:
+        # A separate loop: a second session's spinning thread pool would slow the next fp32 call above.
+        batches = [np.repeat(m[None], 145, axis=0) for m in mnist_inputs[:20]]
+        steps["(occlusion batch, 145 images, int8 model)"] = []
+        for i in range(calls):
+            steps["(occlusion batch, 145 images, int8 model)"].append(timed(int8_model.probabilities, batches[i % len(batches)])[1])
+    total = summary(totals)
+    rows = {name: summary(s) for name, s in steps.items()}
+    return {"read_digit_ms": total, "steps_ms": rows, "accuracy_on_canvases": correct / calls,
+            "inked_window_share": float(np.mean(windows))}
+
+
+def over_http(canvases, uploads, calls: int, log_path: Path) -> dict:
+    import httpx
+    from gradio_client import Client, handle_file
+    results = {key: [] for key in ("client sketch", "client upload", "raw sketch", "raw upload")}
+    server_ms = {"client sketch": [], "client upload": []}
+    with AppServer(log_path=log_path) as server:
+        ready_s = server.wait_http(timeout=180)
+        client = Client(server.url, verbose=False)
+        http = httpx.Client(timeout=60)
+
+        def call(kind: str, i: int):
+            if kind.startswith("client"):
+                path = canvases[i % len(canvases)][0] if kind.endswith("sketch") else uploads[i % len(uploads)][0]
+                if kind.endswith("sketch"):
+                    return client.predict(sketch_value(handle_file(str(path))), api_name="/classify_sketch")
+                return client.predict(handle_file(str(path)), api_name="/classify_upload")
+            if kind.endswith("sketch"):
+                return api_call(http, server.url, "classify_sketch", canvases[i % len(canvases)][0], "sketch")
+            return api_call(http, server.url, "classify_upload", uploads[i % len(uploads)][0], "file")
+
+        for kind in results:  # warm-up
+            for i in range(2):
+                call(kind, i)
+        for i in range(calls):
+            for kind in results:
+                output, seconds = timed(call, kind, i)
+                results[kind].append(seconds)
+                if kind in server_ms:
+                    match = SERVER_MS.search(str(output[1]))
+                    if match:
+                        server_ms[kind].append(float(match.group(1)) / 1000)
+        http.close()
+    return {"server_ready_s": ready_s, "round_trip_ms": {k: summary(v) for k, v in results.items()},
+            "server_reported_pipeline_ms": {k: summary(v) for k, v in server_ms.items()}}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short run to check the script works")
+    parser.add_argument("--out", default=default_out("server"), help="JSON output (default: %(default)s)")
+    parser.add_argument("--model", default=str(FP32_MODEL), help="ONNX model for the in-process part (default: %(default)s)")
+    parser.add_argument("--providers", help="ONNX Runtime providers for the in-process part (default: as the app)")
+    parser.add_argument("--threads", type=int, help="intra-op threads for the in-process part (default: as the app)")
+    parser.add_argument("--calls", type=int, help="in-process calls (default 300, --quick 40)")
+    parser.add_argument("--http-calls", type=int, help="HTTP calls per kind (default 100, --quick 10)")
+    parser.add_argument("--skip-http", action="store_true", help="in-process part only")
+    args = parser.parse_args(argv)
+    calls = args.calls or (40 if args.quick else 300)
+    http_calls = args.http_calls or (10 if args.quick else 100)
+
+    from demo.model import DigitModel
+    workdir = Path(tempfile.mkdtemp(prefix="lenet-bench-"))
+    canvases = write_canvases(workdir / "canvas", 20)
+    uploads = write_upload_pngs(workdir / "upload", 20)
+    model = DigitModel(args.model, args.providers, args.threads)
+    print(f"model {args.model} on {model.provider}; {calls} in-process calls on {len(canvases)} real MNIST canvases "
+          f"({workdir})", flush=True)
+
+    int8_model = DigitModel(INT8_MODEL, args.providers, args.threads) if INT8_MODEL.exists() else None
+    local = in_process(model, canvases, calls, int8_model)
+    total = local["read_digit_ms"]
+    rows = [["read_digit (end to end)", total["p50"], total["p99"], 1.0]]
+    rows += [[name, s["p50"], s["p99"], s["p50"] / total["p50"]] for name, s in local["steps_ms"].items()]
+    main_steps = ("decode", "ink_map", "to_mnist (total)", "inference (1 image)", "heatmap: occlusion_map", "heatmap: overlay")
+    step_sum = sum(local["steps_ms"][name]["p50"] for name in main_steps)
+    local["sum_of_step_p50s_ms"] = step_sum
+    rows.append(["sum of the step p50s (no parentheses, no to_mnist parts)", step_sum, None, step_sum / total["p50"]])
+    print_table(["step", "p50 ms", "p99 ms", "share of read_digit p50"], rows,
+                title=f"In-process sketch request (target p50 <= {TARGET_P50_MS} ms: "
+                      f"{'met' if total['p50'] <= TARGET_P50_MS else 'NOT met'})")
+    steps = local["steps_ms"]
+    print(f"Windows holding ink: {local['inked_window_share']:.0%} of the occlusion windows on these digits; "
+          f"skipping the rest would make the occlusion ONNX call ×"
+          f"{steps['(occlusion ONNX batch, 145 images)']['p50'] / steps['(same, inked windows only)']['p50']:.2f} faster. "
+          f"Canvases read correctly: {local['accuracy_on_canvases']:.0%}.")
+
+    remote = None
+    if not args.skip_http:
+        print(f"\nStarting python app.py on loopback; {http_calls} calls per kind, alternating ...", flush=True)
+        remote = over_http(canvases, uploads, http_calls, workdir / "app.log")
+        rt = remote["round_trip_ms"]
+        rows = [[kind, s["p50"], s["p95"], s["p99"], s["n"]] for kind, s in rt.items()]
+        rows += [[f"(server-reported read_digit, {kind})", s["p50"], s["p95"], s["p99"], s["n"]]
+                 for kind, s in remote["server_reported_pipeline_ms"].items() if s.get("n")]
+        print_table(["HTTP round trip", "p50 ms", "p95 ms", "p99 ms", "n"], rows,
+                    title=f"Over HTTP on loopback (server ready after {remote['server_ready_s']:.1f} s)")
+        print(f"HTTP sketch round trip / in-process read_digit (p50): "
+              f"gradio_client ×{rt['client sketch']['p50'] / total['p50']:.1f}, raw REST ×{rt['raw sketch']['p50'] / total['p50']:.1f}")
+
+    write_json(args.out, {"benchmark": "server", "quick": args.quick,
+                          "machine": machine_info(provider=model.provider, model=args.model, threads=args.threads),
+                          "targets": {"in_process_p50_ms_max": TARGET_P50_MS},
+                          "settings": {"calls": calls, "http_calls_per_kind": http_calls, "canvas": "280x280 RGBA PNG, "
+                                       "opaque white, black ink: real MNIST test digits 0-19 upscaled"},
+                          "in_process": local, "http": remote})
+    shutil.rmtree(workdir, ignore_errors=True)  # kept only when the run failed (logs inside)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
