@@ -16,7 +16,7 @@ import pandas as pd
 from PIL import Image
 
 from demo import pipeline
-from demo.images import InputError
+from demo.images import InputError, load_image
 from demo.model import DigitModel
 from demo.runs import RunView, default_model_path, shipped_runs
 
@@ -29,13 +29,21 @@ CONCURRENCY_LIMIT = int(os.environ.get("LENET_CONCURRENCY", "2"))
 ONNX_THREADS = int(os.environ.get("LENET_THREADS", "1"))
 QUEUE = dict(concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="model")
 
-# The image editor opens with no tool selected; select the brush on every sketchpad as it appears.
 SELECT_BRUSH_JS = """
 () => {
-  const pick = () => document.querySelectorAll('button[aria-label="Brush"]').forEach((b) => {
-    if (!b.dataset.lenetPicked && b.offsetParent !== null) { b.dataset.lenetPicked = "1"; b.click(); }
+  // Gradio's image editor opens, and comes back after "Clear canvas", with no tool selected, and
+  // strokes then draw nothing. Select the brush whenever a visible sketchpad has no tool selected.
+  // The brush is its toolbar's first button: the aria-label is translated ("Pincel" in Spanish).
+  const pick = () => document.querySelectorAll('.block .toolbar-wrap').forEach((bar) => {
+    if (bar.offsetParent === null || !bar.closest('.block').querySelector('.pixi-target')) return;
+    if (bar.querySelector('button.highlight')) return;
+    const brush = bar.querySelector('button');
+    if (brush) brush.click();
   });
-  new MutationObserver(pick).observe(document.body, {childList: true, subtree: true});
+  let queued = false;
+  new MutationObserver(() => {
+    if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; pick(); }); }
+  }).observe(document.body, {childList: true, subtree: true, attributes: true, attributeFilter: ["class"]});
   pick();
 }
 """
@@ -68,6 +76,27 @@ class OutputImages:
 
 
 OUTPUT_IMAGES = OutputImages()
+
+
+def decode_with_demo_images(sketchpad: gr.Sketchpad) -> gr.Sketchpad:
+    """Let demo.images, not Gradio, decode the sketchpad's images: its pixel limit is checked before
+    decoding, and unreadable files give one clear sentence instead of Gradio's internal error.
+    (An instance override: subclassing a Gradio component makes Gradio write a .pyi beside this file.)"""
+    def convert_and_format_image(file, flatten_on_white: bool = False):
+        if file is None:
+            return None
+        try:
+            return load_image(file.path if hasattr(file, "path") else bytes(file))
+        except InputError as error:
+            raise gr.Error(str(error)) from None
+    sketchpad.convert_and_format_image = convert_and_format_image
+    return sketchpad
+
+
+def pass_file_path(image: gr.Image) -> gr.Image:
+    """Hand the uploaded file's path (or data URL) to the app undecoded; demo.images decodes it safely."""
+    image.preprocess = lambda payload: None if payload is None else (payload.path or payload.url)
+    return image
 
 
 def status_line(model: DigitModel, reading) -> str:
@@ -103,10 +132,10 @@ def digit_result_column():
     label = gr.Label(num_top_classes=10, label="Probabilities")
     status = gr.Markdown(BLANK_DIGIT[1])
     with gr.Row():
-        seen = gr.Image(label="What the model sees (28×28)", elem_classes="model-input", height=224, width=224,
-                        interactive=False)
-        heat = gr.Image(label="Why: occlusion sensitivity", elem_classes="heatmap", height=224, width=224,
-                        interactive=False)
+        seen = gr.Image(label="What the model sees (28×28)", elem_classes="model-input", height=280,
+                        interactive=False, buttons=["download"])
+        heat = gr.Image(label="Why: occlusion sensitivity", elem_classes="heatmap", height=280,
+                        interactive=False, buttons=["download"])
     return [label, status, seen, heat]
 
 
@@ -194,9 +223,10 @@ def build_app(model_path: str | Path | None = None, providers: str | None = None
             with gr.Tab("Draw"):
                 with gr.Row():
                     with gr.Column():
-                        sketch = gr.Sketchpad(label="Draw one digit", canvas_size=(280, 280), type="numpy",
-                                              image_mode="RGBA", layers=False, transforms=(), fixed_canvas=True,
-                                              brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed"))
+                        sketch = decode_with_demo_images(gr.Sketchpad(
+                            label="Draw one digit", canvas_size=(280, 280), type="numpy", image_mode="RGBA",
+                            layers=False, transforms=(), fixed_canvas=True,
+                            brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed")))
                     with gr.Column():
                         outputs = digit_result_column()
                 sketch.change(lambda v: digit_outputs(model, v), sketch, outputs, api_name="classify_sketch",
@@ -206,7 +236,8 @@ def build_app(model_path: str | Path | None = None, providers: str | None = None
                     with gr.Column():
                         upload = gr.File(label="Image of one digit (PNG, JPEG, BMP, GIF, WebP, TIFF)",
                                          file_types=["image", ".tif", ".tiff", ".webp"], type="filepath")
-                        camera = gr.Image(label="…or take a photo", sources=["webcam", "clipboard"], type="pil")
+                        camera = pass_file_path(gr.Image(label="…or take a photo", sources=["webcam", "clipboard"],
+                                                         type="filepath"))
                         if examples("mnist_*.png"):
                             gr.Examples(examples("mnist_*.png"), inputs=upload, label="Real MNIST test digits")
                     with gr.Column():
@@ -218,11 +249,10 @@ def build_app(model_path: str | Path | None = None, providers: str | None = None
             with gr.Tab("Number"):
                 with gr.Row():
                     with gr.Column():
-                        number_sketch = gr.Sketchpad(label="Write a number, digits side by side", canvas_size=(700, 240),
-                                                     type="numpy", image_mode="RGBA", layers=False, transforms=(),
-                                                     fixed_canvas=True,
-                                                     brush=gr.Brush(default_size=10, colors=["#000000"],
-                                                                    color_mode="fixed"))
+                        number_sketch = decode_with_demo_images(gr.Sketchpad(
+                            label="Write a number, digits side by side", canvas_size=(700, 240), type="numpy",
+                            image_mode="RGBA", layers=False, transforms=(), fixed_canvas=True,
+                            brush=gr.Brush(default_size=10, colors=["#000000"], color_mode="fixed")))
                         number_file = gr.File(label="…or upload a photo of a number", type="filepath",
                                               file_types=["image", ".tif", ".tiff", ".webp"])
                         if examples("number_*.png"):

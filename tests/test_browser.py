@@ -120,6 +120,11 @@ def tool_selected(page) -> bool:
     return sketchpad(page).locator(".toolbar-wrap button.highlight").count() > 0
 
 
+def error_toasts(page) -> list[str]:
+    """Texts of the error pop-ups Gradio shows (e.g. a gr.Error raised by the app)."""
+    return [text.strip() for text in page.locator('[data-testid="toast-text"]').all_inner_texts()]
+
+
 def wait_for_change(page, before: dict, what: str) -> dict:
     """Wait until the result column differs from `before` (a new answer arrived) and return it."""
     deadline = time.monotonic() + ANSWER_TIMEOUT_S
@@ -127,6 +132,8 @@ def wait_for_change(page, before: dict, what: str) -> dict:
         now = results(page)
         if now != before and (now["label"] or BLANK_PROMPT in now["status"]):
             return now
+        if error_toasts(page):
+            raise AssertionError(f"the page shows an error after {what}: {error_toasts(page)}")
         page.wait_for_timeout(100)
     raise AssertionError(f"no new answer within {ANSWER_TIMEOUT_S:.0f} s after {what}: the page still shows "
                          f"{results(page)!r}; "
