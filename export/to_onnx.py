@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from lenet import contract  # noqa: E402
 from lenet.data import DataError, load_mnist  # noqa: E402
+from lenet.report import package_versions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_RUN = ROOT / "artifacts" / "fast"
@@ -100,17 +100,6 @@ def convert(model, opset: int):
     return onnx_model
 
 
-def versions() -> dict:
-    names = ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "onnxruntime-gpu")
-    found = {}
-    for name in names:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return found
-
-
 def model_metadata(run: Path, keras_path: Path, opset: int, precision: str, uncertain_below: float) -> dict[str, str]:
     run_info = json.loads((run / "run.json").read_text()) if (run / "run.json").is_file() else {}
     return {**contract.as_metadata(),
@@ -118,7 +107,8 @@ def model_metadata(run: Path, keras_path: Path, opset: int, precision: str, unce
             "recipe": json.dumps(run_info.get("recipe")), "seed": str(run_info.get("seed")),
             "test_accuracy": str(run_info.get("test_accuracy")),
             "source_model": keras_path.name, "source_model_sha256": sha256_file(keras_path),
-            "versions": json.dumps(versions()),
+            "versions": json.dumps(package_versions(
+                "tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "onnxruntime-gpu")),
             "exported": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 

@@ -12,23 +12,24 @@ from lenet import contract
 
 def build_lenet(width: int = contract.IMAGE_SIZE, height: int = contract.IMAGE_SIZE, depth: int = 1,
                 classes: int = 10, activation: str = "relu", channels_first: bool = False,
-                input_name: str = contract.INPUT_NAME) -> keras.Model:
-    """Build LeNet. `activation` is "relu" (the Keras tutorial) or "tanh" (the 1998 original)."""
+                input_name: str = contract.INPUT_NAME, dtype: str | None = None) -> keras.Model:
+    """Build LeNet. `activation` is "relu" (the Keras tutorial) or "tanh" (the 1998 original);
+    `dtype` is a Keras dtype policy such as "mixed_bfloat16" (the softmax always runs in float32)."""
     if activation not in ("relu", "tanh"):
         raise ValueError(f"activation must be 'relu' or 'tanh', not {activation!r}")
     data_format = "channels_first" if channels_first else "channels_last"
     shape = (depth, height, width) if channels_first else (height, width, depth)
     return keras.Sequential([
         keras.Input(shape=shape, name=input_name),
-        layers.Conv2D(20, 5, padding="same", data_format=data_format, name="conv1"),
-        layers.Activation(activation, name="act1"),
-        layers.MaxPooling2D(2, strides=2, data_format=data_format, name="pool1"),
-        layers.Conv2D(50, 5, padding="same", data_format=data_format, name="conv2"),
-        layers.Activation(activation, name="act2"),
-        layers.MaxPooling2D(2, strides=2, data_format=data_format, name="pool2"),
-        layers.Flatten(data_format=data_format, name="flatten"),
-        layers.Dense(500, name="fc1"),
-        layers.Activation(activation, name="act3"),
-        layers.Dense(classes, name="fc2"),
-        layers.Activation("softmax", name=contract.OUTPUT_NAME),
+        layers.Conv2D(20, 5, padding="same", data_format=data_format, name="conv1", dtype=dtype),
+        layers.Activation(activation, name="act1", dtype=dtype),
+        layers.MaxPooling2D(2, strides=2, data_format=data_format, name="pool1", dtype=dtype),
+        layers.Conv2D(50, 5, padding="same", data_format=data_format, name="conv2", dtype=dtype),
+        layers.Activation(activation, name="act2", dtype=dtype),
+        layers.MaxPooling2D(2, strides=2, data_format=data_format, name="pool2", dtype=dtype),
+        layers.Flatten(data_format=data_format, name="flatten", dtype=dtype),
+        layers.Dense(500, name="fc1", dtype=dtype),
+        layers.Activation(activation, name="act3", dtype=dtype),
+        layers.Dense(classes, name="fc2", dtype=dtype),
+        layers.Activation("softmax", name=contract.OUTPUT_NAME, dtype="float32"),
     ], name="lenet")

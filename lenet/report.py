@@ -13,6 +13,19 @@ CURVE_SERIES = (("loss", "train_loss"), ("val_loss", "val_loss"),
                 ("accuracy", "train_acc"), ("val_accuracy", "val_acc"))
 
 
+def package_versions(*names: str) -> dict[str, str]:
+    """Python's and the installed versions of `names` (those not installed are left out)."""
+    import platform
+    from importlib import metadata
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
 def write_json(path: Path, data) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n")
 

@@ -9,13 +9,11 @@ or failed run leaves nothing half-written.
 import argparse
 import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
 import time
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 # Recipes are listed here without importing Keras, so --help and flag errors answer at once.
@@ -84,23 +82,13 @@ def check_output(output: Path, overwrite: bool) -> None:
         raise UserError(f"cannot write into {parent}: {error.strerror or error}") from None
 
 
-def package_versions() -> dict:
-    names = ("keras", "tensorflow", "jax", "numpy", "scikit-learn")
-    versions = {"python": platform.python_version()}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return versions
-
-
-def save_weights_only_model(model, path: Path) -> None:
-    """Save an uncompiled copy: same architecture and weights, no optimizer state (≈5 MB, not 15)."""
+def float32_copy(model):
+    """An uncompiled float32 copy with the same weights: no optimizer state (≈5 MB saved, not 15) and
+    no mixed-precision policy, so what is saved, evaluated and exported is the same model."""
     from lenet.model import build_lenet
     clean = build_lenet()
     clean.set_weights(model.get_weights())
-    clean.save(path)
+    return clean
 
 
 def train_into(folder: Path, args) -> dict:
@@ -112,21 +100,22 @@ def train_into(folder: Path, args) -> dict:
     import numpy as np
 
     from lenet import report, training
-    from lenet.device import describe_device, make_deterministic
+    from lenet.device import describe_device, make_deterministic, resolve_precision
 
     recipe = training.RECIPES[args.recipe].with_overrides(
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate)
     make_deterministic(args.seed)
     data = training.prepare_data(train_split, test_split, recipe, args.limit, args.seed)
-    device = describe_device()
-    print(f"training LeNet, recipe '{recipe.name}', on {device}: {len(data.x_train)} training images, "
-          f"{len(data.x_val)} validation images ({recipe.validation}), {recipe.epochs} epochs", flush=True)
+    device, precision = describe_device(), resolve_precision(recipe.precision)
+    print(f"training LeNet, recipe '{recipe.name}', on {device} in {precision}: {len(data.x_train)} training "
+          f"images, {len(data.x_val)} validation images ({recipe.validation}), {recipe.epochs} epochs", flush=True)
 
-    model = training.compile_lenet(recipe, data)
+    model = training.compile_lenet(recipe, data, precision, args.seed)
     started = time.perf_counter()
-    history = training.fit(model, data, recipe, args.seed, verbose=0 if args.quiet else 1)
+    history = training.fit(model, data, recipe, verbose=0 if args.quiet else 1)
     train_seconds = time.perf_counter() - started
 
+    model = float32_copy(training.lenet_of(model))  # what is saved, exported and served: evaluate that
     probabilities = model.predict(data.x_test, batch_size=1024, verbose=0)
     true_class_probability = probabilities[np.arange(len(data.y_test)), data.y_test]
     test_loss = float(-np.log(np.clip(true_class_probability, 1e-7, 1.0)).mean())
@@ -135,13 +124,15 @@ def train_into(folder: Path, args) -> dict:
     report.plot_curves(history, folder / "curves.png", f"LeNet on MNIST, recipe '{recipe.name}'")
     report.plot_confusion(folder, f"Confusion matrix, recipe '{recipe.name}' (test set)")
     report.write_misclassified_gallery(folder, test_split[0])
-    save_weights_only_model(model, folder / "model.keras")
+    model.save(folder / "model.keras")
 
     run = {
         "recipe": recipe.__dict__, "seed": args.seed, "limit": args.limit,
         "train_images": len(data.x_train), "validation_images": len(data.x_val), "test_images": len(data.y_test),
-        "parameters": int(model.count_params()), "device": device, "keras_backend": keras.backend.backend(),
-        "versions": package_versions(), "train_seconds": round(train_seconds, 1),
+        "parameters": int(model.count_params()), "device": device, "precision": precision,
+        "keras_backend": keras.backend.backend(),
+        "versions": report.package_versions("keras", "tensorflow", "jax", "numpy", "scikit-learn"),
+        "train_seconds": round(train_seconds, 1),
         "test_accuracy": round(summary["test_accuracy"], 6), "test_loss": round(test_loss, 6),
         "test_misclassified": summary["misclassified"],
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),

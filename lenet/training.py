@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 import keras
 import numpy as np
+from keras import layers
 
 from lenet.model import build_lenet
 
@@ -23,6 +24,7 @@ class Recipe:
     schedule: str           # "constant" or "one-cycle"
     shift_pixels: int       # random translation of each training image by up to ± this many pixels
     validation: str         # "test" (the tutorial's choice) or "holdout" (5,000 training images)
+    precision: str          # "float32", or "fastest": bfloat16 compute where the hardware has it
 
     def with_overrides(self, **overrides) -> "Recipe":
         values = asdict(self)
@@ -32,10 +34,12 @@ class Recipe:
 
 RECIPES = {
     "seed": Recipe("seed", "the tutorial exactly: SGD 0.01, batch 128, 20 epochs, one-hot categorical "
-                   "cross-entropy, the test set as validation data", "sgd", 0.01, 128, 20, "constant", 0, "test"),
+                   "cross-entropy, the test set as validation data", "sgd", 0.01, 128, 20, "constant", 0, "test",
+                   "float32"),
     "fast": Recipe("fast", "Adam with a one-cycle schedule (linear warm-up for 20% of steps to the peak "
                    "rate, cosine decay to zero), batch 128, random shifts of up to 2 pixels, 5,000 training "
-                   "images held out for validation", "adam", 3e-3, 128, 8, "one-cycle", 2, "holdout"),
+                   "images held out for validation; bfloat16 compute where the hardware has it", "adam", 3e-3,
+                   128, 8, "one-cycle", 2, "holdout", "fastest"),
 }
 
 
@@ -70,30 +74,6 @@ def prepare_data(train, test, recipe: Recipe, limit: int | None, seed: int) -> D
                 to_model_input(x_test), y_test.astype(np.int64))
 
 
-class ShiftedBatches(keras.utils.PyDataset):
-    """Shuffled batches with each image shifted by a random whole number of pixels (zero fill)."""
-
-    def __init__(self, x, y, batch_size: int, shift: int, seed: int):
-        super().__init__()
-        self.x, self.y, self.batch_size, self.shift = x, y, batch_size, shift
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(x))
-
-    def __len__(self):
-        return -(-len(self.x) // self.batch_size)
-
-    def __getitem__(self, index):
-        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        images, s = self.x[rows, :, :, 0], self.shift
-        padded = np.pad(images, ((0, 0), (s, s), (s, s)))
-        windows = np.lib.stride_tricks.sliding_window_view(padded, images.shape[1:], axis=(1, 2))
-        dy, dx = self.rng.integers(0, 2 * s + 1, size=(2, len(rows)))
-        return windows[np.arange(len(rows)), dy, dx][..., None], self.y[rows]
-
-    def on_epoch_end(self):
-        self.order = self.rng.permutation(len(self.x))
-
-
 def make_optimizer(recipe: Recipe, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     if recipe.schedule == "one-cycle":
         total = max(1, steps_per_epoch * recipe.epochs)
@@ -112,11 +92,26 @@ def steps_per_epoch(data: Data, recipe: Recipe) -> int:
     return -(-len(data.x_train) // recipe.batch_size)
 
 
-def compile_lenet(recipe: Recipe, data: Data) -> keras.Model:
-    model = build_lenet()
+def compile_lenet(recipe: Recipe, data: Data, precision: str = "float32", seed: int = 1) -> keras.Model:
+    """LeNet compiled for `recipe`; `precision` "mixed_bfloat16" computes in bfloat16 (weights stay
+    float32, softmax in float32). With shifts, LeNet is wrapped behind Keras's RandomTranslation
+    (whole pixels, zero fill), which acts only while training; `lenet_of(model)` is LeNet itself."""
+    model = build_lenet(dtype=None if precision == "float32" else precision)
+    if recipe.shift_pixels:
+        fraction = recipe.shift_pixels / model.input_shape[1]
+        model = keras.Sequential([
+            keras.Input(model.input_shape[1:]),
+            layers.RandomTranslation(fraction, fraction, fill_mode="constant", interpolation="nearest", seed=seed,
+                                     name="random_shifts"),
+            model], name="lenet_with_shifts")
     model.compile(optimizer=make_optimizer(recipe, steps_per_epoch(data, recipe)),
                   loss="categorical_crossentropy", metrics=["accuracy"])
     return model
+
+
+def lenet_of(model: keras.Model) -> keras.Model:
+    """The LeNet inside a model made by `compile_lenet`."""
+    return model.get_layer("lenet") if model.name == "lenet_with_shifts" else model
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -133,14 +128,10 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def fit(model: keras.Model, data: Data, recipe: Recipe, seed: int, verbose=1, callbacks=()) -> list[dict]:
+def fit(model: keras.Model, data: Data, recipe: Recipe, verbose=1, callbacks=()) -> list[dict]:
     """Train; return the history as one row per epoch (losses, accuracies, seconds)."""
     timer = EpochTimer()
-    if recipe.shift_pixels:
-        inputs = dict(x=ShiftedBatches(data.x_train, data.y_train, recipe.batch_size, recipe.shift_pixels, seed))
-    else:
-        inputs = dict(x=data.x_train, y=data.y_train, batch_size=recipe.batch_size, shuffle=True)
-    history = model.fit(**inputs, epochs=recipe.epochs, validation_data=(data.x_val, data.y_val),
-                        verbose=verbose, callbacks=[timer, *callbacks])
+    history = model.fit(data.x_train, data.y_train, batch_size=recipe.batch_size, epochs=recipe.epochs, shuffle=True,
+                        validation_data=(data.x_val, data.y_val), verbose=verbose, callbacks=[timer, *callbacks])
     return [{"epoch": i + 1, **{key: float(values[i]) for key, values in history.history.items()},
              "seconds": round(timer.seconds[i], 3)} for i in range(len(timer.seconds))]
