@@ -278,5 +278,10 @@ def build_app(model_path: str | Path | None = None, providers: str | None = None
 
 
 def launch_options() -> dict:
-    """Arguments for `launch()`: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are read by Gradio itself."""
-    return {"js": SELECT_BRUSH_JS, "css": CSS, "max_file_size": MAX_FILE_SIZE, "show_error": True}
+    """Arguments for `launch()`: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are read by Gradio itself.
+
+    Gradio keeps a copy of every component's config per browser session (~150 kB here, most of it
+    the training tab) for up to 10,000 sessions; the page keeps no per-session state of its own, so
+    256 sessions bound that memory (RSS grew without bound under the load test before)."""
+    return {"js": SELECT_BRUSH_JS, "css": CSS, "max_file_size": MAX_FILE_SIZE, "show_error": True,
+            "state_session_capacity": 256}
