@@ -1,5 +1,6 @@
-"""Training mechanics shared by `python -m lenet.train` and the benchmarks: the two recipes,
-data preparation, shift augmentation (Keras RandomTranslation), mixed precision, compiling and fitting. Keras 3 only (no `tf.*`)."""
+"""Training mechanics shared by `python -m lenet.train` and the benchmarks: the two recipes, data
+preparation, shift augmentation (Keras's RandomTranslation), mixed precision, compiling and
+fitting. Keras 3 only (no `tf.*`)."""
 
 import time
 from dataclasses import asdict, dataclass
