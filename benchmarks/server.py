@@ -48,11 +48,12 @@ def timed(fn, *args):
 
 def breakdown_once(model, value) -> tuple[dict, dict]:
     """The steps of read_digit one by one (same functions, same order); seconds per step."""
-    from demo import explain, pipeline
+    from demo import explain, images
     from demo import preprocess as pp
     size, box = model.contract.image_size, model.contract.digit_box
     steps = {}
-    image, steps["decode"] = timed(pipeline.to_image, value)
+    decode = images.image_from_editor_value if isinstance(value, dict) else images.load_image
+    image, steps["decode"] = timed(decode, value)
     ink, steps["ink_map"] = timed(pp.ink_map, image)
     t = time.perf_counter()
     cleaned, steps["to_mnist: specks"] = timed(lambda: pp.remove_specks(pp.as_ink_array(ink)))

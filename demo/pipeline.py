@@ -10,11 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from demo import explain
-from demo.images import InputError, image_from_editor_value, load_image
+from demo import explain, segment
+from demo.images import InputError
 from demo.model import DigitModel
-from demo.preprocess import ink_map, to_mnist
-from demo.segment import split_digits
+from demo.preprocess import preprocess
 
 
 @dataclass
@@ -43,15 +42,6 @@ class NumberReading:
     milliseconds: float
 
 
-def to_image(source):
-    """A PIL image from an editor value, file, bytes, array or image; None when nothing was drawn."""
-    if isinstance(source, dict):
-        return image_from_editor_value(source)
-    if source is None:
-        return None
-    return load_image(source)
-
-
 def _reading(model: DigitModel, mnist: np.ndarray, probabilities: np.ndarray, heat: bool, started: float):
     labels = model.contract.class_labels
     best = int(probabilities.argmax())
@@ -65,10 +55,7 @@ def _reading(model: DigitModel, mnist: np.ndarray, probabilities: np.ndarray, he
 def read_digit(model: DigitModel, source, heatmap: bool = True) -> DigitReading | None:
     """Classify one digit; None for an empty canvas or an image with no ink."""
     started = time.perf_counter()
-    image = to_image(source)
-    if image is None:
-        return None
-    mnist = to_mnist(ink_map(image), model.contract.image_size, model.contract.digit_box)
+    mnist = preprocess(source, model.contract.image_size, model.contract.digit_box)
     if mnist is None:
         return None
     probabilities = model.probabilities(mnist[None])[0]
@@ -78,14 +65,9 @@ def read_digit(model: DigitModel, source, heatmap: bool = True) -> DigitReading 
 def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReading | None:
     """Split a written number into digits, left to right, and classify them in one batch."""
     started = time.perf_counter()
-    image = to_image(source)
-    if image is None:
-        return None
-    crops = split_digits(ink_map(image))
-    if len(crops) > max_digits:
-        raise InputError(f"found {len(crops)} separate marks; write at most {max_digits} digits")
-    pairs = [(to_mnist(crop.ink, model.contract.image_size, model.contract.digit_box), crop.bbox) for crop in crops]
-    pairs = [(mnist, box) for mnist, box in pairs if mnist is not None]
+    pairs = segment.read_number(source, model.contract.image_size, model.contract.digit_box)
+    if len(pairs) > max_digits:
+        raise InputError(f"found {len(pairs)} separate marks; write at most {max_digits} digits")
     if not pairs:
         return None
     batch = np.stack([mnist for mnist, _ in pairs])
