@@ -5,6 +5,8 @@ Measures, interleaved round by round so that every ratio is taken side by side i
 * single-image latency (p50/p99 over >= 1,000 calls per setting) and batch-256 throughput
   (images/s), for fp32 and int8 at intra-op threads 1, 2, the ONNX Runtime default, and 2 with
   thread spinning off;
+* the same with ONNX Runtime's NCHWc layout rewrite left on (its default; the demo turns it off)
+  for fp32 at 1 and default threads and int8 at default threads;
 * the app's own call path (`DigitModel.probabilities`, which validates its input) next to the raw
   `session.run`;
 * the machine's float32 matrix-multiply rate (numpy 1024×1024 matmul, OpenBLAS as the environment
@@ -37,6 +39,8 @@ from benchmarks.common import (FP32_MODEL, INT8_MODEL, KERAS_MODEL, MFLOP_PER_IM
 
 import onnxruntime as ort  # noqa: E402
 
+from demo.model import DigitModel, make_session as demo_session  # noqa: E402
+
 BATCH = 256
 OCCLUSION_BATCH = 145  # demo.explain.occlusion_map: 12×12 windows (patch 6, stride 2) + the original
 TARGET_P50_MS = 0.3
@@ -45,16 +49,15 @@ TARGET_KERAS_RATIO = 100.0
 
 # name → (intra_op_num_threads or None for ONNX Runtime's default, allow spinning)
 THREAD_SETTINGS = {"1": (1, True), "2": (2, True), "default": (None, True), "2-nospin": (2, False)}
+# Rows with ONNX Runtime's NCHWc layout rewrite left on (its default; the demo turns it off, see
+# demo.model.DISABLED_OPTIMIZERS), so that choice is measured side by side in every run.
+NCHWC_SUFFIX = " +NCHWc"
+NCHWC_ROWS = ("fp32 threads=1", "fp32 threads=default", "int8 threads=default")
 
 
-def make_session(path: Path, threads: int | None, spinning: bool) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    if threads:
-        options.intra_op_num_threads = threads
-    if not spinning:
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+def make_session(path: Path, threads: int | None, spinning: bool, nchwc: bool = False) -> ort.InferenceSession:
+    """The demo's own session settings (demo.model.make_session), CPU only."""
+    return demo_session(path, ["CPUExecutionProvider"], threads, spinning, nchwc=nchwc)
 
 
 def runner(session: ort.InferenceSession):
@@ -164,11 +167,13 @@ def main(argv=None) -> int:
     batch = np.ascontiguousarray(inputs[:BATCH])
     occlusion = np.ascontiguousarray(np.repeat(inputs[:1], OCCLUSION_BATCH, axis=0))
 
-    from demo.model import DigitModel
     configs = {}
     for model_name, path in (("fp32", FP32_MODEL), ("int8", INT8_MODEL)):
         for setting, (threads, spinning) in THREAD_SETTINGS.items():
             configs[f"{model_name} threads={setting}"] = runner(make_session(path, threads, spinning))
+            if f"{model_name} threads={setting}" in NCHWC_ROWS:
+                configs[f"{model_name} threads={setting}{NCHWC_SUFFIX}"] = runner(
+                    make_session(path, threads, spinning, nchwc=True))
     app_model = DigitModel(FP32_MODEL, providers="cpu")  # the app's path: default threads + input checks
     configs["fp32 DigitModel.probabilities (app path)"] = app_model.probabilities
 
@@ -239,13 +244,18 @@ def main(argv=None) -> int:
     print("Ratios vs fp32 threads=default (same run): " + "; ".join(
         f"{n}: p50 ×{results[n]['single_ms']['p50'] / base['single_ms']['p50']:.2f}, "
         f"throughput ×{results[n]['batch_images_per_s'] / base['batch_images_per_s']:.2f}" for n in names if n != "fp32 threads=default"))
+    nchwc_off_vs_on = {n: {"single_p50": results[n]["single_ms"]["p50"] / results[n + NCHWC_SUFFIX]["single_ms"]["p50"],
+                           "batch_throughput": results[n]["batch_images_per_s"] / results[n + NCHWC_SUFFIX]["batch_images_per_s"]}
+                       for n in NCHWC_ROWS}
+    print("NCHWc rewrite off (the demo's setting) vs on (ONNX Runtime's default), same run: " + "; ".join(
+        f"{n}: p50 ×{v['single_p50']:.2f}, throughput ×{v['batch_throughput']:.2f}" for n, v in nchwc_off_vs_on.items()))
     print(f"int8 vs fp32 argmax agreement on 1,000 test images: {agreement:.1%}; accuracy fp32 {accuracy['fp32']:.1%}, "
           f"int8 {accuracy['int8']:.1%}")
 
     # Server-like: caller threads × (1 image + occlusion batch), per thread setting, interleaved.
     concurrency = int(os.environ.get("LENET_CONCURRENCY", "4"))
     server = {}
-    server_names = [n for n in names if n.startswith("fp32 threads=") or n.startswith("int8 threads=")]
+    server_names = [n for n in names if n.startswith(("fp32 threads=", "int8 threads=")) and not n.endswith(NCHWC_SUFFIX)]
     for callers in sorted({2, concurrency}):
         runs = {n: [] for n in server_names}
         for r in range(1 if args.quick else 3):
@@ -296,12 +306,12 @@ def main(argv=None) -> int:
         "benchmark": "inference", "quick": args.quick, "machine": machine_info(matmul=matmul),
         "settings": {"rounds": rounds, "single_calls_per_setting": rounds * single_block,
                      "batch_calls_per_setting": rounds * batches_per_round, "batch": BATCH,
-                     "mflop_per_image": MFLOP_PER_IMAGE, "thread_settings": {k: {"intra_op_num_threads": v[0], "allow_spinning": v[1]}
+                     "mflop_per_image": MFLOP_PER_IMAGE, "nchwc_rows": list(NCHWC_ROWS), "thread_settings": {k: {"intra_op_num_threads": v[0], "allow_spinning": v[1]}
                                                                              for k, v in THREAD_SETTINGS.items()},
                      "models": {"fp32": str(FP32_MODEL), "int8": str(INT8_MODEL)}},
         "targets": {"single_p50_ms_max": TARGET_P50_MS, "batch_share_of_matmul_min": TARGET_MATMUL_SHARE,
                     "onnx_over_keras_predict_min": TARGET_KERAS_RATIO},
-        "matmul": matmul, "results": results, "server_like": server, "recommendation": recommendation,
+        "matmul": matmul, "results": results, "nchwc_off_vs_on": nchwc_off_vs_on, "server_like": server, "recommendation": recommendation,
         "int8_vs_fp32": {"argmax_agreement": agreement, "accuracy_1000": accuracy},
         "keras": keras_result,
     })

@@ -19,6 +19,12 @@ from demo.images import InputError
 PROVIDER_ALIASES = {"cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider",
                     "tensorrt": "TensorrtExecutionProvider"}
 DEFAULT_UNCERTAIN_BELOW = 0.6
+# ONNX Runtime's NCHWc layout rewrite blocks channels by 16 on AVX-512 (8 on AVX2), so LeNet's
+# 20- and 50-channel convolutions are computed as 32 and 64: about half the arithmetic is padding.
+# Without it, the convolutions run as im2col + GEMM; measured on the 2-core AVX-512 machine
+# (benchmarks/inference.py, fp32, same run): batch-256 throughput ×1.4, single-image p50 ×0.8.
+# `benchmarks/inference.py` keeps rows with the rewrite on so the choice can be re-checked on other CPUs.
+DISABLED_OPTIMIZERS = ("NchwcTransformer",)
 
 
 @dataclass(frozen=True)
@@ -57,22 +63,32 @@ def choose_providers(requested: str | None = None) -> list[str]:
     return [name for name in ("CUDAExecutionProvider", "CPUExecutionProvider") if name in available]
 
 
+def make_session(path: str | Path, providers: list[str], threads: int | None = None, spinning: bool = True,
+                 nchwc: bool = False) -> ort.InferenceSession:
+    """An ONNX Runtime session with the demo's settings. `threads`: intra-op threads (None: ONNX
+    Runtime's default, all cores); `spinning`: let idle pool threads spin; `nchwc`: allow the NCHWc
+    layout rewrite (off by default, see DISABLED_OPTIMIZERS)."""
+    options = ort.SessionOptions()
+    options.enable_cpu_mem_arena = False  # memory stays flat under concurrent requests; same speed here
+    if threads:
+        options.intra_op_num_threads = threads
+    if not spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), options, providers=providers,
+                                disabled_optimizers=[] if nchwc else list(DISABLED_OPTIMIZERS))
+
+
 class DigitModel:
     """Load an exported LeNet ONNX file; `probabilities(batch)` runs it."""
 
     def __init__(self, path: str | Path, providers: str | None = None, threads: int | None = None):
         """`threads`: ONNX Runtime's intra-op threads (None: its default, all cores)."""
         self.path = Path(path)
-        options = ort.SessionOptions()
-        options.enable_cpu_mem_arena = False  # memory stays flat under concurrent requests; same speed here
-        if threads:
-            options.intra_op_num_threads = threads
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # Trying CUDA on a machine without it logs an error and falls back to CPU; the page shows
         # the provider really in use instead, so keep the log quiet while the session is made.
         ort.set_default_logger_severity(4)
         try:
-            self.session = ort.InferenceSession(str(self.path), options, providers=choose_providers(providers))
+            self.session = make_session(self.path, choose_providers(providers), threads, spinning=not threads)
         finally:
             ort.set_default_logger_severity(2)
         self.provider = self.session.get_providers()[0]
