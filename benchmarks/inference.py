@@ -13,7 +13,7 @@ Measures, interleaved round by round so that every ratio is taken side by side i
   has it — OPENBLAS_CORETYPE and the core type OpenBLAS picked are recorded — at its default thread
   count and at 1 thread), and batch throughput as a percentage of it at 13.0 MFLOP per image;
 * a server-like load: W caller threads (W = 2 and LENET_CONCURRENCY = 4) each doing what one
-  sketch request costs in inference (one image + the 145-image occlusion batch), per thread setting;
+  sketch request costs in inference (one image + the occlusion batch, 65 images at most), per thread setting;
 * Keras `model.predict` on one image against ONNX Runtime on one image (skip with --skip-keras;
   TensorFlow is imported only for that part, at the end).
 
@@ -42,7 +42,7 @@ import onnxruntime as ort  # noqa: E402
 from demo.model import DigitModel, make_session as demo_session  # noqa: E402
 
 BATCH = 256
-OCCLUSION_BATCH = 145  # demo.explain.occlusion_map: 12×12 windows (patch 6, stride 2) + the original
+OCCLUSION_BATCH = 65  # demo.explain.occlusion_map at most: 8×8 windows (patch 7, stride 3) + the original
 TARGET_P50_MS = 0.3
 TARGET_MATMUL_SHARE = 0.60
 TARGET_KERAS_RATIO = 100.0

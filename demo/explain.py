@@ -14,18 +14,31 @@ from PIL import Image
 from demo.model import DigitModel
 
 
-def occlusion_map(model: DigitModel, image: np.ndarray, target: int, patch: int = 7, stride: int = 3) -> np.ndarray:
-    """(size, size) map ≥ 0, normalised so the strongest evidence is 1 (all zeros if none)."""
-    size = image.shape[0]
+PATCH, STRIDE = 7, 3
+
+
+def window_corners(size: int, patch: int = PATCH, stride: int = STRIDE) -> list[tuple[int, int]]:
+    """Top-left corners of the occlusion windows: every `stride` pixels, plus the last row/column."""
     starts = list(range(0, size - patch + 1, stride))
     if starts[-1] != size - patch:
         starts.append(size - patch)  # cover the last rows and columns too
-    corners = [(y, x) for y in starts for x in starts]
-    inked = [(y, x) for y, x in corners if image[y:y + patch, x:x + patch].any()]
-    batch = np.repeat(image[None], len(inked) + 1, axis=0)
-    for i, (y, x) in enumerate(inked, start=1):
+    return [(y, x) for y in starts for x in starts]
+
+
+def occlusion_batch(image: np.ndarray, corners: list[tuple[int, int]], patch: int = PATCH) -> np.ndarray:
+    """The original image followed by one copy per corner with that window blanked."""
+    batch = np.repeat(image[None], len(corners) + 1, axis=0)
+    for i, (y, x) in enumerate(corners, start=1):
         batch[i, y:y + patch, x:x + patch] = 0.0
-    scores = model.probabilities(batch)[:, target]
+    return batch
+
+
+def occlusion_map(model: DigitModel, image: np.ndarray, target: int, patch: int = PATCH, stride: int = STRIDE) -> np.ndarray:
+    """(size, size) map ≥ 0, normalised so the strongest evidence is 1 (all zeros if none)."""
+    size = image.shape[0]
+    corners = window_corners(size, patch, stride)
+    inked = [(y, x) for y, x in corners if image[y:y + patch, x:x + patch].any()]
+    scores = model.probabilities(occlusion_batch(image, inked, patch))[:, target]
     drop = dict(zip(inked, np.clip(scores[0] - scores[1:], 0, None)))
     heat, cover = np.zeros((size, size), np.float32), np.zeros((size, size), np.float32)
     for y, x in corners:

@@ -64,11 +64,14 @@ def choose_providers(requested: str | None = None) -> list[str]:
 
 
 def make_session(path: str | Path, providers: list[str], threads: int | None = None, spinning: bool = True,
-                 nchwc: bool = False) -> ort.InferenceSession:
+                 nchwc: bool = False, optimized_model_path: str | Path | None = None) -> ort.InferenceSession:
     """An ONNX Runtime session with the demo's settings. `threads`: intra-op threads (None: ONNX
     Runtime's default, all cores); `spinning`: let idle pool threads spin; `nchwc`: allow the NCHWc
-    layout rewrite (off by default, see DISABLED_OPTIMIZERS)."""
+    layout rewrite (off by default, see DISABLED_OPTIMIZERS); `optimized_model_path`: also write the
+    graph as ONNX Runtime optimised it, to see what really runs."""
     options = ort.SessionOptions()
+    if optimized_model_path:
+        options.optimized_model_filepath = str(optimized_model_path)
     options.enable_cpu_mem_arena = False  # memory stays flat under concurrent requests; same speed here
     if threads:
         options.intra_op_num_threads = threads

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import platform
 
 import numpy as np
 import onnxruntime as ort
@@ -66,3 +67,22 @@ def test_tutorial_run_is_shipped_for_comparison():
     assert run["recipe"]["name"] == "seed" and run["recipe"]["epochs"] == 20 and len(history) == 20
     assert 0.97 <= run["test_accuracy"] <= 0.99  # the tutorial reports about 98%
     assert (SEED / "report.txt").is_file() and (SEED / "curves.png").is_file()
+
+
+def test_demo_session_settings_run_without_nchwc_and_answer_like_the_defaults(test_set, tmp_path):
+    """demo.model turns ONNX Runtime's NCHWc rewrite off for speed (see DISABLED_OPTIMIZERS): the
+    rewrite must really be gone from the graph that runs, and the answers must not change."""
+    import onnx
+    from demo.model import make_session
+    x, y = test_set
+    cpu = ["CPUExecutionProvider"]
+    demo = make_session(FAST / "lenet.onnx", cpu, optimized_model_path=tmp_path / "demo.onnx")
+    make_session(FAST / "lenet.onnx", cpu, nchwc=True, optimized_model_path=tmp_path / "nchwc.onnx")
+    ops = {name: {node.op_type for node in onnx.load(tmp_path / f"{name}.onnx").graph.node} for name in ("demo", "nchwc")}
+    assert not {"ReorderInput", "ReorderOutput"} & ops["demo"]
+    if platform.machine().lower() in ("x86_64", "amd64"):  # MLAS has NCHWc kernels there: the check can see them
+        assert "ReorderInput" in ops["nchwc"]
+    demo_p = np.concatenate([demo.run(None, {"image": x[i:i + 1000]})[0] for i in range(0, len(x), 1000)])
+    default_p = onnx_probabilities(FAST / "lenet.onnx", x)
+    assert np.abs(demo_p - default_p).max() < 1e-5
+    assert (demo_p.argmax(1) == default_p.argmax(1)).all()
