@@ -93,7 +93,11 @@ def test_help_explains_each_flag_with_defaults():
 
 def test_interrupted_run_leaves_nothing(tmp_path):
     out = tmp_path / "interrupted"
-    proc = subprocess.Popen([sys.executable, "-m", "lenet.train", "--limit", "30000", "--epochs", "5",
+    # A shell that runs pytest in the background (`pytest &`) makes its children ignore SIGINT, and
+    # Python keeps an inherited "ignore": start the CLI the way a terminal would, with Ctrl-C live.
+    ctrl_c_live = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                   "sys.argv[0] = 'lenet.train'; runpy.run_module('lenet.train', run_name='__main__', alter_sys=True)")
+    proc = subprocess.Popen([sys.executable, "-c", ctrl_c_live, "--limit", "30000", "--epochs", "5",
                              "--output", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     deadline = time.time() + 90
