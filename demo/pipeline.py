@@ -13,7 +13,7 @@ import numpy as np
 from demo import explain, segment
 from demo.images import InputError
 from demo.model import DigitModel
-from demo.preprocess import preprocess
+from demo.preprocess import preprocess, to_mnist
 
 
 @dataclass
@@ -63,14 +63,59 @@ def read_digit(model: DigitModel, source, heatmap: bool = True) -> DigitReading 
 
 
 def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReading | None:
-    """Split a written number into digits, left to right, and classify them in one batch."""
+    """Split a written number into digits, left to right, and classify them in batches.
+
+    A group the width rule left whole may still be a "1" touching its neighbour (a touching "17"
+    is no wider than a wide "7"). For each such group the model also reads the pieces of its
+    candidate cuts (`segment.one_beside_digit_cuts`); the cut wins when exactly one piece reads
+    as "1", the pieces have that shape (`segment.looks_like_one_beside_digit`), and the pair is
+    read with less than `CUT_DOUBT_RATIO` of the whole's doubt (1 − p₁·p₂ against 1 − p).
+    """
     started = time.perf_counter()
-    pairs = segment.read_number(source, model.contract.image_size, model.contract.digit_box)
-    if len(pairs) > max_digits:
-        raise InputError(f"found {len(pairs)} separate marks; write at most {max_digits} digits")
-    if not pairs:
+    size, box = model.contract.image_size, model.contract.digit_box
+    crops = [(crop, mnist) for crop in segment.digit_crops(source)
+             if (mnist := to_mnist(crop.ink, image_size=size, digit_box=box)) is not None]
+    if len(crops) > max_digits:
+        raise InputError(f"found {len(crops)} separate marks; write at most {max_digits} digits")
+    if not crops:
         return None
-    batch = np.stack([mnist for mnist, _ in pairs])
-    digits = [_reading(model, mnist, p, False, started) for mnist, p in zip(batch, model.probabilities(batch))]
+    whole = model.probabilities(np.stack([mnist for _, mnist in crops]))
+    height = segment.typical_height([crop for crop, _ in crops])
+    pieces: list[tuple[np.ndarray, tuple, np.ndarray]] = []  # (model input, bbox, probabilities)
+    for (crop, mnist), probabilities in zip(crops, whole):
+        pieces += _one_beside_digit(model, crop, probabilities, height) or [(mnist, crop.bbox, probabilities)]
+    digits = [_reading(model, mnist, p, False, started) for mnist, _, p in pieces]
     text = "".join(d.label if d.sure else "?" for d in digits)
-    return NumberReading(text, digits, [box for _, box in pairs], (time.perf_counter() - started) * 1000)
+    return NumberReading(text, digits, [bbox for _, bbox, _ in pieces], (time.perf_counter() - started) * 1000)
+
+
+CUT_DOUBT_RATIO = 0.5
+
+
+def _one_beside_digit(model: DigitModel, crop: segment.DigitCrop, whole: np.ndarray, height: float):
+    """The best cut of `crop` into a "1" and another digit, as two (model input, bbox,
+    probabilities), or None when keeping it whole is the better reading."""
+    size, box = model.contract.image_size, model.contract.digit_box
+    cuts = []
+    for left, right in segment.one_beside_digit_cuts(crop, height):
+        inputs = [to_mnist(piece.ink, image_size=size, digit_box=box) for piece in (left, right)]
+        if all(x is not None for x in inputs):
+            cuts.append(((left, right), inputs))
+    if not cuts or "1" not in model.contract.class_labels:
+        return None
+    one = model.contract.class_labels.index("1")
+    probabilities = model.probabilities(np.stack([x for _, inputs in cuts for x in inputs]))
+    best, best_score = None, 0.0
+    for i, ((left, right), inputs) in enumerate(cuts):
+        p_left, p_right = probabilities[2 * i], probabilities[2 * i + 1]
+        if (p_left.argmax() == one) == (p_right.argmax() == one):
+            continue  # exactly one piece must read as "1"
+        one_piece, other = (left, right) if p_left.argmax() == one else (right, left)
+        if not segment.looks_like_one_beside_digit(one_piece, other, crop):
+            continue
+        if 1 - p_left.max() * p_right.max() >= CUT_DOUBT_RATIO * (1 - whole.max()):
+            continue
+        score = min(p_left.max(), p_right.max())
+        if score > best_score:
+            best, best_score = [(inputs[0], left.bbox, p_left), (inputs[1], right.bbox, p_right)], score
+    return best

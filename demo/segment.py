@@ -17,7 +17,10 @@
 The typical digit height is the median height of the groups once the heavily overlapping ones
 are merged: all digits of a number are about equally tall, while their widths vary (a 1 against
 a 0). Touching digits are found by width alone, so a touching pair that includes a narrow 1 is
-no wider than one digit and stays unsplit.
+no wider than one digit and stays unsplit here. For those, `one_beside_digit_cuts` proposes where
+such a group could be cut and `looks_like_one_beside_digit` checks the shape of the two pieces
+once the model has said which piece is the "1": `demo.pipeline.read_number` makes the choice,
+because only the model can tell a "1" touching a "7" from a wide "7".
 
 Each piece becomes a `DigitCrop` (its ink and bounding box); `demo.preprocess.to_mnist` turns a
 crop into model input, and `read_number` does the whole chain for a picture.
@@ -42,6 +45,11 @@ HALO = 2                     # anti-aliased pixels this close to a digit's ink b
 MAX_COMPONENTS = 5_000       # more separate ink blobs than this is noise, not handwriting
 MAX_MARKS = 200              # more separate marks than this is not a number (noise, a page)
 MAX_DIGITS_PER_GROUP = 12    # a group "holding" more digits than this is a line, not digits
+ONE_PAIR_ASPECT = 0.6        # groups at least this wide (× reference height) may be a 1 touching a digit
+CUT_RANGE = (0.12, 0.88)     # where such a cut may fall, as shares of the group's width
+CUTS_TRIED = 3               # the deepest valleys of the ink projection tried as cuts
+ONE_HEIGHT = 0.9             # a 1 beside a digit spans at least this share of the pair's height
+NEIGHBOUR_HEIGHT = 0.6       # and so does (this share) the digit beside it; pieces of one digit rarely both do
 
 
 @dataclass(frozen=True)
@@ -62,17 +70,22 @@ def read_number(source, image_size: int = 28, digit_box: int = 20) -> list[tuple
     is `to_mnist`'s float32 (image_size, image_size) array. Nothing drawn → an empty list. Note
     the ink map is at `load_image`'s scale (longer side at most `demo.images.MAX_SIDE`).
     """
+    digits = []
+    for crop in digit_crops(source):
+        mnist = to_mnist(crop.ink, image_size=image_size, digit_box=digit_box)
+        if mnist is not None:
+            digits.append((mnist, crop.bbox))
+    return digits
+
+
+def digit_crops(source) -> list[DigitCrop]:
+    """`split_digits` of a picture (anything `load_image` accepts, a sketchpad value, or None)."""
     if source is None:
         return []
     image = image_from_editor_value(source) if isinstance(source, dict) else load_image(source)
     if image is None:
         return []
-    digits = []
-    for crop in split_digits(ink_map(image)):
-        mnist = to_mnist(crop.ink, image_size=image_size, digit_box=digit_box)
-        if mnist is not None:
-            digits.append((mnist, crop.bbox))
-    return digits
+    return split_digits(ink_map(image))
 
 
 def split_digits(ink: np.ndarray) -> list[DigitCrop]:
@@ -280,6 +293,60 @@ def crops_left_to_right(labels: np.ndarray, ink: np.ndarray) -> list[DigitCrop]:
         own_ink = np.where(labels[y0:y1, x0:x1] == label, ink[y0:y1, x0:x1], 0)
         crops.append(DigitCrop(ink=own_ink.astype(np.float32), bbox=(x0, y0, x1, y1)))
     return crops
+
+
+# --- a "1" touching its neighbour -----------------------------------------------------------------
+
+def typical_height(crops: list[DigitCrop]) -> float:
+    """Median height of the digits of a number (0 when there are none)."""
+    return float(np.median([crop.ink.shape[0] for crop in crops])) if crops else 0.0
+
+
+def one_beside_digit_cuts(crop: DigitCrop, height: float) -> list[tuple[DigitCrop, DigitCrop]]:
+    """Ways to cut `crop` in two, in case it is a "1" touching another digit (left, right pieces).
+
+    Only groups at least `ONE_PAIR_ASPECT` × their reference height wide qualify. The cuts are the
+    `CUTS_TRIED` deepest local minima of the lightly smoothed vertical ink projection within
+    `CUT_RANGE` of the width; each piece is cropped to its own ink.
+    """
+    h, w = crop.ink.shape
+    if w < ONE_PAIR_ASPECT * max(h, height) or w < 3:
+        return []
+    profile = ndi.uniform_filter1d(crop.ink.sum(axis=0), size=max(1, w // 20))
+    low, high = max(1, int(CUT_RANGE[0] * w)), min(w - 1, int(CUT_RANGE[1] * w))
+    valleys = [c for c in range(low, high) if profile[c] <= profile[c - 1] and profile[c] <= profile[c + 1]]
+    cuts = []
+    for column in sorted(valleys, key=lambda c: profile[c])[:CUTS_TRIED]:
+        left, right = piece_of(crop, 0, column), piece_of(crop, column, w)
+        if left is not None and right is not None:
+            cuts.append((left, right))
+    return cuts
+
+
+def looks_like_one_beside_digit(one: DigitCrop, other: DigitCrop, group: DigitCrop) -> bool:
+    """A cut's pieces have the shape of a "1" beside a digit: the 1 spans nearly the pair's full
+    height (`ONE_HEIGHT`) and the other piece most of it (`NEIGHBOUR_HEIGHT`). Halves of a single
+    digit cut in two rarely both do (with the model's check in demo.pipeline, none of 1,000 lone
+    real MNIST test digits was cut)."""
+    height = group.ink.shape[0]
+    return (ink_rows(one) >= ONE_HEIGHT * height) and (ink_rows(other) >= NEIGHBOUR_HEIGHT * height)
+
+
+def ink_rows(crop: DigitCrop) -> int:
+    """Rows from the first to the last holding ink above half strength."""
+    rows = np.flatnonzero((crop.ink > 0.5).any(axis=1))
+    return int(rows[-1] - rows[0] + 1) if rows.size else 0
+
+
+def piece_of(crop: DigitCrop, x0: int, x1: int) -> DigitCrop | None:
+    """Columns x0:x1 of a crop, cropped to their ink above `INK_THRESHOLD`; None if there is none."""
+    ink = crop.ink[:, x0:x1]
+    mask = ink > INK_THRESHOLD
+    if not mask.any():
+        return None
+    px0, py0, px1, py1 = mask_box(mask)
+    bx, by = crop.bbox[0] + x0, crop.bbox[1]
+    return DigitCrop(ink=np.ascontiguousarray(ink[py0:py1, px0:px1]), bbox=(bx + px0, by + py0, bx + px1, by + py1))
 
 
 # --- box helpers ---------------------------------------------------------------------------------

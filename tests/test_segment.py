@@ -7,15 +7,24 @@ differences come from stroke-width normalisation, which applies to the large dra
 Touching digits (pairs without a "1": a touching pair with a "1" is no wider than one digit, so
 the width rule cannot see it) split right in 29 of 30 compositions with no gap and 26 of 30 when
 overlapping by 3 % of the digit height; overlaps make a projection-based cut ambiguous.
+
+A "1" touching its neighbour is cut by `demo.pipeline.read_number`, which asks the model about the
+cuts `one_beside_digit_cuts` proposes. Measured on compositions of real test digits (seed 31, 150
+per case): numbers with a touching "1" read right 72.7 % → 93.3 % (no gap) and 60.7 % → 86.7 %
+(3 % overlap); single digits 98.2 % both ways, and none of 1,000 lone digits changed reading.
 """
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from conftest import ROOT
 from demo.images import InputError
+from demo.model import DigitModel
+from demo.pipeline import read_number as read_number_with_model
 from demo.preprocess import ink_map, to_mnist
-from demo.segment import DigitCrop, read_number, split_digits
+from demo.segment import (DigitCrop, digit_crops, looks_like_one_beside_digit, one_beside_digit_cuts, read_number,
+                          split_digits, typical_height)
 
 
 @pytest.fixture(scope="module")
@@ -201,3 +210,64 @@ def test_a_long_line_is_not_cut_into_dozens_of_digits():
     line = np.zeros((100, 900), np.float32)
     line[50:53, 20:880] = 1
     assert len(split_digits(line)) == 1
+
+
+# --- a "1" touching its neighbour ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def model():
+    return DigitModel(ROOT / "artifacts" / "fast" / "lenet.onnx", providers="cpu", threads=1)
+
+
+def test_a_touching_one_gets_a_cut_at_the_junction(mnist_test_set):
+    images, by_label = mnist_test_set
+    one, seven = tight_ink(images[by_label[1][0]], 5), tight_ink(images[by_label[7][0]], 5)
+    crops = split_digits(ink_map(sketchpad(write_number([one, seven], gap=-2))))
+    assert len(crops) == 1  # the width rule alone cannot see two digits here
+    cuts = one_beside_digit_cuts(crops[0], typical_height(crops))
+    junction = 20 + one.shape[1]  # write_number's margin + the 1's width
+    near = [(left, right) for left, right in cuts if abs(left.bbox[2] - junction) <= 6]
+    assert near, [left.bbox for left, _ in cuts]
+    left, right = near[0]
+    assert looks_like_one_beside_digit(left, right, crops[0])
+    assert left.ink.shape == (left.bbox[3] - left.bbox[1], left.bbox[2] - left.bbox[0])
+    assert right.bbox[0] >= left.bbox[2] - 1 and right.bbox[2] == crops[0].bbox[2]
+
+
+def test_narrow_groups_and_short_pieces_are_not_one_beside_digit(mnist_test_set):
+    images, by_label = mnist_test_set
+    lone_one = split_digits(ink_map(sketchpad(write_number([tight_ink(images[by_label[1][0]], 5)], 0))))
+    assert one_beside_digit_cuts(lone_one[0], typical_height(lone_one)) == []
+    group = DigitCrop(ink=np.ones((100, 80), np.float32), bbox=(0, 0, 80, 100))
+    tall = DigitCrop(ink=np.ones((100, 10), np.float32), bbox=(0, 0, 10, 100))
+    short = DigitCrop(ink=np.ones((40, 60), np.float32), bbox=(20, 30, 80, 70))
+    assert looks_like_one_beside_digit(tall, DigitCrop(ink=np.ones((95, 60), np.float32), bbox=(20, 0, 80, 95)), group)
+    assert not looks_like_one_beside_digit(tall, short, group)   # a fragment, not a digit beside the 1
+    assert not looks_like_one_beside_digit(short, tall, group)   # a short "1" is a piece of a stroke
+
+
+def read_texts(model, texts, gap_share, per_text, seed, mnist_test_set):
+    rng = np.random.default_rng(seed)
+    readings = []
+    for text in texts:
+        for _ in range(per_text):
+            picture, _ = compose(text, mnist_test_set, rng, int(rng.integers(2, 6)), gap_share)
+            reading = read_number_with_model(model, picture)
+            readings.append((text, "".join(digit.label for digit in reading.digits), reading, picture))
+    return readings
+
+
+def test_numbers_with_a_touching_one_are_mostly_read_right(model, mnist_test_set):
+    texts = ["17", "71", "12", "31", "10", "01", "41", "19", "2017", "1984", "61", "18"]
+    readings = read_texts(model, texts, 0.0, 5, 31, mnist_test_set)
+    right = np.mean([text == read for text, read, _, _ in readings])
+    assert right >= 0.85, [(text, read) for text, read, _, _ in readings if text != read]
+    for _, _, reading, _ in readings:  # boxes stay in step with the digits, left to right
+        assert len(reading.boxes) == len(reading.digits)
+        assert [box[0] for box in reading.boxes] == sorted(box[0] for box in reading.boxes)
+
+
+def test_lone_digits_are_not_cut_into_a_one_and_another(model, mnist_test_set):
+    readings = read_texts(model, [str(d) for d in range(10)], 0.3, 20, 41, mnist_test_set)
+    cut = [(text, read) for text, read, reading, picture in readings if len(reading.digits) > len(digit_crops(picture))]
+    assert cut == []
