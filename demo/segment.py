@@ -307,7 +307,8 @@ def one_beside_digit_cuts(crop: DigitCrop, height: float) -> list[tuple[DigitCro
 
     Only groups at least `ONE_PAIR_ASPECT` × their reference height wide qualify. The cuts are the
     `CUTS_TRIED` deepest local minima of the lightly smoothed vertical ink projection within
-    `CUT_RANGE` of the width; each piece is cropped to its own ink.
+    `CUT_RANGE` of the width, kept when either piece could be the "1" by shape
+    (`looks_like_one_beside_digit`); each piece is cropped to its own ink.
     """
     h, w = crop.ink.shape
     if w < ONE_PAIR_ASPECT * max(h, height) or w < 3:
@@ -318,7 +319,9 @@ def one_beside_digit_cuts(crop: DigitCrop, height: float) -> list[tuple[DigitCro
     cuts = []
     for column in sorted(valleys, key=lambda c: profile[c])[:CUTS_TRIED]:
         left, right = piece_of(crop, 0, column), piece_of(crop, column, w)
-        if left is not None and right is not None:
+        if left is None or right is None:
+            continue
+        if looks_like_one_beside_digit(left, right, crop) or looks_like_one_beside_digit(right, left, crop):
             cuts.append((left, right))
     return cuts
 
