@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
+from scipy.signal import find_peaks
 
 from demo.images import InputError, image_from_editor_value, load_image
 from demo.preprocess import EIGHT_CONNECTED, INK_THRESHOLD, as_ink_array, ink_map, to_mnist
@@ -47,7 +48,8 @@ MAX_MARKS = 200              # more separate marks than this is not a number (no
 MAX_DIGITS_PER_GROUP = 12    # a group "holding" more digits than this is a line, not digits
 ONE_PAIR_ASPECT = 0.6        # groups at least this wide (× reference height) may be a 1 touching a digit
 CUT_RANGE = (0.12, 0.88)     # where such a cut may fall, as shares of the group's width
-CUTS_TRIED = 3               # the deepest valleys of the ink projection tried as cuts
+CUTS_TRIED = 3               # the most prominent valleys of the ink projection tried as cuts
+VALLEY_PROMINENCE = 0.05     # valleys shallower than this share of the projection's peak are noise
 ONE_HEIGHT = 0.9             # a 1 beside a digit spans at least this share of the pair's height
 NEIGHBOUR_HEIGHT = 0.6       # and so does (this share) the digit beside it; pieces of one digit rarely both do
 
@@ -305,31 +307,36 @@ def typical_height(crops: list[DigitCrop]) -> float:
 def one_beside_digit_cuts(crop: DigitCrop, height: float) -> list[tuple[DigitCrop, DigitCrop]]:
     """Ways to cut `crop` in two, in case it is a "1" touching another digit (left, right pieces).
 
-    Only groups at least `ONE_PAIR_ASPECT` × their reference height wide qualify. The cuts are the
-    `CUTS_TRIED` deepest local minima of the lightly smoothed vertical ink projection within
-    `CUT_RANGE` of the width, kept when either piece could be the "1" by shape
-    (`looks_like_one_beside_digit`); each piece is cropped to its own ink.
+    Only groups at least `ONE_PAIR_ASPECT` × their reference height wide qualify. The cuts are at
+    the `CUTS_TRIED` most prominent valleys of the lightly smoothed vertical ink projection
+    (`scipy.signal.find_peaks` on its negative; a flat valley floor — a 7's bar drawn with an even
+    brush — gives both of its ends) within `CUT_RANGE` of the width, kept when either piece could
+    be the "1" by shape (`looks_like_one_beside_digit`); each piece is cropped to its own ink.
     """
     h, w = crop.ink.shape
     if w < ONE_PAIR_ASPECT * max(h, height) or w < 3:
         return []
     profile = ndi.uniform_filter1d(crop.ink.sum(axis=0), size=max(1, w // 20))
-    low, high = max(1, int(CUT_RANGE[0] * w)), min(w - 1, int(CUT_RANGE[1] * w))
-    valleys = [c for c in range(low, high) if profile[c] <= profile[c - 1] and profile[c] <= profile[c + 1]]
-    cuts = []
-    for column in sorted(valleys, key=lambda c: profile[c])[:CUTS_TRIED]:
-        left, right = piece_of(crop, 0, column), piece_of(crop, column, w)
-        if left is None or right is None:
-            continue
-        if looks_like_one_beside_digit(left, right, crop) or looks_like_one_beside_digit(right, left, crop):
-            cuts.append((left, right))
+    _, valleys = find_peaks(-profile, prominence=VALLEY_PROMINENCE * profile.max(), plateau_size=1)
+    low, high = CUT_RANGE[0] * w, CUT_RANGE[1] * w
+    cuts, tried = [], set()
+    for i in np.argsort(-valleys["prominences"])[:CUTS_TRIED]:
+        for column in (valleys["left_edges"][i], valleys["right_edges"][i] + 1):
+            if not low <= column <= high or column in tried:
+                continue
+            tried.add(column)
+            left, right = piece_of(crop, 0, column), piece_of(crop, column, w)
+            if left is None or right is None:
+                continue
+            if looks_like_one_beside_digit(left, right, crop) or looks_like_one_beside_digit(right, left, crop):
+                cuts.append((left, right))
     return cuts
 
 
 def looks_like_one_beside_digit(one: DigitCrop, other: DigitCrop, group: DigitCrop) -> bool:
     """A cut's pieces have the shape of a "1" beside a digit: the 1 spans nearly the pair's full
     height (`ONE_HEIGHT`) and the other piece most of it (`NEIGHBOUR_HEIGHT`). Halves of a single
-    digit cut in two rarely both do (with the model's check in demo.pipeline, none of 1,000 lone
+    digit cut in two rarely both do (with the model's check in demo.pipeline, 1 of 1,000 lone
     real MNIST test digits was cut)."""
     height = group.ink.shape[0]
     return (ink_rows(one) >= ONE_HEIGHT * height) and (ink_rows(other) >= NEIGHBOUR_HEIGHT * height)
