@@ -9,7 +9,7 @@ from PIL import Image
 
 from demo.images import MAX_SIDE, InputError, image_from_editor_value, load_image
 from demo.preprocess import preprocess, to_mnist
-from demo.segment import split_digits
+from demo.segment import one_beside_digit_cuts, split_digits, typical_height
 
 SETTINGS = settings(max_examples=200, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -103,6 +103,13 @@ def test_to_mnist_and_split_digits_accept_any_2d_map(ink):
         x0, y0, x1, y1 = crop.bbox
         assert 0 <= x0 < x1 <= ink.shape[1] and 0 <= y0 < y1 <= ink.shape[0]
         assert_valid_model_input(to_mnist(crop.ink))
+        for left, right in one_beside_digit_cuts(crop, typical_height(crops)):  # a "1" touching a digit?
+            for piece in (left, right):
+                px0, py0, px1, py1 = piece.bbox
+                assert x0 <= px0 < px1 <= x1 and y0 <= py0 < py1 <= y1
+                assert piece.ink.shape == (py1 - py0, px1 - px0) and piece.ink.max() > 0
+                assert_valid_model_input(to_mnist(piece.ink))
+            assert left.bbox[2] <= right.bbox[0]
 
 
 ENTRIES = st.one_of(st.none(), st.integers(), st.text(max_size=5), st.binary(max_size=20),
