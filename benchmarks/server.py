@@ -9,7 +9,8 @@ same work done step by step so we know where the time goes:
 
 plus, as diagnostics, the occlusion map's ONNX batch as the demo runs it (only windows holding ink:
 the others score the same as the original), with every window (65 images), with the 6×6 windows at
-stride 2 an earlier version used (145 images), and as run on the int8 model.
+stride 2 an earlier version used (145 images), and as run on the int8 model. Then
+`demo.pipeline.read_number` (the Number tab) on the shipped example numbers.
 
 Over HTTP: `python app.py` on 127.0.0.1 (a subprocess, always killed), /classify_sketch and
 /classify_upload round trips through `gradio_client`, and through the raw REST queue API
@@ -111,6 +112,21 @@ def in_process(model, canvases, calls: int, int8_model=None) -> dict:
             "inked_window_share": float(np.mean(windows))}
 
 
+def number_readings(model, calls: int) -> dict:
+    """`demo.pipeline.read_number` on the shipped example numbers (artifacts/examples/number_*.png)."""
+    from demo import pipeline
+    examples = sorted((Path(__file__).resolve().parents[1] / "artifacts" / "examples").glob("number_*.png"))
+    results = {}
+    for path in examples:
+        pipeline.read_number(model, str(path))  # warm-up
+        seconds, reading = [], None
+        for _ in range(calls):
+            reading, s = timed(pipeline.read_number, model, str(path))
+            seconds.append(s)
+        results[path.name] = {"text": reading.text, "digits": len(reading.digits), "ms": summary(seconds)}
+    return results
+
+
 def over_http(canvases, uploads, calls: int, log_path: Path) -> dict:
     import httpx
     from gradio_client import Client, handle_file
@@ -188,6 +204,12 @@ def main(argv=None) -> int:
           f"{steps[every_window]['p50'] / steps[OCCLUSION_AS_RUN]['p50']:.2f} faster. "
           f"Canvases read correctly: {local['accuracy_on_canvases']:.0%}.")
 
+    numbers = number_readings(model, max(5, calls // 10))
+    print_table(["number (shipped example)", "read as", "digits", "p50 ms", "p99 ms", "calls"],
+                [[name, r["text"], r["digits"], r["ms"]["p50"], r["ms"]["p99"], r["ms"]["n"]] for name, r in numbers.items()],
+                title="In-process number reading (Number tab: split, MNIST preprocessing per digit, model, "
+                      "model-checked cuts for a touching 1)")
+
     remote = None
     if not args.skip_http:
         print(f"\nStarting python app.py on loopback; {http_calls} calls per kind, alternating ...", flush=True)
@@ -206,7 +228,7 @@ def main(argv=None) -> int:
                           "targets": {"in_process_p50_ms_max": TARGET_P50_MS},
                           "settings": {"calls": calls, "http_calls_per_kind": http_calls, "canvas": "280x280 RGBA PNG, "
                                        "opaque white, black ink: real MNIST test digits 0-19 upscaled"},
-                          "in_process": local, "http": remote})
+                          "in_process": local, "numbers_in_process": numbers, "http": remote})
     shutil.rmtree(workdir, ignore_errors=True)  # kept only when the run failed (logs inside)
     return 0
 
