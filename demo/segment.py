@@ -22,8 +22,9 @@ such a group could be cut and `looks_like_one_beside_digit` checks the shape of 
 once the model has said which piece is the "1": `demo.pipeline.read_number` makes the choice,
 because only the model can tell a "1" touching a "7" from a wide "7".
 
-Each piece becomes a `DigitCrop` (its ink and bounding box); `demo.preprocess.to_mnist` turns a
-crop into model input, and `read_number` does the whole chain for a picture.
+Each piece becomes a `DigitCrop` (its ink and bounding box); `digit_crops` does this for a picture,
+`demo.preprocess.to_mnist` turns a crop into model input, and `demo.pipeline.read_number` runs
+the whole chain with the model.
 """
 
 from dataclasses import dataclass
@@ -63,21 +64,6 @@ class DigitCrop:
     """
     ink: np.ndarray
     bbox: tuple[int, int, int, int]
-
-
-def read_number(source, image_size: int = 28, digit_box: int = 20) -> list[tuple[np.ndarray, tuple]]:
-    """Each digit in a picture, left to right, as (model input, bbox in the ink map).
-
-    `source` is anything `load_image` accepts, a sketchpad value (dict), or None. The model input
-    is `to_mnist`'s float32 (image_size, image_size) array. Nothing drawn → an empty list. Note
-    the ink map is at `load_image`'s scale (longer side at most `demo.images.MAX_SIDE`).
-    """
-    digits = []
-    for crop in digit_crops(source):
-        mnist = to_mnist(crop.ink, image_size=image_size, digit_box=digit_box)
-        if mnist is not None:
-            digits.append((mnist, crop.bbox))
-    return digits
 
 
 def digit_crops(source) -> list[DigitCrop]:

@@ -23,8 +23,8 @@ from demo.images import InputError
 from demo.model import DigitModel
 from demo.pipeline import read_number as read_number_with_model
 from demo.preprocess import ink_map, to_mnist
-from demo.segment import (DigitCrop, digit_crops, looks_like_one_beside_digit, one_beside_digit_cuts, read_number,
-                          split_digits, typical_height)
+from demo.segment import (DigitCrop, digit_crops, looks_like_one_beside_digit, one_beside_digit_cuts, split_digits,
+                          typical_height)
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,12 @@ def mnist_test_set(mnist):
     _, (images, labels) = mnist
     by_label = {digit: np.flatnonzero(labels == digit) for digit in range(10)}
     return images, by_label
+
+
+@pytest.fixture(scope="module")
+def model():
+    """The shipped model, for the reading that needs one (a "1" touching its neighbour)."""
+    return DigitModel(ROOT / "artifacts" / "fast" / "lenet.onnx", providers="cpu", threads=1)
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -168,22 +174,20 @@ def test_specks_and_dots_are_not_digits(mnist_test_set):
     assert len(crops) == 2
 
 
-def test_read_number_returns_model_inputs_with_boxes(mnist_test_set):
+def test_digit_crops_of_a_picture_are_its_digits_with_boxes(mnist_test_set):
     rng = np.random.default_rng(11)
     picture, _ = compose("2026", mnist_test_set, rng, 4, gap_share=0.3)
-    digits = read_number(picture)
-    assert len(digits) == 4
-    for model_input, bbox in digits:
-        assert model_input.shape == (28, 28) and model_input.dtype == np.float32
-        assert 0 <= model_input.min() and model_input.max() == 1
-        assert len(bbox) == 4
-    assert read_number(picture, image_size=32, digit_box=24)[0][0].shape == (32, 32)
+    crops = digit_crops(picture)
+    assert len(crops) == 4
+    assert [crop.bbox for crop in crops] == [crop.bbox for crop in split_digits(ink_map(picture))]
+    assert to_mnist(crops[0].ink, image_size=32, digit_box=24).shape == (32, 32)
 
 
 @pytest.mark.parametrize("source", [None, {"background": None, "layers": [], "composite": None},
                                     Image.new("RGBA", (280, 280), "white")])
-def test_read_number_with_nothing_drawn_is_empty(source):
-    assert read_number(source) == []
+def test_nothing_drawn_has_no_digits(source, model):
+    assert digit_crops(source) == []
+    assert read_number_with_model(model, source) is None
 
 
 def test_split_digits_of_an_empty_map_is_empty():
@@ -213,11 +217,6 @@ def test_a_long_line_is_not_cut_into_dozens_of_digits():
 
 
 # --- a "1" touching its neighbour ----------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def model():
-    return DigitModel(ROOT / "artifacts" / "fast" / "lenet.onnx", providers="cpu", threads=1)
-
 
 def test_a_touching_one_gets_a_cut_at_the_junction(mnist_test_set):
     images, by_label = mnist_test_set
