@@ -103,11 +103,16 @@ def status_line(model: DigitModel, reading) -> str:
     return f"{reading.verdict()}  \n<small>{reading.milliseconds:.1f} ms on {model.provider}</small>"
 
 
-def digit_outputs(model: DigitModel, source):
+def read_or_show_error(read, model: DigitModel, source):
+    """Run a pipeline reader; bad input becomes one Gradio error pop-up with the reader's message."""
     try:
-        reading = pipeline.read_digit(model, source)
+        return read(model, source)
     except InputError as error:
         raise gr.Error(str(error)) from None
+
+
+def digit_outputs(model: DigitModel, source):
+    reading = read_or_show_error(pipeline.read_digit, model, source)
     if reading is None:
         return BLANK_DIGIT
     return (reading.probabilities, status_line(model, reading),
@@ -115,10 +120,7 @@ def digit_outputs(model: DigitModel, source):
 
 
 def number_outputs(model: DigitModel, source):
-    try:
-        reading = pipeline.read_number(model, source)
-    except InputError as error:
-        raise gr.Error(str(error)) from None
+    reading = read_or_show_error(pipeline.read_number, model, source)
     if reading is None:
         return "✏️ **Write a number** — digits side by side, left to right.", []
     gallery = [(OUTPUT_IMAGES.save(pipeline.explain.enlarge(d.model_input, 4)), f"{d.label} · {d.confidence:.0%}")
