@@ -22,7 +22,7 @@ DEFAULT_UNCERTAIN_BELOW = 0.6
 # ONNX Runtime's NCHWc layout rewrite blocks channels by 16 on AVX-512 (8 on AVX2), so LeNet's
 # 20- and 50-channel convolutions are computed as 32 and 64: about half the arithmetic is padding.
 # Without it, the convolutions run as im2col + GEMM; measured on the 2-core AVX-512 machine
-# (benchmarks/inference.py, fp32, same run): batch-256 throughput ×1.4, single-image p50 ×0.8.
+# (benchmarks/inference.py, fp32, same run): batch-256 throughput ×1.9, single-image p50 ×0.8.
 # `benchmarks/inference.py` keeps rows with the rewrite on so the choice can be re-checked on other CPUs.
 DISABLED_OPTIMIZERS = ("NchwcTransformer",)
 

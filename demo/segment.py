@@ -34,7 +34,7 @@ from scipy import ndimage as ndi
 from scipy.signal import find_peaks
 
 from demo.images import InputError, image_from_editor_value, load_image
-from demo.preprocess import EIGHT_CONNECTED, INK_THRESHOLD, as_ink_array, ink_map, to_mnist
+from demo.preprocess import EIGHT_CONNECTED, INK_THRESHOLD, as_ink_array, ink_map
 
 SPECK_AREA_FRACTION = 0.02   # components under this share of the largest one's area are specks
 DOT_FRACTION = 0.2           # groups under this share of the typical height both ways are dots
