@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from demo import explain, segment
-from demo.images import InputError
+from demo import best_path, explain, segment
+from demo.images import InputError, image_from_editor_value, load_image
 from demo.model import DigitModel
-from demo.preprocess import preprocess, to_mnist
+from demo.preprocess import ink_map, preprocess, to_mnist
 
 
 @dataclass
@@ -35,11 +35,26 @@ class DigitReading:
 
 
 @dataclass
+class NumberDigit:
+    """One digit of a number, as read on the best path."""
+    label: str
+    confidence: float
+    sure: bool
+    probabilities: dict[str, float]
+    model_input: np.ndarray          # the 28×28 the model received
+    box: tuple[int, int, int, int]   # (x0, y0, x1, y1) in `NumberReading.ink`
+
+
+@dataclass
 class NumberReading:
-    text: str
-    digits: list[DigitReading]
-    boxes: list[tuple[int, int, int, int]]
-    milliseconds: float
+    text: str                        # the digits' labels, "?" for a digit the model is unsure of
+    digits: list[NumberDigit]        # left to right; empty when the picture holds no digit
+    ink: np.ndarray                  # the ink map that was read (the boxes are in its pixels)
+    milliseconds: float              # for the whole number: one model call reads all its digits
+
+    @property
+    def boxes(self) -> list[tuple[int, int, int, int]]:
+        return [digit.box for digit in self.digits]
 
 
 def _reading(model: DigitModel, mnist: np.ndarray, probabilities: np.ndarray, heat: bool, started: float):
@@ -63,59 +78,36 @@ def read_digit(model: DigitModel, source, heatmap: bool = True) -> DigitReading 
 
 
 def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReading | None:
-    """Split a written number into digits, left to right, and classify them in batches.
+    """Read a written number, left to right; None when the picture holds no ink.
 
-    A group the width rule left whole may still be a "1" touching its neighbour (a touching "17"
-    is no wider than a wide "7"). For each such group the model also reads the pieces of its
-    candidate cuts (`segment.one_beside_digit_cuts`); the cut wins when exactly one piece reads
-    as "1", the pieces have that shape (`segment.looks_like_one_beside_digit`), and the pair is
-    read with less than `CUT_DOUBT_RATIO` of the whole's doubt (1 − p₁·p₂ against 1 − p).
+    Recognition-based segmentation (demo.segment, demo.best_path): candidate digits from an
+    over-segmentation, every one preprocessed like MNIST and read by the model in one batch, the
+    digits chosen as the best path. Raises `InputError` for more than `max_digits` digits.
     """
     started = time.perf_counter()
-    size, box = model.contract.image_size, model.contract.digit_box
-    crops = [(crop, mnist) for crop in segment.digit_crops(source)
-             if (mnist := to_mnist(crop.ink, image_size=size, digit_box=box)) is not None]
-    if len(crops) > max_digits:
-        raise InputError(f"found {len(crops)} separate marks; write at most {max_digits} digits")
-    if not crops:
+    image = image_from_editor_value(source) if isinstance(source, dict) else None if source is None else load_image(source)
+    if image is None:
         return None
-    whole = model.probabilities(np.stack([mnist for _, mnist in crops]))
-    height = segment.typical_height([crop for crop, _ in crops])
-    pieces: list[tuple[np.ndarray, tuple, np.ndarray]] = []  # (model input, bbox, probabilities)
-    for (crop, mnist), probabilities in zip(crops, whole):
-        pieces += _one_beside_digit(model, crop, probabilities, height) or [(mnist, crop.bbox, probabilities)]
-    digits = [_reading(model, mnist, p, False, started) for mnist, _, p in pieces]
+    ink = ink_map(image)
+    graph = segment.oversegment(ink)
+    if not graph.pieces:
+        return None
+    size, box, labels = model.contract.image_size, model.contract.digit_box, model.contract.class_labels
+    inputs = np.zeros((len(graph.candidates), size, size), np.float32)  # to_mnist gives None only for no ink
+    for model_input, candidate in zip(inputs, graph.candidates):
+        mnist = to_mnist(candidate.ink, image_size=size, digit_box=box)
+        if mnist is not None:
+            model_input[:] = mnist
+    probabilities = model.probabilities(inputs) if len(inputs) else np.zeros((0, len(labels)), np.float32)
+    path = best_path.best_path(graph, best_path.digit_scores(graph, probabilities), best_path.noise_scores(graph))
+    if len(path) > max_digits:
+        raise InputError(f"The picture holds {len(path)} digits; write at most {max_digits}.")
+    digits = []
+    for index in path:
+        p = probabilities[index]
+        best = int(p.argmax())
+        digits.append(NumberDigit(labels[best], float(p[best]), float(p[best]) >= model.contract.uncertain_below,
+                                  {label: float(q) for label, q in zip(labels, p)}, inputs[index],
+                                  graph.candidates[index].box))
     text = "".join(d.label if d.sure else "?" for d in digits)
-    return NumberReading(text, digits, [bbox for _, bbox, _ in pieces], (time.perf_counter() - started) * 1000)
-
-
-CUT_DOUBT_RATIO = 0.5
-
-
-def _one_beside_digit(model: DigitModel, crop: segment.DigitCrop, whole: np.ndarray, height: float):
-    """The best cut of `crop` into a "1" and another digit, as two (model input, bbox,
-    probabilities), or None when keeping it whole is the better reading."""
-    size, box = model.contract.image_size, model.contract.digit_box
-    cuts = []
-    for left, right in segment.one_beside_digit_cuts(crop, height):
-        inputs = [to_mnist(piece.ink, image_size=size, digit_box=box) for piece in (left, right)]
-        if all(x is not None for x in inputs):
-            cuts.append(((left, right), inputs))
-    if not cuts or "1" not in model.contract.class_labels:
-        return None
-    one = model.contract.class_labels.index("1")
-    probabilities = model.probabilities(np.stack([x for _, inputs in cuts for x in inputs]))
-    best, best_score = None, 0.0
-    for i, ((left, right), inputs) in enumerate(cuts):
-        p_left, p_right = probabilities[2 * i], probabilities[2 * i + 1]
-        if (p_left.argmax() == one) == (p_right.argmax() == one):
-            continue  # exactly one piece must read as "1"
-        one_piece, other = (left, right) if p_left.argmax() == one else (right, left)
-        if not segment.looks_like_one_beside_digit(one_piece, other, crop):
-            continue
-        if 1 - p_left.max() * p_right.max() >= CUT_DOUBT_RATIO * (1 - whole.max()):
-            continue
-        score = min(p_left.max(), p_right.max())
-        if score > best_score:
-            best, best_score = [(inputs[0], left.bbox, p_left), (inputs[1], right.bbox, p_right)], score
-    return best
+    return NumberReading(text, digits, ink, (time.perf_counter() - started) * 1000)

@@ -157,19 +157,30 @@ def as_ink_array(ink) -> np.ndarray:
     return np.clip(ink, 0, 1).astype(np.float32)
 
 
+def ink_blobs(ink: np.ndarray, min_fraction: float = SPECK_FRACTION) -> tuple[np.ndarray, int]:
+    """The 8-connected blobs of ink (pixels above `INK_THRESHOLD`) that are not specks — at least
+    `min_fraction` of the largest blob's area — as a label image (1…n; 0: background and specks),
+    and n."""
+    labels, count = ndi.label(ink > INK_THRESHOLD, structure=EIGHT_CONNECTED)
+    if count == 0:
+        return labels, 0
+    areas = np.bincount(labels.ravel())
+    areas[0] = 0
+    kept = areas >= min_fraction * areas.max()
+    kept[0] = False
+    new_label = np.where(kept, np.cumsum(kept), 0).astype(labels.dtype)
+    return new_label[labels], int(kept.sum())
+
+
 def remove_specks(ink: np.ndarray, min_fraction: float = SPECK_FRACTION) -> np.ndarray:
-    """Zero ink blobs (8-connected) smaller than `min_fraction` of the largest, and faint haze.
+    """Zero ink blobs (`ink_blobs`) smaller than `min_fraction` of the largest, and faint haze.
 
     Pixels within 2 px of a kept blob keep their (anti-aliased) value; all others become 0.
     """
-    labels, count = ndi.label(ink > INK_THRESHOLD, structure=EIGHT_CONNECTED)
+    blobs, count = ink_blobs(ink, min_fraction)
     if count == 0:
         return np.zeros_like(ink)
-    areas = np.bincount(labels.ravel())
-    areas[0] = 0
-    kept_label = areas >= min_fraction * areas.max()
-    kept_label[0] = False
-    near_kept = ndi.binary_dilation(kept_label[labels], structure=EIGHT_CONNECTED, iterations=2)
+    near_kept = ndi.maximum_filter(blobs > 0, size=5, mode="constant")  # = two 3×3 dilations
     return np.where(near_kept, ink, 0).astype(np.float32)
 
 

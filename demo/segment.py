@@ -1,30 +1,29 @@
-"""Split an ink map holding a written number into single digits, left to right.
+"""Over-segment a written number into candidate digits (LeCun, Bottou, Bengio & Haffner 1998, §VI).
 
-`split_digits` works on the ink map from `demo.preprocess.ink_map`:
+Cutting a number into digits by rules alone fails on the numbers people really write: touching
+digits, broken strokes, detached bars, dots. Instead, `oversegment` proposes *too many* cuts and
+lets the recognizer decide (demo.best_path picks the best path through them):
 
-1. 8-connected components of the ink (pixels above `INK_THRESHOLD`);
-2. specks — components tiny next to the largest — are dropped;
-3. components whose horizontal extents overlap heavily are merged: pieces of one digit drawn in
-   several strokes (a 4 in two strokes, a broken 1) sit above each other; then fragments much
-   shorter than the number's typical digit height (a 5's detached top bar) join the group whose
-   columns they share most;
-4. stray dots, small in both directions next to the typical height, are dropped;
-5. groups much wider than the typical digit height are split, as touching digits, at the
-   deepest valley of their vertical ink projection near where the boundary between the
-   estimated number of digits should be (the middle for two), again and again while a piece is
-   still too wide.
+1. the ink map's 8-connected blobs (pixels above `INK_THRESHOLD`), specks dropped
+   (`demo.preprocess.ink_blobs`: tiny next to the largest blob);
+2. the line's digit height: the area-weighted median height of the blobs (all digits of a number
+   are about equally tall, while a dot or a broken piece is small and light);
+3. marks (blobs small both ways next to that height) far from all other ink are dropped: dots;
+4. blobs wide enough to hold two digits (a "1" touching anything included) are cut, vertically,
+   at candidate columns: the valleys of their vertical ink projection, the dips of their upper
+   contour and the rises of their lower contour (`scipy.signal.find_peaks`);
+5. the blobs and their slices are the *pieces*, ordered by their blob's centre, a blob's slices
+   left to right; anti-aliased ink too faint to count goes to the nearest piece within `HALO` px
+   (as `to_mnist` keeps it);
+6. a *candidate* digit is a run of consecutive pieces: one piece, or neighbours that overlap or
+   nearly touch horizontally (a broken stroke, a 5's detached bar, a 4 drawn in two strokes)
+   from at most `MAX_BLOBS` blobs, not wider than `MAX_ASPECT` × its height, at least
+   `MIN_DIGIT_HEIGHT` of the line tall, and not made of marks only.
 
-The typical digit height is the median height of the groups once the heavily overlapping ones
-are merged: all digits of a number are about equally tall, while their widths vary (a 1 against
-a 0). Touching digits are found by width alone, so a touching pair that includes a narrow 1 is
-no wider than one digit and stays unsplit here. For those, `one_beside_digit_cuts` proposes where
-such a group could be cut and `looks_like_one_beside_digit` checks the shape of the two pieces
-once the model has said which piece is the "1": `demo.pipeline.read_number` makes the choice,
-because only the model can tell a "1" touching a "7" from a wide "7".
-
-Each piece becomes a `DigitCrop` (its ink and bounding box); `digit_crops` does this for a picture,
-`demo.preprocess.to_mnist` turns a crop into model input, and `demo.pipeline.read_number` runs
-the whole chain with the model.
+The graph's nodes are the positions between pieces (0 … len(pieces)); a candidate covering
+pieces i … j − 1 is an arc i → j; a mark or a piece too short to be a digit may also be skipped
+(a "noise" arc i → i + 1). Each candidate carries its own ink (other pieces' ink zeroed) for
+`demo.preprocess.to_mnist`, its box, and how many strokes its cuts went through.
 """
 
 from dataclasses import dataclass
@@ -33,331 +32,261 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy.signal import find_peaks
 
-from demo.images import InputError, image_from_editor_value, load_image
-from demo.preprocess import EIGHT_CONNECTED, INK_THRESHOLD, as_ink_array, ink_map
+from demo.images import InputError
+from demo.preprocess import INK_THRESHOLD, as_ink_array, ink_blobs
 
-SPECK_AREA_FRACTION = 0.02   # components under this share of the largest one's area are specks
-DOT_FRACTION = 0.2           # groups under this share of the typical height both ways are dots
-MERGE_OVERLAP = 0.5          # merge groups sharing this share of the narrower one's width
-FRAGMENT_FRACTION = 0.5      # groups shorter than this share of the typical height are fragments
-SPLIT_ASPECT = 1.4          # wider than this × the typical height = touching digits (a wide 0 or 2 reaches ~1.3)
-DIGIT_ASPECT = 0.8           # a digit's usual width / height (MNIST's median), to count digits
-SPLIT_WINDOW = 0.4           # look for a cut within this many digit widths of the expected place
-HALO = 2                     # anti-aliased pixels this close to a digit's ink belong to it
 MAX_COMPONENTS = 5_000       # more separate ink blobs than this is noise, not handwriting
-MAX_MARKS = 200              # more separate marks than this is not a number (noise, a page)
-MAX_DIGITS_PER_GROUP = 12    # a group "holding" more digits than this is a line, not digits
-ONE_PAIR_ASPECT = 0.6        # groups at least this wide (× reference height) may be a 1 touching a digit
-CUT_RANGE = (0.12, 0.88)     # where such a cut may fall, as shares of the group's width
-CUTS_TRIED = 3               # the most prominent valleys of the ink projection tried as cuts
-VALLEY_PROMINENCE = 0.05     # valleys shallower than this share of the projection's peak are noise
-ONE_HEIGHT = 0.9             # a 1 beside a digit spans at least this share of the pair's height
-NEIGHBOUR_HEIGHT = 0.6       # and so does (this share) the digit beside it; pieces of one digit rarely both do
+MAX_MARKS = 200              # more pieces than this is not a number (noise, a page)
+HALO = 2                     # faint ink this close (px, either axis) to a piece belongs to it
+MARK_SIZE = 0.25             # pieces under this share of the line height both ways are marks
+ISOLATION = 0.15             # marks farther than this (× line height) from all other ink are noise
+MIN_DIGIT_HEIGHT = 0.4       # a digit is at least this share of the line height tall
+CUT_MIN_WIDTH = 0.25         # blobs at least this wide (× line height) may be two digits
+MIN_PIECE_WIDTH = 0.08       # slices narrower than this (× line height) are not made
+VALLEY_PROMINENCE = 0.05     # projection valleys shallower than this share of its peak are noise
+CONTOUR_PROMINENCE = 0.08    # contour dips shallower than this (× line height) are noise
+CUTS_PER_DIGIT = 3           # the most cut columns tried per digit a blob may hold
+MAX_DIGITS_PER_BLOB = 12     # a blob wider than this many line heights is a line: never cut
+MAX_BLOBS = 4                # the most blobs one digit is made of (a broken stroke, a detached bar)
+MAX_JOIN_GAP = 0.25          # pieces of one digit are at most this far apart (× line height)
+MAX_ASPECT = 1.6             # a candidate digit is at most this wide × max(its, the line's) height
+
+Box = tuple[int, int, int, int]  # (x0, y0, x1, y1), end-exclusive
 
 
 @dataclass(frozen=True)
-class DigitCrop:
-    """One digit cut from an ink map.
-
-    `ink`: float32 (y1 − y0, x1 − x0) in [0, 1], this digit's ink only (others' ink zeroed).
-    `bbox`: (x0, y0, x1, y1) in the ink map's pixels, end-exclusive.
-    """
-    ink: np.ndarray
-    bbox: tuple[int, int, int, int]
-
-
-def digit_crops(source) -> list[DigitCrop]:
-    """`split_digits` of a picture (anything `load_image` accepts, a sketchpad value, or None)."""
-    if source is None:
-        return []
-    image = image_from_editor_value(source) if isinstance(source, dict) else load_image(source)
-    if image is None:
-        return []
-    return split_digits(ink_map(image))
+class Piece:
+    """A blob, or a vertical slice of one, in the ink map."""
+    box: Box                      # its pixels', faint ink included
+    blob: int                     # the blob it comes from
+    part: int                     # its slice of that blob, from the left (0 if not cut)
+    cut_left: int                 # strokes crossed by the cut at its left edge (0: the blob's edge)
+    cut_right: int                # ... at its right edge
+    mark: bool                    # small both ways next to the line height: a dot, a speck, a scrap
+    short: bool                   # shorter than a digit can be: may be skipped as noise
 
 
-def split_digits(ink: np.ndarray) -> list[DigitCrop]:
-    """The digits in `ink` (float32 (H, W) in [0, 1], 1 = ink), ordered left to right.
+@dataclass(frozen=True)
+class Candidate:
+    """Pieces `start` … `stop` − 1 read as one digit."""
+    start: int
+    stop: int
+    box: Box
+    ink: np.ndarray               # float32 (y1 − y0, x1 − x0): its pieces' ink, all else 0
+    strokes_cut: int              # strokes its cuts go through, at both ends
+
+
+@dataclass(frozen=True)
+class Oversegmentation:
+    pieces: list[Piece]
+    candidates: list[Candidate]
+    line_height: float
+    shape: tuple[int, int]        # the ink map's (height, width)
+
+
+def oversegment(ink: np.ndarray) -> Oversegmentation:
+    """Pieces and candidate digits of the number in `ink` (float32 (H, W) in [0, 1], 1 = ink).
 
     Raises `InputError` when the picture holds more than `MAX_COMPONENTS` blobs of ink or
-    `MAX_MARKS` separate marks (noise, a photo of a page): that is not a number, and sorting it
-    out would take long.
+    `MAX_MARKS` pieces (noise, a photo of a page): that is not a number.
     """
     ink = as_ink_array(ink)
-    components = components_without_specks(ink)
-    if components.max() > MAX_COMPONENTS:
+    blobs, count = ink_blobs(ink)
+    if count > MAX_COMPONENTS:
         raise too_many_marks(MAX_COMPONENTS)
-    groups = merge_overlapping_columns(components)
-    if len(groups.boxes) > MAX_MARKS:
+    if count > MAX_MARKS:
         raise too_many_marks(MAX_MARKS)
-    height = groups.typical_height()
-    attach_fragments(groups, height)
-    drop_stray_dots(groups, height)
-    labels = split_wide_groups(groups.labels(), ink, height)
-    labels = grow_into_halo(labels, ink)
-    return crops_left_to_right(labels, ink)
+    if count == 0:
+        return Oversegmentation([], [], 0.0, ink.shape)
+    blob_boxes = label_boxes(blobs)
+    height = line_height(blobs, blob_boxes)
+    blobs, blob_boxes = without_isolated_marks(blobs, blob_boxes, height)
+    labels, cuts = cut_wide_blobs(blobs, blob_boxes, ink, height)
+    if len(cuts) > MAX_MARKS:
+        raise too_many_marks(MAX_MARKS)
+    labels = with_halo(labels, ink)
+    pieces, labels = ordered_pieces(labels, cuts, height)
+    return Oversegmentation(pieces, candidates(pieces, labels, ink, height), height, ink.shape)
 
 
 def too_many_marks(limit: int) -> InputError:
     return InputError(f"The picture has too many separate marks (over {limit}) to read as a number.")
 
 
-Box = tuple[int, int, int, int]  # (x0, y0, x1, y1), end-exclusive
-
-
-class Groups:
-    """Ink components gathered into groups (digits to be), tracked by bounding box.
-
-    `owner[component]` is the component's group (0: dropped); `boxes` maps group → bounding box.
-    """
-
-    def __init__(self, components: np.ndarray):
-        self.components = components
-        self.owner = np.zeros(components.max() + 1, dtype=components.dtype)
-        self.boxes: dict[int, Box] = {}
-
-    def add(self, component: int, group: int, box: Box) -> None:
-        self.owner[component] = group
-        self.boxes[group] = union(self.boxes[group], box) if group in self.boxes else box
-
-    def merge(self, keep: int, absorb: int) -> None:
-        self.boxes[keep] = union(self.boxes[keep], self.boxes.pop(absorb))
-        self.owner[self.owner == absorb] = keep
-
-    def drop(self, group: int) -> None:
-        del self.boxes[group]
-        self.owner[self.owner == group] = 0
-
-    def typical_height(self) -> float:
-        """Median height of the groups (0 when there are none)."""
-        heights = [y1 - y0 for _, y0, _, y1 in self.boxes.values()]
-        return float(np.median(heights)) if heights else 0.0
-
-    def labels(self) -> np.ndarray:
-        """Label image: each pixel's group (0 for background and dropped ink)."""
-        return self.owner[self.components]
-
-
 # --- steps ---------------------------------------------------------------------------------------
 
-def components_without_specks(ink: np.ndarray) -> np.ndarray:
-    """Label image of the 8-connected ink components without specks, labelled 1…n (0: none)."""
-    labels, count = ndi.label(ink > INK_THRESHOLD, structure=EIGHT_CONNECTED)
-    if count == 0:
-        return labels
-    areas = np.bincount(labels.ravel())
-    areas[0] = 0
-    is_speck = areas < SPECK_AREA_FRACTION * areas.max()
-    is_speck[0] = True
-    new_label = np.where(is_speck, 0, np.cumsum(~is_speck))
-    return new_label[labels]
+def line_height(blobs: np.ndarray, boxes: dict[int, Box]) -> float:
+    """The typical digit height: the median blob height, each blob weighted by its ink area."""
+    areas = np.bincount(blobs.ravel(), minlength=max(boxes) + 1)
+    heights = np.array([box[3] - box[1] for box in boxes.values()], dtype=float)
+    weights = areas[list(boxes)].astype(float)
+    order = np.argsort(heights)
+    cumulative = np.cumsum(weights[order])
+    return float(heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
-def merge_overlapping_columns(components: np.ndarray) -> Groups:
-    """Group components whose column ranges overlap by `MERGE_OVERLAP` of the narrower width.
+def without_isolated_marks(blobs: np.ndarray, boxes: dict[int, Box], height: float):
+    """Drop the marks (blobs small both ways) farther than `ISOLATION` × `height` from every other
+    blob: a dot or a speck on its own is noise, while a scrap beside a digit may be part of it."""
+    marks = [label for label, box in boxes.items() if is_mark(box, height)]
+    others = [box for label, box in boxes.items() if label not in marks]
+    isolated = [label for label in marks
+                if all(box_distance(boxes[label], other) > ISOLATION * height for other in others)]
+    if not isolated:
+        return blobs, boxes
+    keep = np.ones(max(boxes) + 1, dtype=bool)
+    keep[isolated] = False
+    return np.where(keep[blobs], blobs, 0), {label: box for label, box in boxes.items() if keep[label]}
 
-    One sweep from left to right: each component joins the open group (one whose columns reach
-    this far) it overlaps most, or starts a group of its own.
+
+def is_mark(box: Box, height: float) -> bool:
+    return max(box[2] - box[0], box[3] - box[1]) < MARK_SIZE * height
+
+
+def cut_wide_blobs(blobs: np.ndarray, boxes: dict[int, Box], ink: np.ndarray, height: float):
+    """A label image of pieces: each blob at least `CUT_MIN_WIDTH` × `height` wide is sliced
+    vertically at its `cut_columns`. Returns (labels, cuts): `cuts[label]` = (blob, strokes cut at
+    the left edge, at the right edge, slice index) for every piece label 1…n."""
+    labels = np.zeros(blobs.shape, dtype=np.int32)
+    cuts: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)]
+    for blob, (x0, y0, x1, y1) in boxes.items():
+        own = blobs[y0:y1, x0:x1] == blob
+        columns = cut_columns(np.where(own, ink[y0:y1, x0:x1], 0), height)
+        strokes = [stroke_count(own[:, column]) for column in columns]
+        slice_of_column = np.searchsorted(columns, np.arange(x1 - x0), side="right")
+        ys, xs = np.nonzero(own)
+        labels[y0 + ys, x0 + xs] = len(cuts) + slice_of_column[xs]
+        edges = [0] + strokes + [0]
+        cuts += [(blob, edges[k], edges[k + 1], k) for k in range(len(columns) + 1)]
+    return labels, cuts
+
+
+def cut_columns(blob_ink: np.ndarray, height: float) -> list[int]:
+    """Columns of one blob's ink (cropped to it) where it may be cut into two digits, sorted.
+
+    Candidates: valleys of the lightly smoothed vertical projection (both ends of a flat floor),
+    dips of the upper contour and rises of the lower one. Each piece keeps at least
+    `MIN_PIECE_WIDTH` × `height` columns; of close candidates the one with less ink is kept; the
+    `CUTS_PER_DIGIT` per possible digit with the least ink in their column are tried.
     """
-    groups = Groups(components)
-    open_groups: list[int] = []
-    for component, box in sorted(group_boxes(components).items(), key=lambda item: item[1][0]):
-        open_groups = [group for group in open_groups if groups.boxes[group][2] > box[0]]
-        host = most_overlapping(box, {group: groups.boxes[group] for group in open_groups})
-        if host is None:
-            host = component
-            open_groups.append(host)
-        groups.add(component, host, box)
-    return groups
-
-
-def most_overlapping(box: Box, candidates: dict[int, Box]) -> int | None:
-    """The candidate sharing the largest share of the narrower width, if that reaches the limit."""
-    best, best_share = None, MERGE_OVERLAP
-    for label, other in candidates.items():
-        shared = min(box[2], other[2]) - max(box[0], other[0])
-        share = shared / min(box[2] - box[0], other[2] - other[0])
-        if share >= best_share:
-            best, best_share = label, share
-    return best
-
-
-def attach_fragments(groups: Groups, height: float) -> None:
-    """Merge each short group into the taller group whose columns it shares most, if any."""
-    for label in sorted(groups.boxes, key=lambda group: groups.boxes[group][3] - groups.boxes[group][1]):
-        box = groups.boxes[label]
-        own_height = box[3] - box[1]
-        if own_height >= FRAGMENT_FRACTION * height:
-            continue
-        taller = {other: b for other, b in groups.boxes.items() if b[3] - b[1] > own_height}
-        host = widest_column_share(box, taller)
-        if host is not None:
-            groups.merge(host, label)
-
-
-def widest_column_share(box: Box, others: dict[int, Box]) -> int | None:
-    """The label in `others` whose column range shares the most columns with `box`, if any."""
-    shares = {label: min(box[2], other[2]) - max(box[0], other[0]) for label, other in others.items()}
-    shares = {label: share for label, share in shares.items() if share > 0}
-    return max(shares, key=shares.get) if shares else None
-
-
-def drop_stray_dots(groups: Groups, height: float) -> None:
-    """Remove groups small in both directions next to the typical height (dots, stray marks)."""
-    limit = DOT_FRACTION * height
-    for label, (x0, y0, x1, y1) in list(groups.boxes.items()):
-        if x1 - x0 < limit and y1 - y0 < limit:
-            groups.drop(label)
-
-
-def split_wide_groups(labels: np.ndarray, ink: np.ndarray, height: float) -> np.ndarray:
-    """Cut groups wider than `SPLIT_ASPECT` × the typical (or their own, if taller) height until
-    no piece is: those are touching digits. A group that would hold more than
-    `MAX_DIGITS_PER_GROUP` digits is a line or a scribble, not digits, and stays whole."""
-    labels = labels.copy()
-    pending = [(label, box) for label, box in group_boxes(labels).items()
-               if digits_in(box, height) <= MAX_DIGITS_PER_GROUP]
-    next_label = labels.max() + 1
-    while pending:
-        label, box = pending.pop()
-        if not is_too_wide(box, height):
-            continue
-        x0, y0, x1, y1 = box
-        region = labels[y0:y1, x0:x1]  # a view: changing it changes `labels`
-        cut = valley_column(np.where(region == label, ink[y0:y1, x0:x1], 0), digits_in(box, height))
-        right = region[:, cut:]
-        right[right == label] = next_label
-        for piece in (label, next_label):
-            px0, py0, px1, py1 = mask_box(region == piece)
-            pending.append((piece, (x0 + px0, y0 + py0, x0 + px1, y0 + py1)))
-        next_label += 1
-    return labels
-
-
-def reference_height(box: Box, height: float) -> float:
-    return max(box[3] - box[1], height)
-
-
-def is_too_wide(box: Box, height: float) -> bool:
-    return (box[2] - box[0]) > SPLIT_ASPECT * reference_height(box, height)
-
-
-def digits_in(box: Box, height: float) -> int:
-    """How many digits a too-wide group probably holds (MNIST's median width / height is 0.8)."""
-    return max(2, round((box[2] - box[0]) / (DIGIT_ASPECT * reference_height(box, height))))
-
-
-def valley_column(group_ink: np.ndarray, digits: int) -> int:
-    """Column of `group_ink` (one group's ink, cropped to it) where to cut it in two.
-
-    The cut leaves ``digits // 2`` of its `digits` digits on the left: it is the column with the
-    least ink (vertical projection, lightly smoothed) within ±`SPLIT_WINDOW` digit widths of where
-    that boundary should be; ties go to the column nearest to it. Both pieces keep a column.
-    """
-    width = group_ink.shape[1]
-    profile = ndi.uniform_filter1d(group_ink.sum(axis=0), size=max(1, width // 20))
-    expected = width * (digits // 2) / digits
-    reach = SPLIT_WINDOW * width / digits
-    low = min(max(1, round(expected - reach)), width - 1)
-    high = max(low + 1, min(width - 1, round(expected + reach)))
-    window = profile[low:high]
-    candidates = np.flatnonzero(window <= window.min() + 1e-6) + low
-    return int(candidates[np.argmin(np.abs(candidates - expected))])
-
-
-def grow_into_halo(labels: np.ndarray, ink: np.ndarray) -> np.ndarray:
-    """Give faint (anti-aliased) ink within `HALO` px of a group to the nearest group."""
-    if not labels.any():
-        return labels
-    distance, (rows, cols) = ndi.distance_transform_edt(labels == 0, return_indices=True)
-    nearest = labels[rows, cols]
-    return np.where((labels == 0) & (distance <= HALO) & (ink > 0), nearest, labels)
-
-
-def crops_left_to_right(labels: np.ndarray, ink: np.ndarray) -> list[DigitCrop]:
-    boxes = sorted(group_boxes(labels).items(), key=lambda item: (item[1][0] + item[1][2]) / 2)
-    crops = []
-    for label, (x0, y0, x1, y1) in boxes:
-        own_ink = np.where(labels[y0:y1, x0:x1] == label, ink[y0:y1, x0:x1], 0)
-        crops.append(DigitCrop(ink=own_ink.astype(np.float32), bbox=(x0, y0, x1, y1)))
-    return crops
-
-
-# --- a "1" touching its neighbour -----------------------------------------------------------------
-
-def typical_height(crops: list[DigitCrop]) -> float:
-    """Median height of the digits of a number (0 when there are none)."""
-    return float(np.median([crop.ink.shape[0] for crop in crops])) if crops else 0.0
-
-
-def one_beside_digit_cuts(crop: DigitCrop, height: float) -> list[tuple[DigitCrop, DigitCrop]]:
-    """Ways to cut `crop` in two, in case it is a "1" touching another digit (left, right pieces).
-
-    Only groups at least `ONE_PAIR_ASPECT` × their reference height wide qualify. The cuts are at
-    the `CUTS_TRIED` most prominent valleys of the lightly smoothed vertical ink projection
-    (`scipy.signal.find_peaks` on its negative; a flat valley floor — a 7's bar drawn with an even
-    brush — gives both of its ends) within `CUT_RANGE` of the width, kept when either piece could
-    be the "1" by shape (`looks_like_one_beside_digit`); each piece is cropped to its own ink.
-    """
-    h, w = crop.ink.shape
-    if w < ONE_PAIR_ASPECT * max(h, height) or w < 3:
+    rows, width = blob_ink.shape
+    if width < CUT_MIN_WIDTH * height or width > MAX_DIGITS_PER_BLOB * height:
         return []
-    profile = ndi.uniform_filter1d(crop.ink.sum(axis=0), size=max(1, w // 20))
+    profile = ndi.uniform_filter1d(blob_ink.sum(axis=0), size=max(1, width // 20))
     _, valleys = find_peaks(-profile, prominence=VALLEY_PROMINENCE * profile.max(), plateau_size=1)
-    low, high = CUT_RANGE[0] * w, CUT_RANGE[1] * w
-    cuts, tried = [], set()
-    for i in np.argsort(-valleys["prominences"])[:CUTS_TRIED]:
-        for column in (valleys["left_edges"][i], valleys["right_edges"][i] + 1):
-            if not low <= column <= high or column in tried:
+    found = list(valleys["left_edges"]) + list(valleys["right_edges"] + 1)
+    inked = blob_ink > INK_THRESHOLD
+    has_ink = inked.any(axis=0)
+    top = np.where(has_ink, inked.argmax(axis=0), rows).astype(float)
+    bottom = np.where(has_ink, rows - 1 - inked[::-1].argmax(axis=0), -1).astype(float)
+    for contour in (top, -bottom):
+        peaks, _ = find_peaks(contour, prominence=CONTOUR_PROMINENCE * height, plateau_size=1)
+        found += list(peaks)
+    margin = max(1, round(MIN_PIECE_WIDTH * height))
+    found = sorted({int(c) for c in found if margin <= c <= width - margin}, key=lambda c: profile[c])
+    kept: list[int] = []
+    for column in found:  # least ink first
+        if all(abs(column - other) >= margin for other in kept):
+            kept.append(column)
+    most = CUTS_PER_DIGIT * max(2, int(np.ceil(width / (0.5 * height))))
+    return sorted(kept[:most])
+
+
+def stroke_count(column: np.ndarray) -> int:
+    """How many separate runs of ink a column of a mask crosses."""
+    return int(np.count_nonzero(np.diff(column.astype(np.int8), prepend=0, append=0) == 1))
+
+
+def with_halo(labels: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """Give each inked pixel outside the pieces (faint anti-aliasing) to the nearest piece within
+    `HALO` px in both directions, as `demo.preprocess.remove_specks` keeps it beside a blob."""
+    ys, xs = np.nonzero((labels == 0) & (ink > 0))
+    owner = np.zeros(ys.size, dtype=labels.dtype)
+    offsets = sorted(((dy, dx) for dy in range(-HALO, HALO + 1) for dx in range(-HALO, HALO + 1) if dy or dx),
+                     key=lambda d: d[0] ** 2 + d[1] ** 2)
+    height, width = labels.shape
+    for dy, dx in offsets:
+        open_ = owner == 0
+        y, x = ys + dy, xs + dx
+        inside = open_ & (y >= 0) & (y < height) & (x >= 0) & (x < width)
+        owner[inside] = labels[y[inside], x[inside]]
+    grown = labels.copy()
+    grown[ys, xs] = owner
+    return grown
+
+
+def ordered_pieces(labels: np.ndarray, cuts, height: float) -> tuple[list[Piece], np.ndarray]:
+    """The pieces ordered by the centre of their blob's box, the slices of a blob left to right,
+    and the label image renumbered to match (piece k has label k + 1). Keeping a blob's slices
+    together keeps a cut digit's pieces consecutive when a neighbour reaches under it."""
+    boxes = label_boxes(labels)
+    blob_boxes: dict[int, Box] = {}
+    for label, box in boxes.items():
+        blob = cuts[label][0]
+        blob_boxes[blob] = union(blob_boxes[blob], box) if blob in blob_boxes else box
+    order = sorted(boxes, key=lambda label: (sum(blob_boxes[cuts[label][0]][0::2]), cuts[label][0], cuts[label][3]))
+    renumber = np.zeros(len(cuts), dtype=np.int32)
+    pieces = []
+    for index, label in enumerate(order):
+        renumber[label] = index + 1
+        x0, y0, x1, y1 = boxes[label]
+        blob, cut_left, cut_right, part = cuts[label]
+        pieces.append(Piece(boxes[label], blob, part, cut_left, cut_right, is_mark(boxes[label], height),
+                            short=(y1 - y0) < MIN_DIGIT_HEIGHT * height))
+    return pieces, renumber[labels]
+
+
+def candidates(pieces: list[Piece], labels: np.ndarray, ink: np.ndarray, height: float) -> list[Candidate]:
+    """Every run of consecutive pieces from at most `MAX_BLOBS` blobs that could be one digit
+    (module docstring). A single piece that is not short is always a candidate, so every picture
+    has a reading."""
+    found = []
+    for start in range(len(pieces)):
+        box, blobs = None, set()
+        for stop in range(start + 1, len(pieces) + 1):
+            piece = pieces[stop - 1]
+            blobs.add(piece.blob)
+            if box is not None and (piece.box[0] - box[2] > MAX_JOIN_GAP * height or len(blobs) > MAX_BLOBS):
+                break
+            box = piece.box if box is None else union(box, piece.box)
+            run = pieces[start:stop]
+            too_wide = (box[2] - box[0]) > MAX_ASPECT * max(box[3] - box[1], height)
+            if too_wide and stop - start > 1:
+                break
+            if (box[3] - box[1]) < MIN_DIGIT_HEIGHT * height or all(p.mark for p in run):
                 continue
-            tried.add(column)
-            left, right = piece_of(crop, 0, column), piece_of(crop, column, w)
-            if left is None or right is None:
-                continue
-            if looks_like_one_beside_digit(left, right, crop) or looks_like_one_beside_digit(right, left, crop):
-                cuts.append((left, right))
-    return cuts
+            found.append(Candidate(start, stop, box, run_ink(labels, ink, box, start, stop),
+                                   strokes_cut(pieces, start, stop)))
+    return found
 
 
-def looks_like_one_beside_digit(one: DigitCrop, other: DigitCrop, group: DigitCrop) -> bool:
-    """A cut's pieces have the shape of a "1" beside a digit: the 1 spans nearly the pair's full
-    height (`ONE_HEIGHT`) and the other piece most of it (`NEIGHBOUR_HEIGHT`). Halves of a single
-    digit cut in two rarely both do (with the model's check in demo.pipeline, 1 of 1,000 lone
-    real MNIST test digits was cut)."""
-    height = group.ink.shape[0]
-    return (ink_rows(one) >= ONE_HEIGHT * height) and (ink_rows(other) >= NEIGHBOUR_HEIGHT * height)
+def run_ink(labels: np.ndarray, ink: np.ndarray, box: Box, start: int, stop: int) -> np.ndarray:
+    """The ink of pieces start … stop − 1 (labels start + 1 … stop) inside `box`, all else 0."""
+    x0, y0, x1, y1 = box
+    region = labels[y0:y1, x0:x1]
+    return np.where((region > start) & (region <= stop), ink[y0:y1, x0:x1], 0).astype(np.float32)
 
 
-def ink_rows(crop: DigitCrop) -> int:
-    """Rows from the first to the last holding ink above half strength."""
-    rows = np.flatnonzero((crop.ink > 0.5).any(axis=1))
-    return int(rows[-1] - rows[0] + 1) if rows.size else 0
-
-
-def piece_of(crop: DigitCrop, x0: int, x1: int) -> DigitCrop | None:
-    """Columns x0:x1 of a crop, cropped to their ink above `INK_THRESHOLD`; None if there is none."""
-    ink = crop.ink[:, x0:x1]
-    mask = ink > INK_THRESHOLD
-    if not mask.any():
-        return None
-    px0, py0, px1, py1 = mask_box(mask)
-    bx, by = crop.bbox[0] + x0, crop.bbox[1]
-    return DigitCrop(ink=np.ascontiguousarray(ink[py0:py1, px0:px1]), bbox=(bx + px0, by + py0, bx + px1, by + py1))
+def strokes_cut(pieces: list[Piece], start: int, stop: int) -> int:
+    """Strokes cut through by the cuts that separate this run from the rest of its blobs: a cut
+    between two slices that are both in the run is healed and costs nothing."""
+    run = pieces[start:stop]
+    parts = {(piece.blob, piece.part) for piece in run}
+    return sum(piece.cut_left * ((piece.blob, piece.part - 1) not in parts)
+               + piece.cut_right * ((piece.blob, piece.part + 1) not in parts) for piece in run)
 
 
 # --- box helpers ---------------------------------------------------------------------------------
 
-def group_boxes(labels: np.ndarray) -> dict[int, Box]:
+def box_distance(a: Box, b: Box) -> int:
+    """Pixels between two boxes along the axis where they are farthest apart (0 if they overlap)."""
+    return max(0, b[0] - a[2], a[0] - b[2], b[1] - a[3], a[1] - b[3])
+
+
+def label_boxes(labels: np.ndarray) -> dict[int, Box]:
     """{label: bounding box} for every label present in a label image."""
     return {index + 1: (found[1].start, found[0].start, found[1].stop, found[0].stop)
             for index, found in enumerate(ndi.find_objects(labels)) if found is not None}
-
-
-def mask_box(mask: np.ndarray) -> Box:
-    """Bounding box of the True pixels of a non-empty mask."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 def union(a: Box, b: Box) -> Box:
