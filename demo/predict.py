@@ -20,6 +20,8 @@ def answer(model: DigitModel, path: str, number: bool) -> dict:
         reading = pipeline.read_number(model, path)
         if reading is None:
             return {"file": path, "number": None, "message": "no ink found"}
+        if not reading.digits:
+            return {"file": path, "number": None, "message": "no digit found (only specks or dots)"}
         return {"file": path, "number": reading.text, "milliseconds": round(reading.milliseconds, 2),
                 "digits": [{"label": d.label, "confidence": round(d.confidence, 4), "sure": d.sure, "box": list(box)}
                            for d, box in zip(reading.digits, reading.boxes)]}

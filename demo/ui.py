@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from demo import pipeline
+from demo import number_view, pipeline
 from demo.images import InputError, load_image
 from demo.model import DigitModel
 from demo.runs import RunView, default_model_path, shipped_runs
@@ -119,15 +119,27 @@ def digit_outputs(model: DigitModel, source):
             OUTPUT_IMAGES.save(pipeline.explain.enlarge(reading.model_input)), OUTPUT_IMAGES.save(reading.heatmap))
 
 
+BLANK_NUMBER = "✏️ **Write a number** — digits side by side, left to right."
+
+
 def number_outputs(model: DigitModel, source):
+    """The Number tab's text, gallery of what the model saw, and the reading (kept in a gr.State
+    for `number_boxes`, which draws the chosen segmentation; a State is not part of the API)."""
     reading = read_or_show_error(pipeline.read_number, model, source)
     if reading is None:
-        return "✏️ **Write a number** — digits side by side, left to right.", []
+        return BLANK_NUMBER, [], None
+    if not reading.digits:
+        return "**No digit found** — only specks or dots. " + BLANK_NUMBER, [], reading
     gallery = [(OUTPUT_IMAGES.save(pipeline.explain.enlarge(d.model_input, 4)), f"{d.label} · {d.confidence:.0%}")
                for d in reading.digits]
     unsure = " (? = not sure)" if "?" in reading.text else ""
     return (f"Read: **{reading.text}**{unsure}  \n<small>{len(reading.digits)} digits, {reading.milliseconds:.1f} ms "
-            f"on {model.provider}</small>"), gallery
+            f"on {model.provider}</small>"), gallery, reading
+
+
+def number_boxes(reading):
+    """The picture of how the number was read (boxes, digits, confidences), or None."""
+    return None if reading is None else OUTPUT_IMAGES.save(number_view.boxes_picture(reading))
 
 
 def digit_result_column():
@@ -260,13 +272,18 @@ def build_app(model_path: str | Path | None = None, providers: str | None = None
                         if examples("number_*.png"):
                             gr.Examples(examples("number_*.png"), inputs=number_file, label="Numbers made of MNIST digits")
                     with gr.Column():
-                        number_text = gr.Markdown("✏️ **Write a number** — digits side by side, left to right.")
-                        number_digits = gr.Gallery(label="Digits, left to right", columns=8, height=200)
-                number_sketch.change(lambda v: number_outputs(model, v), number_sketch, [number_text, number_digits],
+                        number_text = gr.Markdown(BLANK_NUMBER)
+                        number_picture = gr.Image(label="How it was read: each digit's box, digit and confidence",
+                                                  interactive=False, buttons=["download"], elem_classes="number-boxes")
+                        number_digits = gr.Gallery(label="What the model saw, left to right", columns=8, height=200)
+                        number_reading = gr.State()
+                number_results = [number_text, number_digits, number_reading]
+                number_sketch.change(lambda v: number_outputs(model, v), number_sketch, number_results,
                                      api_name="read_number", trigger_mode="always_last",
-                                     **QUEUE)
-                number_file.change(lambda f: number_outputs(model, f), number_file, [number_text, number_digits],
-                                   api_name="read_number_upload", **QUEUE)
+                                     **QUEUE).then(number_boxes, number_reading, number_picture, api_visibility="private")
+                number_file.change(lambda f: number_outputs(model, f), number_file, number_results,
+                                   api_name="read_number_upload", **QUEUE).then(number_boxes, number_reading,
+                                                                                number_picture, api_visibility="private")
         with gr.Tab("Training"):
             views = shipped_runs(model_path)
             if not views:

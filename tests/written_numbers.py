@@ -24,7 +24,7 @@ drawn like the sketchpad sends them (dark on an opaque white canvas), half as tr
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 from scipy import ndimage as ndi
 
 TUNING = range(0, 5000)
@@ -302,19 +302,8 @@ def strokes_touch(a: np.ndarray, b: np.ndarray) -> bool:
     return bool((ndi.binary_dilation(a > SOLID, structure=np.ones((3, 3), bool)) & (b > SOLID)).any())
 
 
-def sample_sheet(numbers: list[WrittenNumber], columns: int = 4, width: int = 300) -> Image.Image:
-    """Numbers side by side on one white sheet (to look at what the generator makes)."""
-    thumbs = []
-    for number in numbers:
-        white = Image.new("RGBA", number.image.size, "white")
-        image = Image.alpha_composite(white, number.image).convert("RGB")
-        image.thumbnail((width, width))
-        thumbs.append(image)
-    cell_h = max(t.height for t in thumbs) + 20
-    sheet = Image.new("RGB", (columns * width, cell_h * ((len(thumbs) + columns - 1) // columns)), "white")
-    draw = ImageDraw.Draw(sheet)
-    for i, (thumb, number) in enumerate(zip(thumbs, numbers)):
-        x, y = (i % columns) * width, (i // columns) * cell_h
-        sheet.paste(thumb, (x, y + 16))
-        draw.text((x + 2, y + 2), f"{number.text} {number.style}", fill="blue")
-    return sheet
+def marks_read_as_digits(number: WrittenNumber, boxes) -> int:
+    """How many of a reading's digit boxes (picture pixels) lie inside a speck's or dot's box (with
+    `CLEARANCE` px to spare): a mark read as a digit."""
+    return sum(any(mx0 - CLEARANCE <= x0 and my0 - CLEARANCE <= y0 and x1 <= mx1 + CLEARANCE and y1 <= my1 + CLEARANCE
+                   for mx0, my0, mx1, my1 in number.mark_boxes) for x0, y0, x1, y1 in boxes)

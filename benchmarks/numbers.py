@@ -1,0 +1,153 @@
+"""The Number reader on hard written numbers: how often it reads them right, and what it costs.
+
+Sets from tests/written_numbers.py, made of MNIST test digits 5,000–9,999 (pool EVALUATION; the
+reader's weights were fit on digits 0–4,999), each read by `demo.pipeline.read_number` exactly as
+the page, the API and the CLI read it:
+
+- hard numbers of 2–6 digits (sizes ±30 %, baseline jitter, gaps from wide to touching to
+  slightly crossing, broken strokes, thin and thick pens, specks and dots, canvas and transparent):
+  exact-number accuracy (the digits' best classes; "text" also counts a "?" as wrong), and the
+  model's own ceiling: each digit's ink read alone (no segmentation to get wrong);
+- touching pairs of any two digits: read right;
+- lone digits: read right, split into more than one digit;
+- specks and dots read as a digit (a digit box lying inside a speck's or dot's box).
+
+Cost: `read_number` in process on the hard numbers, p50/p99 per digit count (2–6).
+
+    python benchmarks/numbers.py              # 1,000 of each (~5 min on 2 cores)
+    python benchmarks/numbers.py --quick      # 100 of each: a check that it works
+    python benchmarks/numbers.py --code DIR   # the demo of another checkout (e.g. main before a change)
+
+Targets (reported, never asserted): exact ≥ 97 %, touching pairs ≥ 90 %, lone digits split ≤ 2 in
+1,000, no speck read as a digit, p50 ≤ 40 ms for a 5-digit number.
+"""
+
+import argparse
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TARGETS = {"exact": 0.97, "pairs": 0.90, "lone_split_max": 2 / 1000, "p50_ms_5_digits": 40.0}
+SEEDS = {"hard": 12, "pairs": 13, "lone": 14}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, help="numbers per set (default 1000, --quick 100)")
+    parser.add_argument("--quick", action="store_true", help="100 per set: a check that the script works")
+    parser.add_argument("--code", type=Path, help="import `demo` from this checkout instead (a before/after figure)")
+    parser.add_argument("--model", help="ONNX model (default: artifacts/fast/lenet.onnx)")
+    parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: as server.py, its default)")
+    parser.add_argument("--out", help="JSON output (default: benchmarks/results/numbers.json)")
+    args = parser.parse_args(argv)
+    count = args.count or (100 if args.quick else 1000)
+    if args.code:
+        sys.path.insert(0, str(args.code.resolve()))
+    sys.path.insert(1 if args.code else 0, str(ROOT))
+    from benchmarks.common import FP32_MODEL, default_out, machine_info, print_table, summary, write_json
+    from demo import pipeline
+    from demo.model import DigitModel
+    from lenet.data import load_mnist
+    from tests import written_numbers as written
+
+    model = DigitModel(args.model or FP32_MODEL, "cpu", args.threads)
+    _, (images, labels) = load_mnist()
+    print(f"demo from {Path(pipeline.__file__).parent}; model {args.model or FP32_MODEL}; {count} per set", flush=True)
+    sets = {"hard": written.hard_numbers(images, labels, count, SEEDS["hard"]),
+            "pairs": written.touching_pairs(images, labels, count, SEEDS["pairs"]),
+            "lone": written.lone_digits(images, labels, count, SEEDS["lone"])}
+    pipeline.read_number(model, sets["hard"][0].image)  # warm-up
+    results = {}
+    for name, numbers in sets.items():
+        results[name] = [read(pipeline, model, number, written) for number in numbers]
+        print(f"read {len(numbers)} {name}", flush=True)
+    ceiling = model_ceiling(model, sets["hard"])
+
+    hard, pairs, lone = results["hard"], results["pairs"], results["lone"]
+    exact = np.mean([r["labels"] == n.text for r, n in zip(hard, sets["hard"])])
+    summary_row = {
+        "exact": float(exact),
+        "exact_text": float(np.mean([r["text"] == n.text for r, n in zip(hard, sets["hard"])])),
+        "model_alone_ceiling": float(np.mean([c == n.text for c, n in zip(ceiling, sets["hard"])])),
+        "pairs": float(np.mean([r["labels"] == n.text for r, n in zip(pairs, sets["pairs"])])),
+        "lone": float(np.mean([r["labels"] == n.text for r, n in zip(lone, sets["lone"])])),
+        "lone_split": int(sum(len(r["labels"]) > 1 for r in lone)),
+        "marks": int(sum(len(n.mark_boxes) for n in sets["hard"])),
+        "marks_read_as_digits": int(sum(r["marks_as_digits"] for r in hard)),
+    }
+    by_kind = accuracy_by_kind(hard, sets["hard"])
+    times = defaultdict(list)
+    for r, n in zip(hard, sets["hard"]):
+        times[len(n.text)].append(r["seconds"])
+    cost = {digits: summary(seconds) for digits, seconds in sorted(times.items())}
+
+    print_table(["measure", "value", "target"], [
+        ["hard numbers read exactly (best classes)", f"{summary_row['exact']:.1%}", "≥ 97%"],
+        ["… as text ('?' counts as wrong)", f"{summary_row['exact_text']:.1%}", ""],
+        ["… each digit read alone by the model (ceiling)", f"{summary_row['model_alone_ceiling']:.1%}", ""],
+        ["touching pairs read right", f"{summary_row['pairs']:.1%}", "≥ 90%"],
+        ["lone digits read right", f"{summary_row['lone']:.1%}", ""],
+        ["lone digits split", f"{summary_row['lone_split']} of {len(lone)}", "≤ 2 of 1,000"],
+        ["specks and dots read as a digit", f"{summary_row['marks_read_as_digits']} of {summary_row['marks']}", "0"],
+    ], title=f"Reading hard numbers ({count} per set, MNIST test digits 5,000–9,999)")
+    print_table(["numbers with", "count", "read exactly"], [[kind, n, f"{acc:.1%}"] for kind, (n, acc) in by_kind.items()],
+                title="Exact by what the number holds")
+    print_table(["digits", "p50 ms", "p99 ms", "numbers"], [[d, s["p50"], s["p99"], s["n"]] for d, s in cost.items()],
+                title=f"read_number in process (target p50 ≤ {TARGETS['p50_ms_5_digits']:.0f} ms for 5 digits)")
+    write_json(args.out or default_out("numbers"), {
+        "benchmark": "numbers", "quick": args.quick, "count_per_set": count, "seeds": SEEDS,
+        "demo": str(Path(pipeline.__file__).parent), "machine": machine_info(provider=model.provider, threads=args.threads),
+        "targets": TARGETS, "results": summary_row, "exact_by_kind": by_kind, "read_number_ms_by_digits": cost,
+        "generator": {name: getattr(written, name) for name in ("HEIGHTS", "SIZE_JITTER", "BASELINE_JITTER", "GAP_KINDS",
+                                                                 "BREAK_CHANCE", "SPECK_CHANCE", "DOT_CHANCE")},
+        "failures": [{"text": n.text, "read": r["labels"]} for r, n in zip(hard, sets["hard"]) if r["labels"] != n.text][:50],
+    })
+    return 0
+
+
+def read(pipeline, model, number, written) -> dict:
+    """One reading: its best classes, its text, whether a speck or dot was read as a digit, time."""
+    started = time.perf_counter()
+    reading = pipeline.read_number(model, number.image)
+    seconds = time.perf_counter() - started
+    if reading is None:
+        return {"labels": "", "text": "", "marks_as_digits": 0, "seconds": seconds}
+    scale = number.image.size[0] / reading.ink.shape[1] if hasattr(reading, "ink") else 1.0
+    boxes = [tuple(round(v * scale) for v in box) for box in reading.boxes]
+    return {"labels": "".join(d.label for d in reading.digits), "text": reading.text,
+            "marks_as_digits": written.marks_read_as_digits(number, boxes), "seconds": seconds}
+
+
+def model_ceiling(model, numbers) -> list[str]:
+    """Each number as the model reads its digits one by one, each from its own ink alone."""
+    from demo.preprocess import to_mnist
+    inputs = [(k, to_mnist(ink)) for k, number in enumerate(numbers) for ink in number.digit_inks]
+    probabilities = model.probabilities(np.stack([x for _, x in inputs]))
+    texts = [""] * len(numbers)
+    for (k, _), p in zip(inputs, probabilities):
+        texts[k] += model.contract.class_labels[int(p.argmax())]
+    return texts
+
+
+def accuracy_by_kind(readings, numbers) -> dict:
+    kinds = {"nothing hard (wide and normal gaps only, whole digits, no marks)":
+             lambda n: not any(n.touching) and not any(n.broken) and not n.mark_boxes,
+             "touching digits": lambda n: any(n.touching),
+             "a broken stroke": lambda n: any(n.broken),
+             "specks or dots": lambda n: bool(n.mark_boxes),
+             "a thick pen": lambda n: n.pen > 0, "a thin pen": lambda n: n.pen < 0,
+             "transparent picture": lambda n: n.style == "transparent"}
+    out = {}
+    for kind, test in kinds.items():
+        right = [r["labels"] == n.text for r, n in zip(readings, numbers) if test(n)]
+        out[kind] = (len(right), float(np.mean(right)) if right else float("nan"))
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
