@@ -10,7 +10,7 @@ import json
 import sys
 
 from demo import pipeline
-from demo.images import InputError
+from demo.errors import InputError
 from demo.model import DigitModel
 from demo.runs import default_model_path
 
