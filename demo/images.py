@@ -33,7 +33,7 @@ from demo.errors import InputError
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
 FORMAT_NAMES = "PNG, JPEG, BMP, GIF, WebP or TIFF"
 MAX_IMAGE_BYTES = 10 * 1024 * 1024   # largest encoded image read (uploads and data: URLs alike)
-MAX_PIXELS = 40_000_000              # largest width × height decoded
+MAX_PIXELS = 16_000_000              # largest width × height decoded
 MAX_SIDE = 16_384                    # largest width or height
 MAX_ASPECT = 20                      # longest side ÷ shortest side
 WORKING_SIDE = 1024                  # decoded pictures are brought to at most this longer side
@@ -74,9 +74,10 @@ def decode_bytes(data: bytes) -> Image.Image:
         raise InputError("The file is empty.")
     check_byte_size(len(data))
     image = open_header(data)
-    orientation = exif_orientation(image)
     if image.format == "JPEG":
         image.draft(image.mode, (WORKING_SIDE, WORKING_SIDE))  # the decoder scales by 1/2 to 1/8
+    first_frame_loaded(image)  # before reading EXIF: PNG's EXIF reader would load, and hide errors
+    orientation = exif_orientation(image)
     return upright(bounded(image), orientation)
 
 
@@ -183,7 +184,11 @@ def reduced(image: Image.Image) -> Image.Image:
     """Box-average `image` down by `reduce_factor`, before any conversion of the full picture."""
     factor = reduce_factor(image.size)
     if image.mode in HIGH_DEPTH_MODES:
-        return Image.fromarray(scale_by_own_range(block_mean(np.asarray(image), factor)))  # mode L
+        if image.mode.startswith("I;16"):  # Pillow cannot reduce these
+            values = block_mean(np.asarray(image), factor)
+        else:
+            values = np.asarray(image.reduce(factor) if factor > 1 else image, dtype=np.float32)
+        return Image.fromarray(scale_by_own_range(values))  # mode L
     if image.mode in CONVERT_BEFORE_REDUCING:
         image = image.convert(CONVERT_BEFORE_REDUCING[image.mode])
     if factor == 1:

@@ -52,7 +52,8 @@ def image_from_sketch(payload, upload_root: str | Path) -> Image.Image | None:
         payload = {key: getattr(payload, key, None) for key in ("background", "layers", "composite")}
     if not isinstance(payload, dict):
         raise InputError("The drawing arrived in an unexpected form; please draw again.")
-    layers = payload.get("layers") or []
+    layers = payload.get("layers")
+    layers = [] if layers is None else layers
     if not isinstance(layers, (list, tuple)):
         raise InputError("The drawing's layers arrived in an unexpected form; please draw again.")
     if len(layers) > MAX_EDITOR_LAYERS:
@@ -96,6 +97,8 @@ def uploaded_file_bytes(path: str, upload_root: str | Path) -> bytes:
                 raise InputError(NOT_READABLE)
             check_byte_size(info.st_size)
             data = file.read(MAX_IMAGE_BYTES + 1)
+    except IsADirectoryError:
+        raise InputError(NOT_READABLE) from None
     except OSError:
         raise InputError("The uploaded file is no longer on the server; please upload it again.") from None
     check_byte_size(len(data))
@@ -120,7 +123,9 @@ def payload_bytes(payload, upload_root: str | Path) -> int:
     if payload is None:
         return 0
     if isinstance(payload, dict) or hasattr(payload, "model_dump"):
-        entries = [field(payload, key) for key in ("background", "composite")] + list(field(payload, "layers") or [])
+        layers = field(payload, "layers")
+        entries = [field(payload, key) for key in ("background", "composite")]
+        entries += list(layers) if isinstance(layers, (list, tuple)) else []
         if any(entry is not None for entry in entries):
             return sum(payload_bytes(entry, upload_root) for entry in entries if entry is not None)
     path, url = field(payload, "path"), field(payload, "url")

@@ -13,6 +13,7 @@ import atexit
 import ctypes
 import logging
 import os
+import signal
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from demo.runs import MODEL_RULE, ModelChoice, choose_model, display_path
 DEFAULT_CONCURRENCY = 2   # model requests at once: two suits two cores
 DEFAULT_THREADS = 1       # ONNX Runtime threads per request
 MALLOC_ARENAS = 2
+GRADIO_TEMP_DIR_AT_START = os.environ.get("GRADIO_TEMP_DIR")
 
 
 @dataclass
@@ -93,6 +95,8 @@ def start(argv: list[str] | None = None, announce: bool = True) -> Served:
 def prepare_process() -> None:
     """Settings for a long-running server process on a small machine."""
     os.environ.setdefault("MPLBACKEND", "agg")  # Gradio asks matplotlib for its backend on every event
+    if threading_main():  # `kill`, `docker stop`, a Space's restart: exit normally, so the cache folder goes
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     limit_malloc_arenas(MALLOC_ARENAS)
     logger = logging.getLogger("lenet")
     if not logger.handlers:
@@ -101,6 +105,11 @@ def prepare_process() -> None:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
+
+
+def threading_main() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
 
 
 def limit_malloc_arenas(arenas: int) -> None:
@@ -116,8 +125,7 @@ def limit_malloc_arenas(arenas: int) -> None:
 def private_cache_folder() -> str:
     """A cache folder for this process alone (inside $GRADIO_TEMP_DIR if set), used by Gradio for
     uploads and outputs; `demo.server_limits.CacheFolder` bounds it and removes it at exit."""
-    base = os.environ.get("LENET_GRADIO_BASE") or os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()
-    os.environ["LENET_GRADIO_BASE"] = base  # a second start in this process nests nothing
+    base = GRADIO_TEMP_DIR_AT_START or tempfile.gettempdir()  # a second start in this process nests nothing
     os.makedirs(base, exist_ok=True)
     folder = tempfile.mkdtemp(prefix="lenet-demo-", dir=base)
     os.environ["GRADIO_TEMP_DIR"] = folder

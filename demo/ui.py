@@ -114,12 +114,20 @@ def refuse_malformed_payloads(app: gr.Blocks, upload_root: str) -> None:
             return await checked(block_fn, inputs_, state, *args, **kwargs)
         except InvalidPathError:
             error = InputError(inputs.NOT_READABLE)
-        except pydantic.ValidationError:
-            error = InputError("The request's data does not fit this endpoint: send each image as a file uploaded "
-                               "to /gradio_api/upload (see the README's API section).")
+        except pydantic.ValidationError as invalid:
+            error = InputError(f"The request's data does not fit /{block_fn.api_name} ({where_invalid(invalid)}); "
+                               "send each image as a file uploaded to /gradio_api/upload (README: API).")
         raise refused(f"/{block_fn.api_name}", error, len(json.dumps(inputs_, default=str))) from None
 
     app.preprocess_data = preprocess_data
+
+
+def where_invalid(invalid: pydantic.ValidationError) -> str:
+    """The first problem pydantic found, e.g. "layers: input should be a valid list" (no input echoed)."""
+    first = invalid.errors(include_input=False, include_url=False)[0]
+    where = ".".join(str(part) for part in first.get("loc", ())) or "the value"
+    message = first.get("msg", "invalid").rstrip(".")
+    return f"{where}: {message[:1].lower()}{message[1:]}"
 
 
 def refused(endpoint: str, error: InputError, size: int) -> gr.Error:

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import pytest
 
-from app_server import app_server  # noqa: F401  (session fixture: the running app's URL)
 
 CHROMIUM = Path(os.environ.get("LENET_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
