@@ -87,10 +87,15 @@ def choose_providers(requested: str | None = None) -> list[str]:
     return [name for name in (CUDA, "CPUExecutionProvider") if name in available]
 
 
+CUDA_LIBRARIES = ("libcudart.so.13", "libcudnn.so.9")  # what onnxruntime-gpu 1.31 loads
+
+
 def nvidia_packages_installed() -> bool:
-    """True when the NVIDIA CUDA runtime and cuDNN wheels (onnxruntime-gpu's extras) are installed."""
-    return all(importlib.util.find_spec(name) is not None
-               for name in ("nvidia.cuda_runtime", "nvidia.cudnn")) if importlib.util.find_spec("nvidia") else False
+    """True when pip's NVIDIA wheels provide the CUDA 13 runtime and cuDNN 9 that ONNX Runtime
+    needs (onnxruntime-gpu's extras; TensorFlow's CUDA 12 wheels do not count)."""
+    spec = importlib.util.find_spec("nvidia")
+    folders = [Path(folder) for folder in (spec.submodule_search_locations or [])] if spec else []
+    return all(any(any(folder.glob(f"**/{library}*")) for folder in folders) for library in CUDA_LIBRARIES)
 
 
 def preload_cuda_libraries() -> None:
@@ -114,8 +119,8 @@ def nvidia_driver_present() -> bool:
 
 def cuda_runtime_loadable() -> bool:
     try:
-        ctypes.CDLL("libcudart.so.13")
-        ctypes.CDLL("libcudnn.so.9")
+        for library in CUDA_LIBRARIES:
+            ctypes.CDLL(library)
         return True
     except OSError:
         return False

@@ -4,12 +4,16 @@ and the bound on the server's disk.
 `RequestLimits` is an ASGI middleware on the app Gradio serves (installed through `launch(
 app_kwargs=...)`, see `demo.ui.launch_options`):
 
-- a request with a body must declare its length (411 otherwise), of at most `MAX_BODY_BYTES`
-  (413 otherwise) — enough for the largest image sent as a base64 ``data:`` URL;
+- a request with a body must declare its length (411 otherwise) and stay within the body limit
+  (413 otherwise, before a byte is read): a file upload (multipart: `/gradio_api/upload`, and the
+  sketchpad's pictures to `/gradio_api/component_server`) at most `MAX_UPLOAD_BODY_BYTES`, one
+  image of the byte limit plus its form fields; anything else (the JSON of a call, which Gradio
+  keeps in memory and queues) at most `MAX_JSON_BODY_BYTES`, room for a `data:` URL picture;
+- at most `MAX_LARGE_BODIES_AT_ONCE` requests with bodies over `LARGE_BODY_BYTES` are read at
+  once (503 otherwise), so bodies in memory stay bounded whatever the number of connections;
 - `POST /gradio_api/upload` carries at most `MAX_UPLOAD_FILES` files (the parts are counted as the
-  body streams in; Gradio's parser then deletes what it wrote and answers 400), at most
-  `MAX_UPLOADS_AT_ONCE` uploads run at once, and none is taken while the cache folder is over its
-  quota (503; it frees itself as files expire).
+  body streams in; Gradio's parser then deletes what it wrote and answers 400), and none is taken
+  while the cache folder is over its quota (503; it frees itself as files expire).
 
 `CacheFolder` is the app's private Gradio cache folder (uploads, the copies Gradio makes of
 inputs and outputs): a background sweep deletes files older than `CACHE_MAX_AGE_S` (except those
@@ -31,9 +35,13 @@ from python_multipart.exceptions import MultipartParseError
 from demo.images import MAX_IMAGE_BYTES
 from demo.inputs import MAX_DATA_URL_CHARS
 
-MAX_BODY_BYTES = MAX_DATA_URL_CHARS + 64 * 1024   # the largest image as a data: URL, plus the JSON around it
+FORM_FIELDS_BYTES = 64 * 1024
+MAX_UPLOAD_BODY_BYTES = MAX_IMAGE_BYTES + FORM_FIELDS_BYTES   # one image of the byte limit, as a file
+MAX_JSON_BODY_BYTES = MAX_DATA_URL_CHARS + FORM_FIELDS_BYTES  # a call's JSON, with a data: URL picture in it
+UPLOAD_PATHS = ("/upload", "/component_server")   # multipart routes, under /gradio_api
 MAX_UPLOAD_FILES = 4                               # files in one POST /gradio_api/upload
-MAX_UPLOADS_AT_ONCE = 8
+LARGE_BODY_BYTES = 64 * 1024
+MAX_LARGE_BODIES_AT_ONCE = 8
 CACHE_QUOTA_BYTES = 512 * 1024 * 1024
 CACHE_QUOTA_FILES = 20_000
 CACHE_MAX_AGE_S = 600                              # uploads and outputs are kept this long
@@ -111,12 +119,12 @@ class CacheFolder:
 
 
 class RequestLimits:
-    """ASGI middleware: body size, upload file count, concurrent uploads and the disk quota."""
+    """ASGI middleware: body size by route, large bodies at once, upload file count, the disk quota."""
 
     def __init__(self, app, cache: CacheFolder | None = None):
         self.app = app
         self.cache = cache
-        self.uploads_running = 0
+        self.large_bodies = 0
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
@@ -128,20 +136,31 @@ class RequestLimits:
                 return await refuse(scope, send, 411, "Send a Content-Length with the request body.")
             length = b"0"
         size = int(length)
-        if size > MAX_BODY_BYTES:
-            return await refuse(scope, send, 413, f"The request is too large: at most {MAX_BODY_BYTES:,} bytes "
-                                                  f"(an image of up to {MAX_IMAGE_BYTES // 2**20} MB, as a file or a data: URL).")
-        if not scope["path"].rstrip("/").endswith("/upload"):
-            return await self.app(scope, receive, send)
-        if self.uploads_running >= MAX_UPLOADS_AT_ONCE:
-            return await refuse(scope, send, 503, "Too many uploads at once; try again in a moment.")
-        if self.cache is not None and not self.cache.admit(size):
+        route = scope["path"].rstrip("/")
+        is_upload = route.endswith(UPLOAD_PATHS)
+        limit = MAX_UPLOAD_BODY_BYTES if is_upload else MAX_JSON_BODY_BYTES
+        if size > limit:
+            return await refuse(scope, send, 413, too_large_message(is_upload, limit))
+        if size > LARGE_BODY_BYTES and self.large_bodies >= MAX_LARGE_BODIES_AT_ONCE:
+            return await refuse(scope, send, 503, "Too many large requests at once; try again in a moment.")
+        if route.endswith("/upload") and self.cache is not None and not self.cache.admit(size):
             return await refuse(scope, send, 503, "The server's upload space is full; try again in a minute.")
-        self.uploads_running += 1
+        if route.endswith("/upload"):
+            receive = count_parts(receive, multipart_boundary(headers))
+        large = size > LARGE_BODY_BYTES
+        self.large_bodies += large
         try:
-            await self.app(scope, count_parts(receive, multipart_boundary(headers)), send)
+            await self.app(scope, receive, send)
         finally:
-            self.uploads_running -= 1
+            self.large_bodies -= large
+
+
+def too_large_message(is_upload: bool, limit: int) -> str:
+    if is_upload:
+        return (f"The upload is too large: at most {limit:,} bytes, one image of up to "
+                f"{MAX_IMAGE_BYTES // 2**20} MB.")
+    return (f"The request is too large: at most {limit:,} bytes; send pictures over "
+            f"{MAX_JSON_BODY_BYTES // 1024} kB as files (POST /gradio_api/upload, up to {MAX_IMAGE_BYTES // 2**20} MB).")
 
 
 def multipart_boundary(headers: dict) -> bytes | None:

@@ -23,6 +23,7 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 import pydantic
+from fastapi import HTTPException
 from gradio.exceptions import InvalidPathError
 from PIL import Image
 from starlette.middleware import Middleware
@@ -37,7 +38,8 @@ from demo.serving import Served
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "artifacts" / "examples"
-SESSION_CAPACITY = 16  # Gradio keeps each session's last inputs; this bounds that memory (see README)
+SESSION_CAPACITY = 64  # Gradio keeps each session's last inputs (≤ 1 MB JSON each); this bounds that memory
+QUEUE_SIZE = 64        # events waiting for the model; each holds its request's JSON (≤ 1 MB)
 CACHE_DELETE_EVERY_S = 60
 IMAGE_FILE_TYPES = ["image", ".tif", ".tiff", ".webp"]
 log = logging.getLogger("lenet.requests")
@@ -102,6 +104,27 @@ def accept_images(component, read, endpoint: str, upload_root: str):
             raise refused(endpoint, error, inputs.payload_bytes(payload, upload_root)) from None
     component.preprocess = preprocess
     return component
+
+
+def accept_sketches(sketchpad: gr.Sketchpad, endpoint: str, upload_root: str) -> gr.Sketchpad:
+    """A sketchpad whose pictures go through `demo.inputs`: the parts the browser sends ahead (to
+    the editor's `accept_blobs` server function) are checked and held in a bounded
+    `inputs.SketchBlobs` instead of Gradio's unbounded dict, and the event's value is read by
+    `inputs.image_from_sketch`."""
+    held = inputs.SketchBlobs()
+
+    def accept_blobs(data):  # the contract of gr.ImageEditor.accept_blobs: form fields and one file
+        fields = getattr(data, "data", None) or {}
+        try:
+            held.put(fields.get("id"), fields.get("type"), fields.get("index"), list(getattr(data, "files", [])))
+        except InputError as error:
+            log.info("refused %s (sketch part): %s", endpoint, error)
+            raise HTTPException(status_code=400, detail=str(error)) from None
+    accept_blobs._is_server_fn = True  # what Gradio's @server marks
+    sketchpad.accept_blobs = accept_blobs
+    sketchpad.blob_storage = held
+    return accept_images(sketchpad, lambda payload, root: inputs.image_from_sketch(payload, root, held),
+                         endpoint, upload_root)
 
 
 def refuse_malformed_payloads(app: gr.Blocks, upload_root: str) -> None:
@@ -285,11 +308,11 @@ def build_app(served: Served) -> gr.Blocks:
         with gr.Tab("Draw"):
             with gr.Row():
                 with gr.Column():
-                    sketch = accept_images(gr.Sketchpad(
+                    sketch = accept_sketches(gr.Sketchpad(
                         label="Draw one digit", canvas_size=(280, 280), image_mode="RGBA",
                         layers=False, transforms=(), fixed_canvas=True,
                         brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed")),
-                        inputs.image_from_sketch, "/classify_sketch", root)
+                        "/classify_sketch", root)
                 with gr.Column():
                     outputs = digit_result_column()
             sketch.change(lambda image: page.digit(image, "/classify_sketch"), sketch, outputs,
@@ -314,11 +337,11 @@ def build_app(served: Served) -> gr.Blocks:
         with gr.Tab("Number"):
             with gr.Row():
                 with gr.Column():
-                    number_sketch = accept_images(gr.Sketchpad(
+                    number_sketch = accept_sketches(gr.Sketchpad(
                         label="Write a number, digits side by side", canvas_size=(700, 240),
                         image_mode="RGBA", layers=False, transforms=(), fixed_canvas=True,
                         brush=gr.Brush(default_size=10, colors=["#000000"], color_mode="fixed")),
-                        inputs.image_from_sketch, "/read_number", root)
+                        "/read_number", root)
                     number_file = accept_images(gr.File(label="…or upload a photo of a number", type="filepath",
                                                         file_types=IMAGE_FILE_TYPES),
                                                 inputs.image_from_file, "/read_number_upload", root)
@@ -341,7 +364,7 @@ def build_app(served: Served) -> gr.Blocks:
                     with gr.Column():
                         training_column(view, served.model)
     refuse_malformed_payloads(app, root)
-    app.queue(max_size=256, default_concurrency_limit=served.concurrency)
+    app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=served.concurrency)
     return app
 
 

@@ -150,7 +150,7 @@ def train_into(folder: Path, args) -> dict:
     import numpy as np
 
     from lenet import report, training
-    from lenet.device import describe_device, make_deterministic, resolve_precision
+    from lenet.device import describe_device, gpu_not_used_reason, make_deterministic, resolve_precision
 
     recipe = training.RECIPES[args.recipe].with_overrides(
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate)
@@ -159,6 +159,8 @@ def train_into(folder: Path, args) -> dict:
     device, precision = describe_device(), resolve_precision(recipe.precision)
     print(f"training LeNet, recipe '{recipe.name}', on {device} in {precision}: {len(data.x_train)} training "
           f"images, {len(data.x_val)} validation images ({recipe.validation}), {recipe.epochs} epochs", flush=True)
+    if gpu_not_used_reason(device):
+        print(f"note: {gpu_not_used_reason(device)}", flush=True)
 
     model = training.compile_lenet(recipe, data, precision, args.seed)
     started = time.perf_counter()

@@ -172,6 +172,24 @@ def test_cuda_asked_for_but_not_used_says_why():
     assert "failed to start" in cuda_unavailable_reason(driver=True, libraries=True)
 
 
+def test_pip_installed_cuda_libraries_are_found_in_the_wheels_layout(tmp_path, monkeypatch):
+    """onnxruntime-gpu[cuda,cudnn] puts libcudart.so.13 under nvidia/cu13/lib and cuDNN 9 under
+    nvidia/cudnn/lib (read from the wheels); TensorFlow's CUDA 12 wheels alone are not enough."""
+    import importlib
+    from demo.model import nvidia_packages_installed
+    site = tmp_path / "site-packages"
+    for library in ("nvidia/cuda_runtime/lib/libcudart.so.12", "nvidia/cudnn/lib/libcudnn.so.9"):
+        (site / library).parent.mkdir(parents=True, exist_ok=True)
+        (site / library).write_bytes(b"")
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    assert not nvidia_packages_installed()  # CUDA 12 runtime only (TensorFlow's)
+    (site / "nvidia/cu13/lib").mkdir(parents=True)
+    (site / "nvidia/cu13/lib/libcudart.so.13").write_bytes(b"")
+    importlib.invalidate_caches()
+    assert nvidia_packages_installed()
+
+
 def test_provider_choice(tmp_path):
     from demo.model import DigitModel
     model = DigitModel(ROOT / "artifacts" / "fast" / "lenet.onnx", providers="cpu")

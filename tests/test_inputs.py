@@ -180,3 +180,47 @@ def test_decoded_pictures_are_bounded(uploads):
     big.save(path)
     image = inputs.image_from_file({"path": str(path)}, uploads)
     assert max(image.size) == 1024 and image.size == (1024, 512)
+
+
+# --- sketch pictures sent ahead ------------------------------------------------------------------
+
+def test_a_sketch_sent_ahead_is_read_once_by_its_id(uploads):
+    held = inputs.SketchBlobs()
+    held.put("abc", "composite", None, [("blob", png_bytes(canvas_with_stroke()))])
+    image = inputs.image_from_sketch({"background": None, "layers": [], "composite": None, "id": "abc"}, uploads, held)
+    assert grey_levels(image)[140, 140] == 0
+    assert inputs.image_from_sketch({"composite": None, "layers": [], "id": "abc"}, uploads, held) is None
+    assert len(held) == 0 and held.bytes == 0
+
+
+def test_sketch_layers_sent_ahead_are_composited(uploads):
+    held = inputs.SketchBlobs()
+    held.put("abc", "background", "null", [("blob", png_bytes(Image.new("RGBA", (280, 280), "white")))])
+    held.put("abc", "layer", "0", [("blob", png_bytes(canvas_with_stroke(transparent=True)))])
+    grey = grey_levels(inputs.image_from_sketch(EditorData(id="abc"), uploads, held))
+    assert grey[140, 140] == 0 and grey[10, 10] == 255
+
+
+@pytest.mark.parametrize("sketch_id, part, index, files, fragment", [
+    ("", "composite", None, [("b", b"x")], "id"), ("x" * 65, "composite", None, [("b", b"x")], "id"),
+    ("a", "palette", None, [("b", b"x")], "one of"), ("a", "layer", "4", [("b", b"x")], "index"),
+    ("a", "layer", "1000000000", [("b", b"x")], "index"), ("a", "layer", "-1", [("b", b"x")], "index"),
+    ("a", "composite", None, [], "one picture"), ("a", "composite", None, [("b", b"x"), ("c", b"y")], "one picture"),
+    ("a", "composite", None, [("b", b"x" * (MAX_IMAGE_BYTES + 1))], "too large"),
+])
+def test_hostile_sketch_parts_are_refused(sketch_id, part, index, files, fragment):
+    held = inputs.SketchBlobs()
+    with pytest.raises(InputError, match=fragment):
+        held.put(sketch_id, part, index, files)
+    assert len(held) == 0 and held.bytes == 0
+
+
+def test_sketches_held_are_bounded_in_number_and_bytes_oldest_dropped_first():
+    held = inputs.SketchBlobs(max_sketches=3, max_bytes=2500)
+    for i in range(5):
+        held.put(f"s{i}", "composite", None, [("b", bytes(500))])
+    assert len(held) == 3 and held.bytes == 1500 and held.pop("s1") is None and held.pop("s4") is not None
+    held.put("big", "composite", None, [("b", bytes(2000))])
+    assert held.bytes <= 2500 and held.pop("big") is not None  # the oldest made room for it
+    held.put("s9", "layer", "1", [("b", bytes(10))])
+    assert held.pop("s9")["layers"] == [None, bytes(10)]

@@ -157,7 +157,7 @@ def test_data_urls_within_the_byte_limit_are_read_and_larger_ones_refused(server
     assert kind == "complete" and outputs[0]["label"] == "7"
     too_big = "data:image/png;base64," + "A" * (inputs.MAX_DATA_URL_CHARS + 8)  # under the body limit
     kind, message = server.call("classify_photo", {"path": None, "url": too_big, "meta": {"_type": "gradio.FileData"}})
-    assert kind == "error" and "too large" in message
+    assert kind == "error" and "too large" in message and "/gradio_api/upload" in message
     assert server.reads_a_seven()
 
 
@@ -194,10 +194,14 @@ def test_worst_cases_within_the_limits_cost_bounded_cpu_and_memory(server, name)
 
 def test_oversized_bodies_are_refused_before_they_are_read(server):
     rss_before = server.status_kib("VmRSS")
-    for path in ("/queue/join", "/call/classify_upload", "/upload", "/run/predict"):
-        response = server.http.post(path, content=b"{" * (server_limits.MAX_BODY_BYTES + 1),
-                                    headers={"content-type": "application/json"})
-        assert response.status_code == 413 and "too large" in response.json()["detail"]
+    for path, limit in (("/queue/join", server_limits.MAX_JSON_BODY_BYTES),
+                        ("/call/classify_upload", server_limits.MAX_JSON_BODY_BYTES),
+                        ("/run/predict", server_limits.MAX_JSON_BODY_BYTES),
+                        ("/upload", server_limits.MAX_UPLOAD_BODY_BYTES),
+                        ("/component_server/", server_limits.MAX_UPLOAD_BODY_BYTES)):
+        for size in (limit + 1, 50 * 2**20):
+            response = server.http.post(path, content=b"{" * size, headers={"content-type": "application/json"})
+            assert response.status_code == 413 and "too large" in response.json()["detail"], (path, size)
     with socket.create_connection(("127.0.0.1", server.app.port)) as sock:  # a client that claims 50 GB
         sock.sendall(b"POST /gradio_api/queue/join HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000000\r\n"
                      b"Content-Type: application/json\r\n\r\n{")
@@ -208,12 +212,71 @@ def test_oversized_bodies_are_refused_before_they_are_read(server):
     assert server.reads_a_seven()
 
 
+def test_a_data_url_too_large_for_a_call_is_refused_with_where_to_send_it(server):
+    big = "data:image/png;base64," + "A" * (2 * server_limits.MAX_JSON_BODY_BYTES)
+    response = server.http.post("/call/classify_photo",
+                                json={"data": [{"path": None, "url": big, "meta": {"_type": "gradio.FileData"}}]})
+    assert response.status_code == 413 and "/gradio_api/upload" in response.json()["detail"]
+    assert server.reads_a_seven()
+
+
+# --- the page's sketchpad: pictures sent ahead to the editor's server function ----------------------
+
+def component_id(server, label: str) -> int:
+    config = server.http.get(server.app.url.rstrip("/") + "/config").json()
+    return next(c["id"] for c in config["components"] if c.get("props", {}).get("label") == label)
+
+
+def send_sketch_part(server, sketch_id: str, data: bytes, part="composite", index="null", label="Draw one digit"):
+    """What the browser's sketchpad does after each stroke (Gradio's client, read from its source)."""
+    fields = {"type": part, "index": index, "id": sketch_id, "component_id": str(component_id(server, label)),
+              "fn_name": "accept_blobs", "session_hash": "attacker"}
+    return server.http.post("/component_server/", data=fields, files={"file": ("blob", data, "image/png")})
+
+
+def canvas_of_seven() -> bytes:
+    seven = Image.open(SEVEN).convert("L").resize((224, 224))
+    canvas = Image.new("L", (280, 280), 255)
+    canvas.paste(Image.eval(seven, lambda v: 255 - v), (28, 28))
+    return png_bytes(canvas.convert("RGBA"))
+
+
+def test_a_sketch_sent_ahead_as_the_browser_does_is_read(server):
+    assert send_sketch_part(server, "stroke-1", canvas_of_seven()).status_code == 200
+    kind, outputs = server.call("classify_sketch", {"background": None, "layers": [], "composite": None, "id": "stroke-1"})
+    assert kind == "complete" and outputs[0]["label"] == "7"
+    kind, outputs = server.call("classify_sketch", {"background": None, "layers": [], "composite": None, "id": "stroke-1"})
+    assert kind == "complete" and not outputs[0] and "Draw a digit" in outputs[1]  # used once, then gone
+
+
+@pytest.mark.parametrize("part, index, fragment", [("layer", "1000000000", "index"), ("layer", "-1", "index"),
+                                                   ("palette", "null", "must be one of")])
+def test_sketch_parts_with_a_hostile_index_or_kind_are_refused(server, part, index, fragment):
+    rss_before = server.status_kib("VmRSS")
+    response = send_sketch_part(server, "hostile", canvas_of_seven(), part=part, index=index)
+    assert response.status_code == 400 and fragment in response.json()["detail"]
+    assert server.status_kib("VmRSS") - rss_before < 20 * 1024  # no billion-entry layer list
+    assert server.reads_a_seven()
+
+
+def test_sketch_parts_never_collected_stay_within_their_bound(server):
+    blob = os.urandom(1024 * 1024)  # 1 MB each, 150 distinct drawings never submitted: 150 MB sent
+    rss_before = server.status_kib("VmRSS")
+    for i in range(150):
+        assert send_sketch_part(server, f"flood-{i}", blob).status_code == 200
+    grown_mib = (server.status_kib("VmRSS") - rss_before) / 1024
+    print(f"RSS grew {grown_mib:.0f} MiB after 150 MB of sketch parts (held at most "
+          f"{inputs.MAX_SKETCH_BYTES_HELD // 2**20} MiB)")
+    assert grown_mib < inputs.MAX_SKETCH_BYTES_HELD / 2**20 + 48
+    assert server.reads_a_seven()
+
+
 def test_upload_route_limits_file_size_and_count_and_leaves_no_files(server):
     def files_in_cache():
         return sorted(p for p in server.cache.rglob("*") if p.is_file())
     before = files_in_cache()
     response = server.http.post("/upload", files={"files": ("big.png", b"\0" * (MAX_IMAGE_BYTES + 1), "image/png")})
-    assert response.status_code == 413
+    assert response.status_code == 413  # Gradio's max_file_size, set to the same byte limit
     many = [("files", (f"f{i}.png", png_bytes(Image.new("L", (8, 8))), "image/png"))
             for i in range(server_limits.MAX_UPLOAD_FILES + 1)]
     response = server.http.post("/upload", files=many)
