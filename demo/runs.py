@@ -23,6 +23,8 @@ ARTIFACTS = ROOT / "artifacts"
 RUNS = ROOT / "runs"
 MODEL_FILE = "lenet.onnx"
 SHIPPED_MODEL = ARTIFACTS / "fast" / MODEL_FILE
+# The files of a run folder the page reads (the training tab); a Space gets these and the served model.
+PAGE_FILES = ("run.json", "history.json", "report.json", "export.json", "confusion.png", "misclassified.npz")
 MODEL_RULE = ("--model / LENET_MODEL, else your newest export (runs/*/lenet.onnx), "
               "else the shipped model (artifacts/fast/lenet.onnx)")
 
