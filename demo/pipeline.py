@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from demo import best_path, explain, segment
-from demo.images import InputError, image_from_editor_value, load_image
+from demo.errors import InputError
+from demo.images import load_image
 from demo.model import DigitModel
-from demo.preprocess import ink_map, preprocess, to_mnist
+from demo.preprocess import INK_THRESHOLD, ink_map, preprocess, to_mnist
 
 
 @dataclass
@@ -25,13 +26,6 @@ class DigitReading:
     model_input: np.ndarray          # the 28×28 the model received
     heatmap: np.ndarray | None       # RGB overlay of the occlusion map
     milliseconds: float
-
-    def verdict(self) -> str:
-        if self.sure:
-            return f"It's a **{self.label}** ({self.confidence:.1%} sure)."
-        runner_up = sorted(self.probabilities.items(), key=lambda kv: -kv[1])[1]
-        return (f"**Not sure.** Maybe a {self.label} ({self.confidence:.0%}) or a {runner_up[0]} "
-                f"({runner_up[1]:.0%}) — try writing it larger and clearer.")
 
 
 @dataclass
@@ -78,20 +72,20 @@ def read_digit(model: DigitModel, source, heatmap: bool = True) -> DigitReading 
 
 
 def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReading | None:
-    """Read a written number, left to right; None when the picture holds no ink.
+    """Read a written number, left to right; None when the picture holds no ink (no digits, when
+    all its ink is specks and dots).
 
     Recognition-based segmentation (demo.segment, demo.best_path): candidate digits from an
     over-segmentation, every one preprocessed like MNIST and read by the model in one batch, the
     digits chosen as the best path. Raises `InputError` for more than `max_digits` digits.
     """
     started = time.perf_counter()
-    image = image_from_editor_value(source) if isinstance(source, dict) else None if source is None else load_image(source)
-    if image is None:
+    if source is None:
         return None
-    ink = ink_map(image)
+    ink = ink_map(load_image(source))
+    if not (ink > INK_THRESHOLD).any():
+        return None
     graph = segment.oversegment(ink)
-    if not graph.pieces:
-        return None
     size, box, labels = model.contract.image_size, model.contract.digit_box, model.contract.class_labels
     inputs = np.zeros((len(graph.candidates), size, size), np.float32)  # to_mnist gives None only for no ink
     for model_input, candidate in zip(inputs, graph.candidates):

@@ -32,7 +32,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy.signal import find_peaks
 
-from demo.images import InputError
+from demo.errors import InputError
 from demo.preprocess import INK_THRESHOLD, as_ink_array, ink_blobs
 
 MAX_COMPONENTS = 5_000       # more separate ink blobs than this is noise, not handwriting

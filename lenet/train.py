@@ -2,8 +2,10 @@
 
 The run folder holds model.keras (weights, no optimizer state), history.json, report.txt,
 report.json, confusion.json, misclassified.json, curves.png and run.json. It is written into a
-temporary folder beside the target and renamed into place only when complete, so an interrupted
-or failed run leaves nothing half-written.
+hidden staging folder beside the target (`.NAME.partial-PID-…`) and renamed into place only when
+complete, so an interrupted or failed run leaves nothing half-written; staging folders left by a
+killed run (its process is gone) are removed by the next run. Writing into artifacts/ (the shipped
+runs the demo serves) needs `--ship`.
 """
 
 import argparse
@@ -18,6 +20,9 @@ from pathlib import Path
 
 # Recipes are listed here without importing Keras, so --help and flag errors answer at once.
 RECIPE_NAMES = ("fast", "seed")
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts"
+RUNS = ROOT / "runs"
 RUN_FILES = ("model.keras", "history.json", "report.txt", "report.json", "confusion.json", "confusion.png",
              "misclassified.json", "misclassified.npz", "curves.png", "run.json")
 
@@ -58,18 +63,63 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--learning-rate", type=positive_float,
                         help="learning rate; the peak rate for one-cycle (default: fast 0.003, seed 0.01)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (data order, initial weights, shifts)")
-    parser.add_argument("--output", type=Path, help="run folder to write (default: runs/<recipe>)")
+    parser.add_argument("--output", type=Path, help="run folder to write (default: runs/<recipe> in the repository)")
     parser.add_argument("--limit", type=positive_int, help="train on only this many training images (smoke runs)")
     parser.add_argument("--data-dir", help="MNIST cache folder (default: $LENET_DATA_DIR or ~/.cache/lenet/mnist)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch progress bars")
+    parser.add_argument("--ship", action="store_true",
+                        help="allow writing into artifacts/ (the shipped runs the demo and a Space serve)")
     args = parser.parse_args(argv)
-    args.output = args.output or Path("runs") / args.recipe
+    args.output = args.output or RUNS / args.recipe
     return args
 
 
-def check_output(output: Path, overwrite: bool) -> None:
+def inside_artifacts(path: Path) -> bool:
+    return path.resolve().is_relative_to(ARTIFACTS.resolve())
+
+
+def staging_prefix(output: Path) -> str:
+    return f".{output.name}.partial-{os.getpid()}-"
+
+
+def remove_stale_staging(parent: Path) -> list[Path]:
+    """Delete hidden `.NAME.partial-PID-…` / `.NAME.old-PID` folders whose process is gone (a run
+    killed with SIGKILL or a power cut); those of a run still going are left alone."""
+    removed = []
+    for folder in parent.glob(".*.partial-*") if parent.is_dir() else []:
+        if folder.is_dir() and not process_alive(owner_pid(folder.name, ".partial-")):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    for folder in parent.glob(".*.old-*") if parent.is_dir() else []:
+        if folder.is_dir() and not process_alive(owner_pid(folder.name, ".old-")):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def owner_pid(name: str, marker: str) -> int | None:
+    pid = name.rsplit(marker, 1)[-1].split("-", 1)[0]
+    return int(pid) if pid.isdigit() else None  # staging folders of older versions carry no PID
+
+
+def process_alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def check_output(output: Path, overwrite: bool, ship: bool = False) -> None:
     """Fail early (before minutes of training) if the run folder can't be written."""
+    if inside_artifacts(output) and not ship:
+        raise UserError(f"{output} is inside artifacts/, the shipped runs the demo serves; pass --ship to "
+                        "replace them on purpose, or --output runs/NAME")
     if output.exists() and not overwrite:
         raise UserError(f"{output} already exists; pass --overwrite to replace it or --output to choose another")
     if output.exists() and not output.is_dir():
@@ -100,7 +150,7 @@ def train_into(folder: Path, args) -> dict:
     import numpy as np
 
     from lenet import report, training
-    from lenet.device import describe_device, make_deterministic, resolve_precision
+    from lenet.device import describe_device, gpu_not_used_reason, make_deterministic, resolve_precision
 
     recipe = training.RECIPES[args.recipe].with_overrides(
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate)
@@ -109,6 +159,8 @@ def train_into(folder: Path, args) -> dict:
     device, precision = describe_device(), resolve_precision(recipe.precision)
     print(f"training LeNet, recipe '{recipe.name}', on {device} in {precision}: {len(data.x_train)} training "
           f"images, {len(data.x_val)} validation images ({recipe.validation}), {recipe.epochs} epochs", flush=True)
+    if gpu_not_used_reason(device):
+        print(f"note: {gpu_not_used_reason(device)}", flush=True)
 
     model = training.compile_lenet(recipe, data, precision, args.seed)
     started = time.perf_counter()
@@ -158,8 +210,10 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     staging = None
     try:
-        check_output(args.output, args.overwrite)
-        staging = Path(tempfile.mkdtemp(dir=args.output.parent, prefix=f".{args.output.name}.partial-"))
+        check_output(args.output, args.overwrite, args.ship)
+        for stale in remove_stale_staging(args.output.parent):
+            print(f"removed {stale}, left by a run that was killed", file=sys.stderr)
+        staging = Path(tempfile.mkdtemp(dir=args.output.parent, prefix=staging_prefix(args.output)))
         started = time.perf_counter()
         run = train_into(staging, args)
         run["wall_seconds"] = round(time.perf_counter() - started, 1)
