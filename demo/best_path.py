@@ -9,21 +9,24 @@ A candidate's score is a weighted sum of what the model says and plain geometric
 - the log-probability of its best class (and of the runner-up: a sure reading has a far one);
 - its height against the line's typical digit height (too short: a piece; too tall: two rows);
 - its aspect ratio and its stroke length (half its outline) over its height, each against what
-  MNIST's training digits of the class the model read have (`CLASS_SHAPES`): two digits read as
+  MNIST's training digits of the class the model read have (`Fit.class_shapes`): two digits read as
   one are too wide and hold too much stroke for one digit, a slice of a digit too little;
 - its ink mass against the line's typical digit;
-- the strokes its cuts go through, and how many blobs and pieces it joins;
+- the strokes its cuts go through, how many blobs and pieces it joins and the widest gap
+  between them;
+- for a piece of a cut blob, how surely the whole blob reads as one digit of the right length;
 - which class it was read as (a slice of almost any digit reads as a "1").
 
 A noise arc, which skips a mark or a piece too short to be a digit, scores by its size. The
-weights (`number_weights.json`) were fit by `python benchmarks/numbers.py --fit` with an averaged
-structured perceptron (Collins 2002) on numbers written with MNIST test digits 0–4,999 (pool
-TUNING of tests/written_numbers.py): for each number, the weights move towards the features of
-the right path and away from those of the path they chose. They are measured on digits
-5,000–9,999.
+weights and class shapes (`number_weights.json`) are made by `python
+benchmarks/fit_number_weights.py`: an averaged structured perceptron (Collins 2002) on numbers
+written with MNIST test digits 0–4,999 (pool TUNING of tests/written_numbers.py) moves the
+weights, for each number read wrong, towards the features of the right path and away from those
+of the path chosen. `benchmarks/number_reading.py` measures the result on digits 5,000–9,999.
 """
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,30 +37,45 @@ from demo.segment import Oversegmentation
 
 WEIGHTS_FILE = Path(__file__).with_name("number_weights.json")
 LOG_FLOOR = -8.0          # log-probabilities below this carry no more information
-# Per class 0–9, mean and standard deviation over 6,000 MNIST training digits (enlarged 4×, ink
-# above 0.2) of log(width / height) and of log(half the outline / height): `benchmarks/numbers.py
-# --class-shapes` measures them.
-CLASS_SHAPES = {
-    "aspect": ((-0.1, -0.878, -0.067, -0.219, -0.224, -0.063, -0.32, -0.25, -0.27, -0.377),
-               (0.193, 0.455, 0.219, 0.212, 0.203, 0.262, 0.216, 0.214, 0.218, 0.202)),
-    "length": ((0.794, 0.112, 0.743, 0.731, 0.598, 0.771, 0.598, 0.523, 0.729, 0.587),
-               (0.114, 0.091, 0.146, 0.155, 0.107, 0.155, 0.172, 0.123, 0.15, 0.125)),
-}
+MAX_Z2 = 30.0             # z² beyond this says no more
 DIGIT_FEATURES = ("log p", "log p runner-up", "shorter than the line²", "taller than the line²",
                   "aspect z²", "length z²", "length z above", "ink mass below typical", "strokes cut",
-                  "cut", "extra blobs", "extra pieces") + tuple(f"read as {k}" for k in range(10)) + ("digit",)
+                  "cut", "extra blobs", "extra pieces") + tuple(f"read as {k}" for k in range(10)) + (
+                  "digit", "whole blob read sure", "whole blob length z²", "gap inside")
 NOISE_FEATURES = ("noise", "height", "width", "mark")
 
 
-def load_weights(path: Path = WEIGHTS_FILE) -> tuple[np.ndarray, np.ndarray]:
-    """(digit weights, noise weights) from the JSON written by `benchmarks/numbers.py --fit`."""
+@dataclass(frozen=True)
+class Fit:
+    """What `benchmarks/fit_number_weights.py` measured and fit: per class 0–9, the mean and spread
+    of log(width / height) and of log(half the outline / height) of MNIST training digits
+    (`class_shapes`: {"aspect"|"length": (means, deviations)}), and the weights."""
+    class_shapes: dict
+    digit_weights: np.ndarray
+    noise_weights: np.ndarray
+
+
+def load_fit(path: Path = WEIGHTS_FILE) -> Fit:
     saved = json.loads(path.read_text())
-    digit = np.array([saved["digit"][name] for name in DIGIT_FEATURES])
-    noise = np.array([saved["noise"][name] for name in NOISE_FEATURES])
-    return digit, noise
+    return Fit(class_shapes={name: tuple(map(tuple, values)) for name, values in saved["class_shapes"].items()},
+               digit_weights=np.array([saved["digit"][name] for name in DIGIT_FEATURES]),
+               noise_weights=np.array([saved["noise"][name] for name in NOISE_FEATURES]))
 
 
-def digit_features(graph: Oversegmentation, probabilities: np.ndarray) -> np.ndarray:
+FIT = load_fit() if WEIGHTS_FILE.exists() else None  # None only before the first fit
+
+
+def choose(graph: Oversegmentation, probabilities: np.ndarray, fit: Fit | None = None) -> list[int]:
+    """The candidates (indices into `graph.candidates`) read as the number's digits, left to right."""
+    fit = fit or FIT
+    if fit is None:
+        raise RuntimeError(f"{WEIGHTS_FILE} is missing: python benchmarks/fit_number_weights.py makes it")
+    digit_scores = digit_features(graph, probabilities, fit.class_shapes) @ fit.digit_weights
+    noise_scores = {piece: float(f @ fit.noise_weights) for piece, f in noise_features(graph).items()}
+    return best_path(graph, digit_scores, noise_scores)
+
+
+def digit_features(graph: Oversegmentation, probabilities: np.ndarray, class_shapes: dict) -> np.ndarray:
     """(candidates, len(DIGIT_FEATURES)): the features of each candidate digit of `graph`."""
     count = len(graph.candidates)
     if count == 0:
@@ -70,8 +88,8 @@ def digit_features(graph: Oversegmentation, probabilities: np.ndarray) -> np.nda
     masks = [c.ink > INK_THRESHOLD for c in graph.candidates]
     mass = np.array([mask.sum() for mask in masks], dtype=float)
     outline = np.array([(mask & ~ndi.binary_erosion(mask)).sum() for mask in masks], dtype=float)
-    aspect_z = class_z("aspect", np.log(widths / heights), classes)
-    length_z = class_z("length", np.log(np.maximum(outline, 1) / (2 * heights)), classes)
+    aspect_z = class_z(class_shapes["aspect"], np.log(widths / heights), classes)
+    length_z = class_z(class_shapes["length"], np.log(np.maximum(outline, 1) / (2 * heights)), classes)
     typical = np.median(mass[np.abs(height_ratio) < 0.3]) if np.any(np.abs(height_ratio) < 0.3) else np.median(mass)
     strokes = np.array([c.strokes_cut for c in graph.candidates], dtype=float)
     blobs = np.array([len({graph.pieces[i].blob for i in range(c.start, c.stop)}) for c in graph.candidates])
@@ -82,11 +100,49 @@ def digit_features(graph: Oversegmentation, probabilities: np.ndarray) -> np.nda
                aspect_z ** 2, length_z ** 2, np.maximum(length_z, 0),
                np.maximum(0, -np.log(np.maximum(mass, 1) / typical)), strokes, (strokes > 0).astype(float),
                blobs - 1.0, pieces - 1.0]
-    return np.column_stack(columns + [np.eye(10)[classes], np.ones(count)])
+    columns += [np.eye(10)[classes], np.ones(count)]
+    return np.column_stack(columns + list(cut_blob_features(graph, columns[0], columns[5])) + [inner_gaps(graph)])
 
 
-def class_z(shape: str, values: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    means, deviations = (np.asarray(v) for v in CLASS_SHAPES[shape])
+def cut_blob_features(graph: Oversegmentation, log_p: np.ndarray, length_z2: np.ndarray):
+    """Per candidate, over the blobs it takes only part of: how sure the model is of the whole
+    blob (its log-probability above `LOG_FLOOR`), and how far the whole blob's stroke length is
+    from its class's (z², capped at `MAX_Z2`; `MAX_Z2` when the whole blob is no candidate). A blob
+    read surely as one digit of the right length is seldom two."""
+    pieces_of: dict[int, list[int]] = {}
+    for index, piece in enumerate(graph.pieces):
+        pieces_of.setdefault(piece.blob, []).append(index)
+    whole = {}
+    for index, candidate in enumerate(graph.candidates):
+        blobs = {graph.pieces[i].blob for i in range(candidate.start, candidate.stop)}
+        if len(blobs) == 1 and pieces_of[next(iter(blobs))] == list(range(candidate.start, candidate.stop)):
+            whole[blobs.pop()] = index
+    sure, length = np.zeros(len(graph.candidates)), np.zeros(len(graph.candidates))
+    for index, candidate in enumerate(graph.candidates):
+        run = set(range(candidate.start, candidate.stop))
+        for blob in {graph.pieces[i].blob for i in run}:
+            if not set(pieces_of[blob]) <= run:
+                w = whole.get(blob)
+                sure[index] += log_p[w] - LOG_FLOOR if w is not None else 0.0
+                length[index] += length_z2[w] if w is not None else MAX_Z2
+    return sure, np.minimum(length, MAX_Z2)
+
+
+def inner_gaps(graph: Oversegmentation) -> np.ndarray:
+    """Per candidate, the widest horizontal gap between its pieces, in line heights (0: they overlap)."""
+    gaps = np.zeros(len(graph.candidates))
+    for index, candidate in enumerate(graph.candidates):
+        spans = sorted(graph.pieces[i].box[0::2] for i in range(candidate.start, candidate.stop))
+        right = spans[0][1]
+        for x0, x1 in spans[1:]:
+            gaps[index] = max(gaps[index], x0 - right)
+            right = max(right, x1)
+    return gaps / graph.line_height
+
+
+def class_z(shape, values: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """How many of its class's standard deviations each value lies from its class's mean."""
+    means, deviations = (np.asarray(v) for v in shape)
     return (values - means[classes]) / deviations[classes]
 
 

@@ -93,7 +93,7 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
         if mnist is not None:
             model_input[:] = mnist
     probabilities = model.probabilities(inputs) if len(inputs) else np.zeros((0, len(labels)), np.float32)
-    path = best_path.best_path(graph, best_path.digit_scores(graph, probabilities), best_path.noise_scores(graph))
+    path = best_path.choose(graph, probabilities)
     if len(path) > max_digits:
         raise InputError(f"The picture holds {len(path)} digits; write at most {max_digits}.")
     digits = []
@@ -104,4 +104,4 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
                                   {label: float(q) for label, q in zip(labels, p)}, inputs[index],
                                   graph.candidates[index].box))
     text = "".join(d.label if d.sure else "?" for d in digits)
-    return NumberReading(text, digits, ink, (time.perf_counter() - started) * 1000)
+    return NumberReading(text, digits, graph.ink, (time.perf_counter() - started) * 1000)

@@ -7,7 +7,9 @@ lets the recognizer decide (demo.best_path picks the best path through them):
 1. the ink map's 8-connected blobs (pixels above `INK_THRESHOLD`), specks dropped
    (`demo.preprocess.ink_blobs`: tiny next to the largest blob);
 2. the line's digit height: the area-weighted median height of the blobs (all digits of a number
-   are about equally tall, while a dot or a broken piece is small and light);
+   are about equally tall, while a dot or a broken piece is small and light); when it is over
+   `WORKING_HEIGHT` px, the ink map is shrunk to that and 1–2 done again (MNIST's digits are 20 px:
+   more pixels only cost time, several ms per candidate for a digit drawn 200 px tall);
 3. marks (blobs small both ways next to that height) far from all other ink are dropped: dots;
 4. blobs wide enough to hold two digits (a "1" touching anything included) are cut, vertically,
    at candidate columns: the valleys of their vertical ink projection, the dips of their upper
@@ -29,6 +31,7 @@ pieces i … j − 1 is an arc i → j; a mark or a piece too short to be a digi
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage as ndi
 from scipy.signal import find_peaks
 
@@ -37,6 +40,7 @@ from demo.preprocess import INK_THRESHOLD, as_ink_array, ink_blobs
 
 MAX_COMPONENTS = 5_000       # more separate ink blobs than this is noise, not handwriting
 MAX_MARKS = 200              # more pieces than this is not a number (noise, a page)
+WORKING_HEIGHT = 64          # taller digits are read from the ink map shrunk to this line height (px)
 HALO = 2                     # faint ink this close (px, either axis) to a piece belongs to it
 MARK_SIZE = 0.25             # pieces under this share of the line height both ways are marks
 ISOLATION = 0.15             # marks farther than this (× line height) from all other ink are noise
@@ -81,7 +85,7 @@ class Oversegmentation:
     pieces: list[Piece]
     candidates: list[Candidate]
     line_height: float
-    shape: tuple[int, int]        # the ink map's (height, width)
+    ink: np.ndarray               # the ink map the boxes refer to (shrunk if its digits were tall)
 
 
 def oversegment(ink: np.ndarray) -> Oversegmentation:
@@ -97,16 +101,23 @@ def oversegment(ink: np.ndarray) -> Oversegmentation:
     if count > MAX_MARKS:
         raise too_many_marks(MAX_MARKS)
     if count == 0:
-        return Oversegmentation([], [], 0.0, ink.shape)
+        return Oversegmentation([], [], 0.0, ink)
     blob_boxes = label_boxes(blobs)
     height = line_height(blobs, blob_boxes)
+    if height > WORKING_HEIGHT:
+        ink = shrunk(ink, WORKING_HEIGHT / height)
+        blobs, count = ink_blobs(ink)
+        if count == 0:
+            return Oversegmentation([], [], 0.0, ink)
+        blob_boxes = label_boxes(blobs)
+        height = line_height(blobs, blob_boxes)
     blobs, blob_boxes = without_isolated_marks(blobs, blob_boxes, height)
     labels, cuts = cut_wide_blobs(blobs, blob_boxes, ink, height)
     if len(cuts) > MAX_MARKS:
         raise too_many_marks(MAX_MARKS)
     labels = with_halo(labels, ink)
     pieces, labels = ordered_pieces(labels, cuts, height)
-    return Oversegmentation(pieces, candidates(pieces, labels, ink, height), height, ink.shape)
+    return Oversegmentation(pieces, candidates(pieces, labels, ink, height), height, ink)
 
 
 def too_many_marks(limit: int) -> InputError:
@@ -114,6 +125,13 @@ def too_many_marks(limit: int) -> InputError:
 
 
 # --- steps ---------------------------------------------------------------------------------------
+
+def shrunk(ink: np.ndarray, factor: float) -> np.ndarray:
+    """The ink map scaled by `factor` < 1 (each new pixel the mean of the old ones it covers)."""
+    size = (max(1, round(ink.shape[1] * factor)), max(1, round(ink.shape[0] * factor)))
+    small = Image.fromarray(ink.astype(np.float32)).resize(size, Image.Resampling.BOX)
+    return np.clip(np.asarray(small, dtype=np.float32), 0, 1)
+
 
 def line_height(blobs: np.ndarray, boxes: dict[int, Box]) -> float:
     """The typical digit height: the median blob height, each blob weighted by its ink area."""
@@ -165,27 +183,26 @@ def cut_columns(blob_ink: np.ndarray, height: float) -> list[int]:
     """Columns of one blob's ink (cropped to it) where it may be cut into two digits, sorted.
 
     Candidates: valleys of the lightly smoothed vertical projection (both ends of a flat floor),
-    dips of the upper contour and rises of the lower one. Each piece keeps at least
-    `MIN_PIECE_WIDTH` × `height` columns; of close candidates the one with less ink is kept; the
-    `CUTS_PER_DIGIT` per possible digit with the least ink in their column are tried.
+    dips of the upper contour and rises of the lower one (where two round digits meet, the
+    projection may peak). Each piece keeps at least `MIN_PIECE_WIDTH` × `height` columns; of
+    close candidates the one with less ink is kept; at most `CUTS_PER_DIGIT` per digit the blob
+    may hold, those with the least ink in their column, are tried.
     """
     rows, width = blob_ink.shape
     if width < CUT_MIN_WIDTH * height or width > MAX_DIGITS_PER_BLOB * height:
         return []
-    profile = ndi.uniform_filter1d(blob_ink.sum(axis=0), size=max(1, width // 20))
-    _, valleys = find_peaks(-profile, prominence=VALLEY_PROMINENCE * profile.max(), plateau_size=1)
+    projection = ndi.uniform_filter1d(blob_ink.sum(axis=0), size=max(1, width // 20))
+    _, valleys = find_peaks(-projection, prominence=VALLEY_PROMINENCE * projection.max(), plateau_size=1)
     found = list(valleys["left_edges"]) + list(valleys["right_edges"] + 1)
     inked = blob_ink > INK_THRESHOLD
     has_ink = inked.any(axis=0)
     top = np.where(has_ink, inked.argmax(axis=0), rows).astype(float)
     bottom = np.where(has_ink, rows - 1 - inked[::-1].argmax(axis=0), -1).astype(float)
     for contour in (top, -bottom):
-        peaks, _ = find_peaks(contour, prominence=CONTOUR_PROMINENCE * height, plateau_size=1)
-        found += list(peaks)
+        found += list(find_peaks(contour, prominence=CONTOUR_PROMINENCE * height, plateau_size=1)[0])
     margin = max(1, round(MIN_PIECE_WIDTH * height))
-    found = sorted({int(c) for c in found if margin <= c <= width - margin}, key=lambda c: profile[c])
     kept: list[int] = []
-    for column in found:  # least ink first
+    for column in sorted({int(c) for c in found if margin <= c <= width - margin}, key=lambda c: projection[c]):
         if all(abs(column - other) >= margin for other in kept):
             kept.append(column)
     most = CUTS_PER_DIGIT * max(2, int(np.ceil(width / (0.5 * height))))

@@ -13,7 +13,7 @@ from demo.errors import InputError
 from demo.images import WORKING_SIDE as MAX_SIDE
 from demo.images import load_image
 from demo.preprocess import preprocess, to_mnist
-from demo.segment import one_beside_digit_cuts, split_digits, typical_height
+from demo.segment import oversegment
 
 SETTINGS = settings(max_examples=200, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -96,24 +96,23 @@ def test_arbitrary_bytes_never_crash(data):
 @given(st.one_of(arrays(np.float64, array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=48)),
                  arrays(np.float32, array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=48),
                         elements=st.floats(0, 1, width=32))))
-def test_to_mnist_and_split_digits_accept_any_2d_map(ink):
+def test_to_mnist_and_oversegment_accept_any_2d_map(ink):
     assert_valid_model_input(to_mnist(ink))
     try:
-        crops = split_digits(ink)
+        graph = oversegment(ink)
     except InputError:  # too many separate marks
         return
-    for crop in crops:
-        assert crop.ink.dtype == np.float32 and np.isfinite(crop.ink).all()
-        x0, y0, x1, y1 = crop.bbox
+    covered = set()
+    for candidate in graph.candidates:  # arcs of the graph: runs of pieces inside the map, with ink
+        assert 0 <= candidate.start < candidate.stop <= len(graph.pieces)
+        covered.update(range(candidate.start, candidate.stop))
+        x0, y0, x1, y1 = candidate.box
         assert 0 <= x0 < x1 <= ink.shape[1] and 0 <= y0 < y1 <= ink.shape[0]
-        assert_valid_model_input(to_mnist(crop.ink))
-        for left, right in one_beside_digit_cuts(crop, typical_height(crops)):  # a "1" touching a digit?
-            for piece in (left, right):
-                px0, py0, px1, py1 = piece.bbox
-                assert x0 <= px0 < px1 <= x1 and y0 <= py0 < py1 <= y1
-                assert piece.ink.shape == (py1 - py0, px1 - px0) and piece.ink.max() > 0
-                assert_valid_model_input(to_mnist(piece.ink))
-            assert left.bbox[2] <= right.bbox[0]
+        assert candidate.ink.dtype == np.float32 and candidate.ink.shape == (y1 - y0, x1 - x0)
+        assert np.isfinite(candidate.ink).all() and candidate.ink.max() > 0
+        assert_valid_model_input(to_mnist(candidate.ink))
+    for index, piece in enumerate(graph.pieces):  # every piece is read as part of a digit, or may be noise
+        assert index in covered or piece.short
 
 
 ENTRIES = st.one_of(st.none(), st.integers(), st.text(max_size=5), st.binary(max_size=20),

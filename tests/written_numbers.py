@@ -307,3 +307,28 @@ def marks_read_as_digits(number: WrittenNumber, boxes) -> int:
     `CLEARANCE` px to spare): a mark read as a digit."""
     return sum(any(mx0 - CLEARANCE <= x0 and my0 - CLEARANCE <= y0 and x1 <= mx1 + CLEARANCE and y1 <= my1 + CLEARANCE
                    for mx0, my0, mx1, my1 in number.mark_boxes) for x0, y0, x1, y1 in boxes)
+
+
+def digit_masks(number: WrittenNumber, shape: tuple[int, int], threshold: float = 0.2) -> list[np.ndarray]:
+    """Each digit's ink above `threshold`, in the pixels of an ink map of the picture of `shape`
+    (the reader may have shrunk the picture)."""
+    scale_y, scale_x = shape[0] / number.image.size[1], shape[1] / number.image.size[0]
+    masks = []
+    for (x0, y0, x1, y1), ink in zip(number.digit_boxes, number.digit_inks):
+        mask = np.zeros(shape, bool)
+        X0, Y0 = round(x0 * scale_x), round(y0 * scale_y)
+        X1, Y1 = max(X0 + 1, round(x1 * scale_x)), max(Y0 + 1, round(y1 * scale_y))
+        resized = np.asarray(Image.fromarray(ink).resize((X1 - X0, Y1 - Y0), Image.Resampling.BOX))
+        mask[Y0:Y1, X0:X1] = resized > threshold
+        masks.append(mask)
+    return masks
+
+
+def is_digit(box, ink_above_threshold: np.ndarray, mask: np.ndarray, coverage: float = 0.85,
+             intrusion: float = 0.15) -> bool:
+    """Whether a candidate (its box and its ink mask) is the digit whose ink is `mask`: it holds
+    at least `coverage` of that ink, and other ink of at most `intrusion` of it."""
+    x0, y0, x1, y1 = box
+    inside = np.count_nonzero(ink_above_threshold & mask[y0:y1, x0:x1])
+    size = mask.sum()
+    return bool(size) and inside >= coverage * size and ink_above_threshold.sum() - inside <= intrusion * size

@@ -14,9 +14,9 @@ the page, the API and the CLI read it:
 
 Cost: `read_number` in process on the hard numbers, p50/p99 per digit count (2–6).
 
-    python benchmarks/numbers.py              # 1,000 of each (~5 min on 2 cores)
-    python benchmarks/numbers.py --quick      # 100 of each: a check that it works
-    python benchmarks/numbers.py --code DIR   # the demo of another checkout (e.g. main before a change)
+    python benchmarks/number_reading.py              # 1,000 of each (~5 min on 2 cores)
+    python benchmarks/number_reading.py --quick      # 100 of each: a check that it works
+    python benchmarks/number_reading.py --code DIR   # the demo of another checkout (e.g. main before a change)
 
 Targets (reported, never asserted): exact ≥ 97 %, touching pairs ≥ 90 %, lone digits split ≤ 2 in
 1,000, no speck read as a digit, p50 ≤ 40 ms for a 5-digit number.
@@ -43,7 +43,7 @@ def main(argv=None) -> int:
     parser.add_argument("--code", type=Path, help="import `demo` from this checkout instead (a before/after figure)")
     parser.add_argument("--model", help="ONNX model (default: artifacts/fast/lenet.onnx)")
     parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: as server.py, its default)")
-    parser.add_argument("--out", help="JSON output (default: benchmarks/results/numbers.json)")
+    parser.add_argument("--out", help="JSON output (default: benchmarks/results/number_reading.json)")
     args = parser.parse_args(argv)
     count = args.count or (100 if args.quick else 1000)
     if args.code:
@@ -99,8 +99,8 @@ def main(argv=None) -> int:
                 title="Exact by what the number holds")
     print_table(["digits", "p50 ms", "p99 ms", "numbers"], [[d, s["p50"], s["p99"], s["n"]] for d, s in cost.items()],
                 title=f"read_number in process (target p50 ≤ {TARGETS['p50_ms_5_digits']:.0f} ms for 5 digits)")
-    write_json(args.out or default_out("numbers"), {
-        "benchmark": "numbers", "quick": args.quick, "count_per_set": count, "seeds": SEEDS,
+    write_json(args.out or default_out("number_reading"), {
+        "benchmark": "number_reading", "quick": args.quick, "count_per_set": count, "seeds": SEEDS,
         "demo": str(Path(pipeline.__file__).parent), "machine": machine_info(provider=model.provider, threads=args.threads),
         "targets": TARGETS, "results": summary_row, "exact_by_kind": by_kind, "read_number_ms_by_digits": cost,
         "generator": {name: getattr(written, name) for name in ("HEIGHTS", "SIZE_JITTER", "BASELINE_JITTER", "GAP_KINDS",

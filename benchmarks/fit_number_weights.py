@@ -1,0 +1,208 @@
+"""Fit the Number reader's path weights (demo/number_weights.json) on the TUNING pool.
+
+Not a benchmark: this makes the file `demo.best_path` reads. Steps:
+
+1. class shapes: per class, mean and spread of log(width / height) and log(half the outline /
+   height) over MNIST *training* digits (enlarged 4×, ink above `INK_THRESHOLD`);
+2. numbers written with MNIST *test* digits 0–4,999 (tests/written_numbers.py, pool TUNING: hard
+   numbers, touching pairs, lone digits), each over-segmented and every candidate read by the
+   model, exactly as `demo.pipeline.read_number` does;
+3. which candidates are right: a candidate is a digit when it holds ≥ 85 % of that digit's ink
+   and other ink amounting to ≤ 15 % of it (`written_numbers.is_digit`); the right path is the
+   best one through such candidates, in order (noise arcs allowed) — numbers with none are left
+   out;
+4. an averaged structured perceptron (Collins 2002): for each number, when the best path under the
+   current weights reads it wrong, the weights move by (features of the right path − features of
+   the chosen one); features are scaled to unit spread while learning, and the averaged weights
+   are written back in the features' own units.
+
+    python benchmarks/fit_number_weights.py             # ~10 min on 2 cores
+    python benchmarks/fit_number_weights.py --quick     # a check that it works (not written)
+"""
+
+import argparse
+import datetime
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage as ndi
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from demo import best_path, segment  # noqa: E402
+from demo.model import DigitModel  # noqa: E402
+from demo.preprocess import INK_THRESHOLD, ink_map, to_mnist  # noqa: E402
+
+SETS = {"hard": (1500, 300), "pairs": (600, 301), "lone": (1000, 302)}  # count, seed
+EPOCHS = 10
+SHAPE_DIGITS = 6000    # MNIST training digits measured for the class shapes
+
+
+def class_shapes(images: np.ndarray, labels: np.ndarray) -> dict:
+    """{"aspect"|"length": (means, deviations)} per class, of log(w / h) and log(outline / 2h)."""
+    values = {"aspect": [], "length": []}
+    for image in images:
+        big = np.asarray(Image.fromarray(image).resize((112, 112), Image.Resampling.BICUBIC)) > INK_THRESHOLD * 255
+        rows, cols = np.flatnonzero(big.any(axis=1)), np.flatnonzero(big.any(axis=0))
+        height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+        values["aspect"].append(np.log(width / height))
+        values["length"].append(np.log((big & ~ndi.binary_erosion(big)).sum() / (2 * height)))
+    shapes = {}
+    for name, measured in values.items():
+        measured = np.array(measured)
+        shapes[name] = ([round(float(measured[labels == k].mean()), 4) for k in range(10)],
+                        [round(float(measured[labels == k].std()), 4) for k in range(10)])
+    return shapes
+
+
+def read_all(model: DigitModel, numbers, shapes: dict, written) -> list[dict]:
+    """Each number's graph, features and right candidates, as `read_number` would see them."""
+    size, box = model.contract.image_size, model.contract.digit_box
+    examples = []
+    for number in numbers:
+        ink = ink_map(number.image)
+        graph = segment.oversegment(ink)
+        inputs = [to_mnist(c.ink, image_size=size, digit_box=box) for c in graph.candidates]
+        probabilities = model.probabilities(np.stack(inputs)) if inputs else np.zeros((0, 10), np.float32)
+        examples.append({"text": number.text, "nodes": len(graph.pieces),
+                         "starts": [c.start for c in graph.candidates], "stops": [c.stop for c in graph.candidates],
+                         "labels": probabilities.argmax(axis=1) if inputs else np.zeros(0, int),
+                         "digit": best_path.digit_features(graph, probabilities, shapes),
+                         "noise": best_path.noise_features(graph), "truth": right_candidates(number, graph, written)})
+    return examples
+
+
+def right_candidates(number, graph, written) -> list[int]:
+    """Per candidate: the index of the digit it is (`written.is_digit`), else −1."""
+    masks = written.digit_masks(number, graph.ink.shape, INK_THRESHOLD)
+    truth = []
+    for candidate in graph.candidates:
+        own = candidate.ink > INK_THRESHOLD
+        truth.append(next((k for k, mask in enumerate(masks) if written.is_digit(candidate.box, own, mask)), -1))
+    return truth
+
+
+def best_arcs(example: dict, digit_weights, noise_weights, right_only: bool = False):
+    """The best path's arcs ("d", candidate) / ("n", piece), by Viterbi over the example's graph;
+    with `right_only`, the best path through right candidates in the digits' order (None if none)."""
+    scores = example["digit"] @ digit_weights if len(example["digit"]) else np.zeros(0)
+    noise = {piece: float(f @ noise_weights) for piece, f in example["noise"].items()}
+    digits = len(example["text"]) if right_only else 0
+    best = {(0, 0): 0.0}
+    came = {}
+    arcs = [[] for _ in range(example["nodes"] + 1)]
+    for k, (start, stop) in enumerate(zip(example["starts"], example["stops"])):
+        if not right_only or example["truth"][k] >= 0:
+            arcs[stop].append((start, ("d", k), scores[k], example["truth"][k] if right_only else None))
+    for piece, score in noise.items():
+        arcs[piece + 1].append((piece, ("n", piece), score, None))
+    for node in range(1, example["nodes"] + 1):
+        for start, arc, score, digit in arcs[node]:
+            for done in range(digits + 1):
+                if (start, done) not in best:
+                    continue
+                after = done + 1 if digit is not None else done
+                if digit is not None and digit != done:
+                    continue
+                value = best[(start, done)] + score
+                if value > best.get((node, after), -np.inf):
+                    best[(node, after)], came[(node, after)] = value, ((start, done), arc)
+    state = (example["nodes"], digits)
+    if state not in best:
+        return None
+    path = []
+    while state != (0, 0):
+        state, arc = came[state]
+        path.append(arc)
+    return path[::-1]
+
+
+def path_features(example: dict, path) -> tuple[np.ndarray, np.ndarray]:
+    digit = sum((example["digit"][k] for kind, k in path if kind == "d"), np.zeros(len(best_path.DIGIT_FEATURES)))
+    noise = sum((example["noise"][k] for kind, k in path if kind == "n"), np.zeros(len(best_path.NOISE_FEATURES)))
+    return digit, noise
+
+
+def text_of(example: dict, path) -> str:
+    return "".join(str(example["labels"][k]) for kind, k in path if kind == "d")
+
+
+def fit(examples: list[dict], epochs: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Averaged structured perceptron; returns (digit weights, noise weights) in feature units."""
+    digit_all = np.vstack([e["digit"] for e in examples if len(e["digit"])])
+    noise_all = np.vstack([f for e in examples for f in e["noise"].values()] or [np.ones(len(best_path.NOISE_FEATURES))])
+    digit_scale, noise_scale = (np.where(a.std(axis=0) > 0, a.std(axis=0), 1.0) for a in (digit_all, noise_all))
+    golds = [(e, best_arcs(e, np.zeros(len(digit_scale)), np.zeros(len(noise_scale)), right_only=True)) for e in examples]
+    golds = [(e, g) for e, g in golds if g is not None]
+    weights = [np.zeros(len(digit_scale)), np.zeros(len(noise_scale))]
+    totals = [np.zeros(len(digit_scale)), np.zeros(len(noise_scale))]
+    steps = 0
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        for i in rng.permutation(len(golds)):
+            example, _ = golds[i]
+            digit_w, noise_w = weights[0] / digit_scale, weights[1] / noise_scale
+            right = best_arcs(example, digit_w, noise_w, right_only=True)
+            chosen = best_arcs(example, digit_w, noise_w)
+            if text_of(example, chosen) != example["text"]:
+                (rd, rn), (cd, cn) = path_features(example, right), path_features(example, chosen)
+                weights[0] += (rd - cd) / digit_scale
+                weights[1] += (rn - cn) / noise_scale
+            totals[0] += weights[0]
+            totals[1] += weights[1]
+            steps += 1
+    return totals[0] / steps / digit_scale, totals[1] / steps / noise_scale
+
+
+def accuracy(examples, digit_weights, noise_weights) -> float:
+    return float(np.mean([text_of(e, best_arcs(e, digit_weights, noise_weights)) == e["text"] for e in examples]))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a tenth of the numbers, nothing written")
+    parser.add_argument("--out", type=Path, default=best_path.WEIGHTS_FILE, help="weights file (default: %(default)s)")
+    args = parser.parse_args(argv)
+    from benchmarks.common import FP32_MODEL
+    from lenet.data import load_mnist
+    from tests import written_numbers as written
+    (train_images, train_labels), (test_images, test_labels) = load_mnist()
+    started = time.perf_counter()
+    shapes = class_shapes(train_images[:SHAPE_DIGITS], train_labels[:SHAPE_DIGITS])
+    model = DigitModel(FP32_MODEL, "cpu")
+    makers = {"hard": written.hard_numbers, "pairs": written.touching_pairs, "lone": written.lone_digits}
+    examples = {}
+    for name, (count, seed) in SETS.items():
+        count = count // 10 if args.quick else count
+        examples[name] = read_all(model, makers[name](test_images, test_labels, count, seed, pool=written.TUNING), shapes, written)
+        print(f"{name}: {count} numbers read ({time.perf_counter() - started:.0f} s)", flush=True)
+    everything = [e for group in examples.values() for e in group]
+    digit_weights, noise_weights = fit(everything, EPOCHS)
+    fitted = {name: accuracy(group, digit_weights, noise_weights) for name, group in examples.items()}
+    print("read right on the tuning numbers with the fitted weights: "
+          + ", ".join(f"{name} {value:.1%}" for name, value in fitted.items()))
+    if args.quick:
+        return 0
+    args.out.write_text(json.dumps({
+        "fitted_by": "python benchmarks/fit_number_weights.py",
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "model_sha256": hashlib.sha256(Path(FP32_MODEL).read_bytes()).hexdigest(),
+        "tuning_pool": f"MNIST test digits {written.TUNING.start}-{written.TUNING.stop - 1}",
+        "sets": {name: {"count": count, "seed": seed} for name, (count, seed) in SETS.items()},
+        "epochs": EPOCHS, "read_right_on_tuning": fitted,
+        "class_shapes": shapes,
+        "digit": dict(zip(best_path.DIGIT_FEATURES, map(float, digit_weights))),
+        "noise": dict(zip(best_path.NOISE_FEATURES, map(float, noise_weights))),
+    }, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
