@@ -18,7 +18,7 @@ drawn like the sketchpad sends them (dark on an opaque white canvas), half as tr
     numbers = hard_numbers(images, labels, 1000, seed=12)     # 2–6 digits, everything above
     pairs = touching_pairs(images, labels, 1000, seed=13)      # two digits whose inks meet or cross
     lone = lone_digits(images, labels, 1000, seed=14)          # one digit, no specks, no breaks
-    picture, layers = lay_out(inks, gaps, rng)                 # your own digits, your own gaps
+    picture, alone = lay_out(inks, gaps)                       # your digits, boxes gaps px apart
 """
 
 from dataclasses import dataclass
@@ -148,10 +148,22 @@ def write(digits, rng: np.random.Generator, gap_kinds=GAP_KINDS, breaks: bool = 
 
 def lay_out(inks: list[np.ndarray], gaps: list[int], offsets: list[int] | None = None, margin: int = 20,
             style: str = "canvas") -> tuple[Image.Image, list[Image.Image]]:
-    """The picture of `inks` placed with these ink gaps (and bottom offsets), and one picture per
-    digit of the same size with only that digit in its place (to read it alone)."""
-    ink, layers = place(inks, gaps, offsets or [0] * len(inks), margin)
-    return picture(ink, style), [picture(layer, style) for layer in layers]
+    """`inks` side by side, their boxes `gaps` px apart (each digit's bottom on the baseline + its
+    offset), and one picture per digit of the same size with only that digit in its place (to
+    read it alone)."""
+    offsets = offsets or [0] * len(inks)
+    spread = max(abs(o) for o in offsets)
+    height = max(ink.shape[0] for ink in inks) + 2 * spread + 2 * margin
+    width = sum(ink.shape[1] for ink in inks) + sum(gaps) + 2 * margin
+    layers, left = [], margin
+    for ink, gap, offset in zip(inks, [0] + list(gaps), offsets):
+        left += gap
+        layer = np.zeros((height, width), np.float32)
+        bottom = height - margin - spread + offset
+        layer[bottom - ink.shape[0]:bottom, left:left + ink.shape[1]] = ink
+        layers.append(layer)
+        left += ink.shape[1]
+    return picture(np.max(layers, axis=0), style), [picture(layer, style) for layer in layers]
 
 
 def enlarged(image: np.ndarray, height: float) -> np.ndarray:

@@ -1,0 +1,146 @@
+"""demo.pipeline.read_number: numbers written with real MNIST test digits are read as written.
+
+The sets come from tests/written_numbers.py, pool EVALUATION (test digits 5,000–9,999; the
+reader's weights were fit on 0–4,999). They are small samples of what `benchmarks/number_reading.py`
+measures on 1,000 of each; the floors sit a little under what these samples gave when written
+(the comment beside each). Cost on the 2-core machine, one run: the hard numbers ~15 s, the pairs
+~5 s, the lone digits ~4 s, the property test ~15 s, the rest ~3 s.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageDraw
+
+from demo import number_view
+from demo.errors import InputError
+from demo.model import DigitModel
+from demo.pipeline import read_digit, read_number
+from demo.segment import WORKING_HEIGHT
+from tests import written_numbers as written
+from tests.helpers import ROOT
+
+
+@pytest.fixture(scope="module")
+def model():
+    return DigitModel(ROOT / "artifacts" / "fast" / "lenet.onnx", providers="cpu", threads=1)
+
+
+@pytest.fixture(scope="module")
+def digits(mnist):
+    _, (images, labels) = mnist
+    return images, labels
+
+
+def labels_read(model, number) -> str:
+    reading = read_number(model, number.image)
+    return "".join(d.label for d in reading.digits) if reading else ""
+
+
+def test_hard_numbers_are_read_exactly_and_no_speck_is_a_digit(model, digits):
+    numbers = written.hard_numbers(*digits, 150, seed=21)
+    right, marks_as_digits = [], 0
+    for number in numbers:
+        reading = read_number(model, number.image)
+        right.append("".join(d.label for d in reading.digits) == number.text)
+        scale = number.image.size[0] / reading.ink.shape[1]
+        marks_as_digits += written.marks_read_as_digits(number, [tuple(round(v * scale) for v in box)
+                                                                 for box in reading.boxes])
+    assert sum(len(n.mark_boxes) for n in numbers) > 20  # the sample holds specks and dots
+    assert marks_as_digits == 0
+    assert np.mean(right) >= HARD_FLOOR
+
+
+def test_touching_pairs_of_any_digits_are_read_right(model, digits):
+    pairs = written.touching_pairs(*digits, 100, seed=22)
+    assert len({p.text for p in pairs}) == 100  # every ordered pair of labels once
+    assert np.mean([labels_read(model, pair) == pair.text for pair in pairs]) >= PAIRS_FLOOR
+
+
+def test_lone_digits_are_not_split(model, digits):
+    lone = written.lone_digits(*digits, 300, seed=23)
+    read = [labels_read(model, digit) for digit in lone]
+    assert sum(len(text) > 1 for text in read) <= LONE_SPLITS_MAX
+    assert np.mean([text == digit.text for text, digit in zip(read, lone)]) >= 0.97
+
+
+@settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_spaced_digits_are_read_as_the_model_reads_each_alone(model, digits, data):
+    """Any 2–5 MNIST test digits, 28–64 px tall (at most the reader's working height, so it sees
+    them at the resolution `read_digit` does), bottoms jittered, their boxes 2–40 px apart (at
+    least 2: anti-aliased edges within 2 px of a stroke belong to it, as `to_mnist` keeps them)
+    and no specks: the reader returns exactly the labels `read_digit` gives each digit alone, in
+    the same place on the same canvas."""
+    images, _ = digits
+    count = data.draw(st.integers(2, 5), label="digits")
+    indices = data.draw(st.lists(st.integers(0, 9999), min_size=count, max_size=count), label="test images")
+    heights = data.draw(st.lists(st.integers(28, WORKING_HEIGHT), min_size=count, max_size=count), label="heights")
+    gaps = data.draw(st.lists(st.integers(2, 40), min_size=count - 1, max_size=count - 1), label="gaps")
+    offsets = data.draw(st.lists(st.integers(-6, 6), min_size=count, max_size=count), label="offsets")
+    style = data.draw(st.sampled_from(["canvas", "transparent"]), label="style")
+    inks = [written.enlarged(images[i], h) for i, h in zip(indices, heights)]
+    picture, alone = written.lay_out(inks, gaps, offsets, style=style)
+    reading = read_number(model, picture)
+    assert [d.label for d in reading.digits] == [read_digit(model, layer, heatmap=False).label for layer in alone]
+
+
+def test_nothing_drawn_is_none_and_specks_alone_are_no_digit(model):
+    assert read_number(model, None) is None
+    assert read_number(model, Image.new("RGBA", (700, 240), "white")) is None
+    specks = np.zeros((240, 700), np.float32)
+    specks[100:104, 200:204] = 1  # a dot, and a speck far from it
+    specks[30:32, 600:602] = 1
+    reading = read_number(model, written.picture(specks, "canvas"))
+    assert reading.digits == [] and reading.text == ""
+
+
+def test_more_digits_than_allowed_are_refused_in_a_sentence(model, digits):
+    images, labels = digits
+    inks = [written.enlarged(images[int(np.flatnonzero(labels == 1)[k])], 30) for k in range(6)]
+    picture, _ = written.lay_out(inks, [12] * 5)
+    assert len(read_number(model, picture).digits) == 6
+    with pytest.raises(InputError, match=r"^The picture holds 6 digits; write at most 5\.$"):
+        read_number(model, picture, max_digits=5)
+
+
+def even_brush_number(strokes) -> Image.Image:
+    """Strokes drawn as the Number tab's sketchpad draws them: a 10 px black brush on 700×240 white."""
+    picture = Image.new("RGBA", (700, 240), "white")
+    draw = ImageDraw.Draw(picture)
+    for stroke in strokes:
+        draw.line(stroke, fill="black", width=10, joint="curve")
+    return picture
+
+
+@pytest.mark.parametrize("text, strokes", [
+    ("17", [[(300, 40), (296, 200)], [(304, 42), (400, 42), (345, 200)]]),
+    ("71", [[(240, 42), (330, 42), (280, 200)], [(338, 40), (336, 200)]]),
+    ("2017", [[(120, 70), (150, 42), (185, 50), (190, 80), (120, 200), (200, 200)],
+              [(260, 40), (225, 80), (225, 160), (260, 200), (295, 160), (295, 80), (260, 40)],
+              [(350, 40), (346, 200)], [(354, 42), (450, 42), (395, 200)]]),
+])
+def test_a_one_drawn_touching_a_seven_with_an_even_brush_is_read(model, text, strokes):
+    reading = read_number(model, even_brush_number(strokes))
+    assert reading.text == text
+    assert [box[0] for box in reading.boxes] == sorted(box[0] for box in reading.boxes)
+
+
+def test_a_number_has_one_time_its_digits_share(model, digits):
+    reading = read_number(model, written.hard_numbers(*digits, 1, seed=24)[0].image)
+    assert reading.milliseconds > 0
+    assert not any(hasattr(digit, "milliseconds") for digit in reading.digits)
+
+
+def test_the_boxes_picture_frames_each_digit_in_its_colour(model):
+    reading = read_number(model, even_brush_number([[(300, 40), (296, 200)], [(330, 42), (430, 42), (375, 200)]]))
+    picture = number_view.boxes_picture(reading)
+    assert picture.ndim == 3 and picture.shape[2] == 3 and picture.dtype == np.uint8
+    scale = picture.shape[1] // reading.ink.shape[1]
+    top = picture.shape[0] - reading.ink.shape[0] * scale  # the label margin
+    for digit in reading.digits:
+        colour = number_view.SURE_COLOUR if digit.sure else number_view.UNSURE_COLOUR
+        x0, y0, x1, y1 = digit.box
+        left_edge = picture[top + y0 * scale:top + y1 * scale, x0 * scale - 1]
+        assert (left_edge == colour).all(axis=1).mean() > 0.9
