@@ -13,7 +13,7 @@ A candidate's score is a weighted sum of what the model says and plain geometric
   one are too wide and hold too much stroke for one digit, a slice of a digit too little;
 - its ink mass against the line's typical digit;
 - the strokes its cuts go through, how many blobs and pieces it joins and the widest gap
-  between them;
+  between them, and how far the pieces beside it reach under it;
 - for a piece of a cut blob, how surely the whole blob reads as one digit of the right length;
 - which class it was read as (a slice of almost any digit reads as a "1").
 
@@ -41,7 +41,8 @@ MAX_Z2 = 30.0             # z² beyond this says no more
 DIGIT_FEATURES = ("log p", "log p runner-up", "shorter than the line²", "taller than the line²",
                   "aspect z²", "length z²", "length z above", "ink mass below typical", "strokes cut",
                   "cut", "extra blobs", "extra pieces") + tuple(f"read as {k}" for k in range(10)) + (
-                  "digit", "whole blob read sure", "whole blob length z²", "gap inside")
+                  "digit", "whole blob read sure", "whole blob length z²", "gap inside",
+                  "overlaps the piece before", "overlaps the piece after")
 NOISE_FEATURES = ("noise", "height", "width", "mark")
 
 
@@ -101,7 +102,8 @@ def digit_features(graph: Oversegmentation, probabilities: np.ndarray, class_sha
                np.maximum(0, -np.log(np.maximum(mass, 1) / typical)), strokes, (strokes > 0).astype(float),
                blobs - 1.0, pieces - 1.0]
     columns += [np.eye(10)[classes], np.ones(count)]
-    return np.column_stack(columns + list(cut_blob_features(graph, columns[0], columns[5])) + [inner_gaps(graph)])
+    return np.column_stack(columns + list(cut_blob_features(graph, columns[0], columns[5])) + [inner_gaps(graph)]
+                           + list(neighbour_overlaps(graph)))
 
 
 def cut_blob_features(graph: Oversegmentation, log_p: np.ndarray, length_z2: np.ndarray):
@@ -138,6 +140,20 @@ def inner_gaps(graph: Oversegmentation) -> np.ndarray:
             gaps[index] = max(gaps[index], x0 - right)
             right = max(right, x1)
     return gaps / graph.line_height
+
+
+def neighbour_overlaps(graph: Oversegmentation) -> tuple[np.ndarray, np.ndarray]:
+    """Per candidate, how much of the narrower of it and the piece just before it (and just after
+    it) share columns, marks left out: a digit's neighbours in a number hardly reach under it,
+    while another piece of the same digit (a 6's loop drawn apart from its stem) does."""
+    before, after = np.zeros(len(graph.candidates)), np.zeros(len(graph.candidates))
+    for index, candidate in enumerate(graph.candidates):
+        for neighbour, out in ((candidate.start - 1, before), (candidate.stop, after)):
+            if 0 <= neighbour < len(graph.pieces) and not graph.pieces[neighbour].mark:
+                x0, _, x1, _ = graph.pieces[neighbour].box
+                shared = min(x1, candidate.box[2]) - max(x0, candidate.box[0])
+                out[index] = max(0, shared) / min(x1 - x0, candidate.box[2] - candidate.box[0])
+    return before, after
 
 
 def class_z(shape, values: np.ndarray, classes: np.ndarray) -> np.ndarray:

@@ -250,3 +250,48 @@ def test_number_tab_reads_a_one_touching_a_seven(page):
         shown = results(page)
     status = shown["status"]  # "Read: **17**" then "<small>2 digits, … ms on …" (no space between in the text)
     assert status.startswith("Read: 17") and "2 digits" in status, status
+
+
+# "2026" on the Number tab, in canvas pixels: the first 2's bottom stroke runs on into the 0.
+TWO_TOUCHING_ZERO_TWO_SIX = [
+    [(100, 70), (130, 42), (165, 50), (172, 82), (105, 198), (228, 198)],
+    [(245 - 38 * math.sin(2 * math.pi * i / 12), 120 - 78 * math.cos(2 * math.pi * i / 12)) for i in range(13)],
+    [(310, 70), (340, 42), (375, 50), (382, 82), (315, 198), (400, 198)],
+    [(480, 40), (440, 110), (435, 170), (460, 200), (490, 185), (495, 145), (465, 128), (440, 150)],
+]
+BOXES_PICTURE_LABEL = "How it was read"   # demo.ui: the Number tab's picture of the chosen segmentation
+
+
+def boxes_picture_source(page) -> str | None:
+    """The src of the Number tab's boxes picture, if one is shown."""
+    return page.evaluate("""(label) => {
+        const block = [...document.querySelectorAll('.block')].find(
+            (b) => b.offsetParent !== null && b.textContent.includes(label) && b.querySelector('img'));
+        return block ? block.querySelector('img').getAttribute('src') : null;
+    }""", BOXES_PICTURE_LABEL)
+
+
+def test_number_tab_reads_2026_with_two_digits_touching_and_shows_how(page, tmp_path):
+    """Write "2026" with the 2 running into the 0: read as four digits, and the page shows the
+    number with a box around each digit (a new picture after the last stroke)."""
+    page.get_by_role("tab", name="Number").click()
+    pad = page.locator(".block").filter(has=page.get_by_text("Write a number, digits side by side", exact=True))
+    pad.locator("canvas").first.wait_for(state="visible")
+    left, top, scale = canvas_area(pad, *NUMBER_CANVAS)
+    shown, picture = results(page), boxes_picture_source(page)
+    for number, stroke in enumerate(TWO_TOUCHING_ZERO_TWO_SIX, 1):
+        page.mouse.move(left + stroke[0][0] * scale, top + stroke[0][1] * scale)
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(left + x * scale, top + y * scale)
+        page.mouse.up()
+        deadline = time.monotonic() + ANSWER_TIMEOUT_S
+        while (results(page) == shown or "Read:" not in results(page)["status"]
+               or boxes_picture_source(page) in (None, picture)):
+            assert not error_toasts(page), error_toasts(page)
+            assert time.monotonic() < deadline, f"no reading and picture after stroke {number}: {results(page)!r}"
+            page.wait_for_timeout(100)
+        shown, picture = results(page), boxes_picture_source(page)
+    page.screenshot(path=str(tmp_path / "number_2026.png"), full_page=True)
+    status = shown["status"]
+    assert status.startswith("Read: 2026") and "4 digits" in status, status
