@@ -25,6 +25,7 @@ weights, for each number read wrong, towards the features of the right path and 
 of the path chosen. `benchmarks/number_reading.py` measures the result on digits 5,000–9,999.
 """
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,20 +58,26 @@ class Fit:
 
 
 def load_fit(path: Path = WEIGHTS_FILE) -> Fit:
-    saved = json.loads(path.read_text())
-    return Fit(class_shapes={name: tuple(map(tuple, values)) for name, values in saved["class_shapes"].items()},
-               digit_weights=np.array([saved["digit"][name] for name in DIGIT_FEATURES]),
-               noise_weights=np.array([saved["noise"][name] for name in NOISE_FEATURES]))
+    """The fit saved at `path`; RuntimeError (saying how to make it) if it is missing or was made
+    for other features."""
+    try:
+        saved = json.loads(path.read_text())
+        return Fit(class_shapes={name: tuple(map(tuple, values)) for name, values in saved["class_shapes"].items()},
+                   digit_weights=np.array([saved["digit"][name] for name in DIGIT_FEATURES]),
+                   noise_weights=np.array([saved["noise"][name] for name in NOISE_FEATURES]))
+    except (OSError, KeyError, ValueError) as error:
+        raise RuntimeError(f"{path} is missing or was fit for other features ({error!r}): "
+                           "python benchmarks/fit_number_weights.py makes it") from None
 
 
-FIT = load_fit() if WEIGHTS_FILE.exists() else None  # None only before the first fit
+@functools.cache
+def shipped_fit() -> Fit:
+    return load_fit()
 
 
 def choose(graph: Oversegmentation, probabilities: np.ndarray, fit: Fit | None = None) -> list[int]:
     """The candidates (indices into `graph.candidates`) read as the number's digits, left to right."""
-    fit = fit or FIT
-    if fit is None:
-        raise RuntimeError(f"{WEIGHTS_FILE} is missing: python benchmarks/fit_number_weights.py makes it")
+    fit = fit or shipped_fit()
     digit_scores = digit_features(graph, probabilities, fit.class_shapes) @ fit.digit_weights
     noise_scores = {piece: float(f @ fit.noise_weights) for piece, f in noise_features(graph).items()}
     return best_path(graph, digit_scores, noise_scores)
