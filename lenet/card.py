@@ -79,7 +79,8 @@ def build_card(folder: Path) -> dict:
                    "series": [{"key": key, "label": label, "kind": kind,
                                "points": [[row["epoch"], row[key]] for row in history if key in row]}
                               for key, label, kind in CURVES if any(key in row for row in history)]},
-        "robustness": robustness,
+        "robustness": robustness and {key: robustness.get(key) for key in ("images", "path", "distortions", "command")}
+        | {"models": [{"name": row["name"], "accuracy": row["accuracy"]} for row in robustness.get("models", [])]},
         "files": {role: name for role, name in {**IMAGES, **DATA_FILES}.items() if (folder / name).is_file()},
         "exported_models": sorted(export.get("files", {})) if export else [],
     }
