@@ -5,7 +5,6 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,8 +25,9 @@ def mnist():
 @pytest.fixture(scope="session")
 def test_digits(mnist):
     """The first 1,000 real test images as float32 (N, 28, 28, 1) in [0, 1], and their labels."""
+    from lenet.contract import to_model_input
     _, (x, y) = mnist
-    return (x[:1000].astype(np.float32) / 255.0)[..., None], y[:1000]
+    return to_model_input(x[:1000]), y[:1000]
 
 
 @pytest.fixture(scope="session")
