@@ -50,17 +50,19 @@ class StrokeWidth(layers.Layer):
 class RandomGeometry(layers.Layer):
     """Rotation, shear, scale, shift and elastic distortion in ONE bilinear resampling (zero outside).
 
-    Per image: a rotation up to ±`degrees`, a horizontal shear up to ±`shear` (x += shear·y), a scale
-    in [1 − `scale`, 1 + `scale`], a shift up to ±`shift_pixels` on each axis, and, with probability
-    `elastic_rate`, Simard et al.'s (2003) elastic field: per-pixel displacements uniform in [-1, 1]
-    on each axis (drawn independently), smoothed by a Gaussian of `sigma` pixels, scaled by `alpha`.
-    Composing them costs one resampling instead of five, and blurs the digit once."""
+    Per image: a shift up to ±`shift_pixels` on each axis; with probability `rate`, also a rotation
+    up to ±`degrees`, a horizontal shear up to ±`shear` (x += shear·y) and a scale in
+    [1 − `scale`, 1 + `scale`]; and with probability `elastic_rate`, Simard et al.'s (2003) elastic
+    field: per-pixel displacements uniform in [-1, 1] on each axis (drawn independently), smoothed
+    by a Gaussian of `sigma` pixels, scaled by `alpha`. Composing them costs one resampling instead
+    of five, and blurs the digit once."""
 
     def __init__(self, degrees: float = 15.0, shear: float = 0.2, scale: float = 0.15, shift_pixels: float = 2.0,
-                 alpha: float = 34.0, sigma: float = 4.0, elastic_rate: float = 0.5, seed=None, **kwargs):
+                 alpha: float = 34.0, sigma: float = 4.0, rate: float = 1.0, elastic_rate: float = 0.5, seed=None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.degrees, self.shear, self.scale, self.shift_pixels = degrees, shear, scale, shift_pixels
-        self.alpha, self.sigma, self.elastic_rate, self.seed = alpha, sigma, elastic_rate, seed
+        self.alpha, self.sigma, self.rate, self.elastic_rate, self.seed = alpha, sigma, rate, elastic_rate, seed
         self.generator = keras.random.SeedGenerator(seed)
 
     def elastic_field(self, batch, height: int, width: int):
@@ -81,8 +83,9 @@ class RandomGeometry(layers.Layer):
         def uniform(limit):
             return keras.random.uniform((batch, 1, 1), -limit, limit, seed=self.generator)
 
-        angle = uniform(np.deg2rad(self.degrees))
-        shear, zoom = uniform(self.shear), 1.0 + uniform(self.scale)
+        warp = ops.cast(keras.random.uniform((batch, 1, 1), seed=self.generator) < self.rate, "float32")
+        angle = warp * uniform(np.deg2rad(self.degrees))
+        shear, zoom = warp * uniform(self.shear), 1.0 + warp * uniform(self.scale)
         shift_rows, shift_cols = uniform(self.shift_pixels), uniform(self.shift_pixels)
         # output pixel (y, x) relative to the centre reads the input at R(angle)·Shear·(y, x)/zoom
         y = ops.arange(height, dtype="float32")[None, :, None] - (height - 1) / 2
@@ -98,7 +101,7 @@ class RandomGeometry(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "degrees": self.degrees, "shear": self.shear, "scale": self.scale,
-                "shift_pixels": self.shift_pixels, "alpha": self.alpha, "sigma": self.sigma,
+                "shift_pixels": self.shift_pixels, "alpha": self.alpha, "sigma": self.sigma, "rate": self.rate,
                 "elastic_rate": self.elastic_rate, "seed": self.seed}
 
 
@@ -157,6 +160,6 @@ def keep_brightest(original, changed):
 
 def writers_augmentation(shift_pixels: int, seed: int) -> list[layers.Layer]:
     """The 'robust' recipe's layers, in the order they act. `seed` makes the stream repeatable."""
-    return [StrokeWidth(rate=0.5, seed=seed, name="stroke_width"),
-            RandomGeometry(shift_pixels=shift_pixels, seed=seed + 1, name="geometry"),
-            LowResolution(rate=0.15, seed=seed + 2, name="low_resolution")]
+    return [StrokeWidth(rate=0.3, seed=seed, name="stroke_width"),
+            RandomGeometry(shift_pixels=shift_pixels, rate=0.5, elastic_rate=0.3, seed=seed + 1, name="geometry"),
+            LowResolution(rate=0.1, seed=seed + 2, name="low_resolution")]

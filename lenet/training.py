@@ -53,7 +53,8 @@ def make_optimizer(recipe: Recipe, steps_per_epoch: int) -> keras.optimizers.Opt
     else:
         rate = recipe.learning_rate
     if recipe.optimizer == "adam":
-        return keras.optimizers.Adam(learning_rate=rate)
+        average = {"use_ema": True, "ema_momentum": recipe.ema_momentum} if recipe.ema_momentum else {}
+        return keras.optimizers.Adam(learning_rate=rate, **average)
     return keras.optimizers.SGD(learning_rate=rate)
 
 

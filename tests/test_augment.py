@@ -28,7 +28,7 @@ def test_each_layer_is_the_identity_at_inference_and_random_in_training(layer, d
     assert first.shape == x.shape and first.dtype == np.float32
     assert 0.0 <= first.min() and first.max() <= 1.0
     changed = np.abs(first - x).reshape(len(x), -1).max(1) > 1e-3
-    assert 0.1 < changed.mean()  # it does act ...
+    assert 0.05 < changed.mean()  # it does act ...
     assert not np.array_equal(first, second)  # ... differently each call
 
 
