@@ -187,7 +187,7 @@ class AppServer:
     all call, so no server outlives the benchmark.
     """
 
-    def __init__(self, python: str = sys.executable, extra_args=(), env: dict | None = None,
+    def __init__(self, python: str = sys.executable, extra_args=("--model", str(FP32_MODEL)), env: dict | None = None,
                  log_path: Path | None = None, python_flags=()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"

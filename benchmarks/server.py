@@ -1,6 +1,6 @@
 """End-to-end time of one sketch request: in-process (with a breakdown) and over HTTP.
 
-In-process: `demo.pipeline.read_digit` on a 280×280 RGBA canvas PNG of a real MNIST test digit
+In-process: the trust boundary (`demo.inputs.image_from_sketch`) and `demo.pipeline.read_digit` on a 280×280 RGBA canvas PNG of a real MNIST test digit
 drawn large (white, opaque, black strokes: what the browser's Sketchpad sends), p50/p99, and the
 same work done step by step so we know where the time goes:
 
@@ -49,13 +49,12 @@ def timed(fn, *args):
 
 
 def breakdown_once(model, value) -> tuple[dict, dict]:
-    """The steps of read_digit one by one (same functions, same order); seconds per step."""
-    from demo import explain, images
+    """The steps of a sketch request one by one (same functions, same order); seconds per step."""
+    from demo import explain, inputs
     from demo import preprocess as pp
     size, box = model.contract.image_size, model.contract.digit_box
     steps = {}
-    decode = images.image_from_editor_value if isinstance(value, dict) else images.load_image
-    image, steps["decode"] = timed(decode, value)
+    image, steps["decode"] = timed(inputs.image_from_sketch, *value)
     ink, steps["ink_map"] = timed(pp.ink_map, image)
     t = time.perf_counter()
     cleaned, steps["to_mnist: specks"] = timed(lambda: pp.remove_specks(pp.as_ink_array(ink)))
@@ -84,17 +83,21 @@ def breakdown_once(model, value) -> tuple[dict, dict]:
 
 
 def in_process(model, canvases, calls: int, int8_model=None) -> dict:
-    from demo import pipeline
-    values = [{"background": None, "layers": [], "composite": str(path)} for path, _ in canvases]
+    from demo import inputs, pipeline
+    values = [({"background": None, "layers": [], "composite": {"path": str(path)}}, path.parent) for path, _ in canvases]
+
+    def read_digit(value, heatmap=True):  # what the server does: the trust boundary, then the pipeline
+        return pipeline.read_digit(model, inputs.image_from_sketch(*value), heatmap)
+
     for value in values[:3]:  # warm-up
-        pipeline.read_digit(model, value)
+        read_digit(value)
     totals, steps, windows, correct, occlusion_batches = [], {}, [], 0, []
     for i in range(calls):
         value, label = values[i % len(values)], canvases[i % len(canvases)][1]
-        reading, seconds = timed(pipeline.read_digit, model, value)
+        reading, seconds = timed(read_digit, value)
         totals.append(seconds)
         correct += reading is not None and reading.label == str(label)
-        _, no_heat = timed(pipeline.read_digit, model, value, False)
+        _, no_heat = timed(read_digit, value, False)
         parts, info = breakdown_once(model, value)
         parts["(read_digit with heatmap=False)"] = no_heat
         windows.append(info["inked_windows"] / info["windows"])

@@ -57,8 +57,3 @@ def overlay(image: np.ndarray, heat: np.ndarray, scale: int = 8) -> np.ndarray:
     size = image.shape[0] * scale
     return np.asarray(Image.fromarray(rgb).resize((size, size), Image.Resampling.NEAREST))
 
-
-def enlarge(image: np.ndarray, scale: int = 8) -> np.ndarray:
-    """The model's 28×28 input as the model sees it (white on black), enlarged without smoothing."""
-    size = image.shape[0] * scale
-    return np.asarray(Image.fromarray((image * 255).astype(np.uint8)).resize((size, size), Image.Resampling.NEAREST))

@@ -1,11 +1,19 @@
 """The digit model as the demo sees it: an ONNX file run by ONNX Runtime.
 
-The input contract (image size, digit box, polarity, range, class labels) and the confidence
-threshold are read from the file's metadata, written there by export/to_onnx.py — the demo never
-imports TensorFlow, Keras or `lenet`. Execution providers: CUDA first when it really runs, then
-CPU; `LENET_PROVIDERS=cpu` (or `--providers`) overrides. `DigitModel.provider` is what actually runs.
+The input contract (image size, digit box, class labels, and the polarity, range, dtype and
+centring this demo implements) and the confidence threshold are read from the file's metadata,
+written there by export/to_onnx.py — the demo never imports TensorFlow, Keras or `lenet`. A model
+whose contract the demo does not implement is refused with a clear message.
+
+Execution providers: CUDA first when this ONNX Runtime has it, then CPU; `--providers` /
+`LENET_PROVIDERS` override. When CUDA is asked for, the NVIDIA CUDA/cuDNN wheels (pip extras
+`onnxruntime-gpu[cuda,cudnn]`, see requirements-gpu.txt) are preloaded if installed.
+`DigitModel.provider` is what really runs; `DigitModel.cuda_note` says why CUDA was asked for
+but not used (no driver, no CUDA libraries, or the provider failed).
 """
 
+import ctypes
+import importlib.util
 import json
 import os
 from dataclasses import dataclass
@@ -14,17 +22,23 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from demo.images import InputError
+from demo.errors import InputError
 
 PROVIDER_ALIASES = {"cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider",
                     "tensorrt": "TensorrtExecutionProvider"}
+CUDA = "CUDAExecutionProvider"
 DEFAULT_UNCERTAIN_BELOW = 0.6
 # ONNX Runtime's NCHWc layout rewrite blocks channels by 16 on AVX-512 (8 on AVX2), so LeNet's
-# 20- and 50-channel convolutions are computed as 32 and 64: about half the arithmetic is padding.
-# Without it, the convolutions run as im2col + GEMM; measured on the 2-core AVX-512 machine
-# (benchmarks/inference.py, fp32, same run): batch-256 throughput ×1.9, single-image p50 ×0.8.
-# `benchmarks/inference.py` keeps rows with the rewrite on so the choice can be re-checked on other CPUs.
+# 20- and 50-channel convolutions are computed as 32 and 64 (about half of it padding); without
+# it they run as im2col + GEMM. Figures: README "Performance" and benchmarks/inference.py.
 DISABLED_OPTIMIZERS = ("NchwcTransformer",)
+# What this demo's preprocessing produces; a model that wants anything else is refused.
+IMPLEMENTED = {"input_dtype": "float32", "input_range": [0.0, 1.0], "input_polarity": "white_on_black",
+               "input_centering": "center_of_mass"}
+
+
+class ModelError(ValueError):
+    """The model file cannot be served; the message is one line naming the file and the reason."""
 
 
 @dataclass(frozen=True)
@@ -33,34 +47,93 @@ class Contract:
     output_name: str
     image_size: int
     digit_box: int
-    polarity: str
     class_labels: tuple[str, ...]
     uncertain_below: float
 
     @classmethod
     def from_metadata(cls, meta: dict[str, str]) -> "Contract":
-        required = ("input_name", "output_name", "input_shape", "input_digit_box", "input_polarity", "class_labels")
+        required = ("input_name", "output_name", "input_shape", "input_digit_box", "class_labels", *IMPLEMENTED)
         missing = [key for key in required if key not in meta]
         if missing:
             raise ValueError(f"the ONNX file has no input contract in its metadata (missing {', '.join(missing)}); "
                              "export it with: python export/to_onnx.py")
-        return cls(input_name=meta["input_name"], output_name=meta["output_name"],
-                   image_size=int(json.loads(meta["input_shape"])[1]), digit_box=int(meta["input_digit_box"]),
-                   polarity=meta["input_polarity"], class_labels=tuple(json.loads(meta["class_labels"])),
-                   uncertain_below=float(meta.get("uncertain_below", DEFAULT_UNCERTAIN_BELOW)))
+        for key, implemented in IMPLEMENTED.items():
+            value = json.loads(meta[key]) if key == "input_range" else meta[key]
+            if value != implemented:
+                raise ValueError(f"the model wants {key} = {meta[key]}, but this demo prepares only {implemented}")
+        shape = json.loads(meta["input_shape"])
+        if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 1:
+            raise ValueError(f"the model wants input of shape {shape}; this demo prepares [batch, N, N, 1] grey images")
+        contract = cls(input_name=meta["input_name"], output_name=meta["output_name"], image_size=int(shape[1]),
+                       digit_box=int(meta["input_digit_box"]), class_labels=tuple(json.loads(meta["class_labels"])),
+                       uncertain_below=float(meta.get("uncertain_below", DEFAULT_UNCERTAIN_BELOW)))
+        if not 1 <= contract.digit_box <= contract.image_size:
+            raise ValueError(f"the model's digit box {contract.digit_box} does not fit its {contract.image_size}-pixel input")
+        return contract
 
 
 def choose_providers(requested: str | None = None) -> list[str]:
-    """`requested` like "cuda,cpu" or "cpu"; default: CUDA (if this build has it) then CPU."""
+    """`requested` like "cuda,cpu" or "cpu" (else $LENET_PROVIDERS); default: CUDA (if this build
+    has it) then CPU."""
     requested = requested or os.environ.get("LENET_PROVIDERS")
     available = ort.get_available_providers()
     if requested:
         names = [PROVIDER_ALIASES.get(name.strip().lower(), name.strip()) for name in requested.split(",") if name.strip()]
         unknown = [name for name in names if name not in available]
-        if unknown:
-            raise ValueError(f"provider(s) {', '.join(unknown)} not available; this ONNX Runtime has {', '.join(available)}")
+        if unknown or not names:
+            raise ValueError(f"provider(s) {', '.join(unknown) or repr(requested)} not available; "
+                             f"this ONNX Runtime has {', '.join(available)}")
         return names
-    return [name for name in ("CUDAExecutionProvider", "CPUExecutionProvider") if name in available]
+    return [name for name in (CUDA, "CPUExecutionProvider") if name in available]
+
+
+CUDA_LIBRARIES = ("libcudart.so.13", "libcudnn.so.9")  # what onnxruntime-gpu 1.31 loads
+
+
+def nvidia_packages_installed() -> bool:
+    """True when pip's NVIDIA wheels provide the CUDA 13 runtime and cuDNN 9 that ONNX Runtime
+    needs (onnxruntime-gpu's extras; TensorFlow's CUDA 12 wheels do not count)."""
+    spec = importlib.util.find_spec("nvidia")
+    folders = [Path(folder) for folder in (spec.submodule_search_locations or [])] if spec else []
+    return all(any(any(folder.glob(f"**/{library}*")) for folder in folders) for library in CUDA_LIBRARIES)
+
+
+def preload_cuda_libraries() -> None:
+    """Load the pip-installed CUDA/cuDNN libraries so ONNX Runtime's CUDA provider finds them."""
+    if nvidia_packages_installed() and hasattr(ort, "preload_dlls"):
+        try:
+            ort.preload_dlls(directory="")
+        except Exception:  # the reason is reported by cuda_unavailable_reason if CUDA then fails
+            pass
+
+
+def nvidia_driver_present() -> bool:
+    if os.path.exists("/proc/driver/nvidia/version"):
+        return True
+    try:
+        ctypes.CDLL("libcuda.so.1")
+        return True
+    except OSError:
+        return False
+
+
+def cuda_runtime_loadable() -> bool:
+    try:
+        for library in CUDA_LIBRARIES:
+            ctypes.CDLL(library)
+        return True
+    except OSError:
+        return False
+
+
+def cuda_unavailable_reason(driver: bool, libraries: bool) -> str:
+    """One line saying why CUDA was asked for but ONNX Runtime runs on the CPU."""
+    if not driver:
+        return "CUDA not used: no NVIDIA driver found on this machine"
+    if not libraries:
+        return ("CUDA not used: the CUDA 13 / cuDNN 9 libraries are not installed "
+                "(pip install -r requirements-gpu.txt)")
+    return "CUDA not used: ONNX Runtime's CUDA provider failed to start (run with LENET_PROVIDERS=cuda to see its error)"
 
 
 def make_session(path: str | Path, providers: list[str], threads: int | None = None, spinning: bool = True,
@@ -82,21 +155,45 @@ def make_session(path: str | Path, providers: list[str], threads: int | None = N
 
 
 class DigitModel:
-    """Load an exported LeNet ONNX file; `probabilities(batch)` runs it."""
+    """Load an exported LeNet ONNX file; `probabilities(batch)` runs it.
+
+    Raises `ModelError` (one line: the file and the reason) when the file is missing, is not an
+    ONNX model, or carries no contract this demo implements."""
 
     def __init__(self, path: str | Path, providers: str | None = None, threads: int | None = None):
         """`threads`: ONNX Runtime's intra-op threads (None: its default, all cores)."""
         self.path = Path(path)
-        # Trying CUDA on a machine without it logs an error and falls back to CPU; the page shows
-        # the provider really in use instead, so keep the log quiet while the session is made.
-        ort.set_default_logger_severity(4)
+        if not self.path.is_file():
+            raise ModelError(f"no model file at {self.path}")
+        chosen = choose_providers(providers)
+        if CUDA in chosen:
+            preload_cuda_libraries()
+        # Trying CUDA on a machine without it logs an error and falls back to CPU; `cuda_note`
+        # says why instead, so keep the log quiet while the session is made (unless CUDA alone
+        # was asked for: then its error is the point).
+        ort.set_default_logger_severity(2 if chosen == [CUDA] else 4)
         try:
-            self.session = make_session(self.path, choose_providers(providers), threads, spinning=not threads)
+            self.session = make_session(self.path, chosen, threads, spinning=not threads)
+            self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+            self.contract = Contract.from_metadata(self.metadata)
+        except Exception as error:  # ONNX Runtime raises its own types for a broken file
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+            raise ModelError(f"cannot serve {self.path}: {reason}") from None
         finally:
             ort.set_default_logger_severity(2)
         self.provider = self.session.get_providers()[0]
-        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
-        self.contract = Contract.from_metadata(self.metadata)
+        self.cuda_note = None
+        if CUDA in chosen and self.provider != CUDA:
+            self.cuda_note = cuda_unavailable_reason(nvidia_driver_present(),
+                                                     nvidia_packages_installed() or cuda_runtime_loadable())
+
+    def describe(self) -> dict:
+        """What the file says about itself: recipe, seed, test accuracy and export time (or None)."""
+        recipe = json.loads(self.metadata.get("recipe") or "null") or {}
+        accuracy = self.metadata.get("test_accuracy")
+        return {"recipe": recipe.get("name"), "seed": self.metadata.get("seed"),
+                "test_accuracy": float(accuracy) if accuracy not in (None, "None") else None,
+                "exported": self.metadata.get("exported"), "precision": self.metadata.get("precision")}
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """(N, size, size) or (N, size, size, 1) float32 in [0, 1] → (N, classes) probabilities."""
@@ -105,12 +202,12 @@ class DigitModel:
         if images.ndim == 3:
             images = images[..., None]
         if images.shape[1:] != (size, size, 1) or images.shape[0] == 0:
-            raise InputError(f"the model takes a batch of {size}×{size} images, got an array of shape {images.shape}")
+            raise InputError(f"The model takes a batch of {size}×{size} images, got an array of shape {images.shape}.")
         if not np.issubdtype(images.dtype, np.number) or np.issubdtype(images.dtype, np.complexfloating):
-            raise InputError(f"the model takes numbers, got an array of {images.dtype}")
+            raise InputError(f"The model takes numbers, got an array of {images.dtype}.")
         images = images.astype(np.float32, copy=False)
         if not np.isfinite(images).all():
-            raise InputError("the image contains NaN or infinite values")
+            raise InputError("The image contains NaN or infinite values.")
         if images.min() < 0 or images.max() > 1:
-            raise InputError("the model takes values in [0, 1]")
+            raise InputError("The model takes values in [0, 1].")
         return self.session.run([self.contract.output_name], {self.contract.input_name: images})[0]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from demo import explain, segment
-from demo.images import InputError
+from demo.errors import InputError
 from demo.model import DigitModel
 from demo.preprocess import preprocess, to_mnist
 
@@ -25,13 +25,6 @@ class DigitReading:
     model_input: np.ndarray          # the 28×28 the model received
     heatmap: np.ndarray | None       # RGB overlay of the occlusion map
     milliseconds: float
-
-    def verdict(self) -> str:
-        if self.sure:
-            return f"It's a **{self.label}** ({self.confidence:.1%} sure)."
-        runner_up = sorted(self.probabilities.items(), key=lambda kv: -kv[1])[1]
-        return (f"**Not sure.** Maybe a {self.label} ({self.confidence:.0%}) or a {runner_up[0]} "
-                f"({runner_up[1]:.0%}) — try writing it larger and clearer.")
 
 
 @dataclass

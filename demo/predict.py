@@ -1,7 +1,10 @@
 """`python -m demo.predict FILE...`: classify image files from the command line.
 
-Same preprocessing and model as the page. Prints one line per file (or JSON with --json);
---number reads a multi-digit number instead of one digit. Exit status 1 if any file could not be
+Same preprocessing and model as the page (and the same rule for which model: see --help). Prints
+one line per file, or with --json a JSON list with one object per file, in order: for a digit
+{file, label, confidence, sure, probabilities, milliseconds}; for --number {file, number,
+milliseconds, digits: [{label, confidence, sure, box}]}; when no ink is found the label or number is
+null with a message; a file that cannot be read gives {file, error}. Exit status 1 if any file could not be
 read (the others are still answered), 2 for a bad model or flag.
 """
 
@@ -10,9 +13,9 @@ import json
 import sys
 
 from demo import pipeline
-from demo.images import InputError
+from demo.errors import InputError
 from demo.model import DigitModel
-from demo.runs import default_model_path
+from demo.runs import MODEL_RULE, choose_model
 
 
 def answer(model: DigitModel, path: str, number: bool) -> dict:
@@ -46,15 +49,15 @@ def as_text(result: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo.predict", description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="+", help="image files (PNG, JPEG, BMP, GIF, WebP, TIFF)")
-    parser.add_argument("--model", help="exported lenet.onnx (default: $LENET_MODEL or artifacts/fast/lenet.onnx)")
+    parser.add_argument("--model", help=f"exported lenet.onnx (default, as for the page: {MODEL_RULE})")
     parser.add_argument("--providers", help="ONNX Runtime providers in order, e.g. 'cpu'")
     parser.add_argument("--number", action="store_true", help="read a multi-digit number, left to right")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args(argv)
     try:
-        model = DigitModel(args.model or default_model_path(), args.providers)
-    except Exception as error:
-        print(f"error: cannot load model: {error}", file=sys.stderr)
+        model = DigitModel(choose_model(args.model).path, args.providers)
+    except ValueError as error:  # ModelError: the file and the reason; or an unknown provider
+        print(f"error: {error}", file=sys.stderr)
         return 2
     results = []
     for path in args.files:
@@ -63,7 +66,7 @@ def main(argv=None) -> int:
         except InputError as error:
             results.append({"file": path, "error": str(error)})
     if args.json:
-        print(json.dumps(results if len(results) > 1 else results[0], indent=2))
+        print(json.dumps(results, indent=2))  # always a list, one object per file, in order
     else:
         print("\n".join(as_text(r) for r in results))
     return 1 if any("error" in r for r in results) else 0

@@ -26,7 +26,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
-from demo.images import InputError, image_from_editor_value, load_image
+from demo.errors import InputError
+from demo.images import load_image
 
 INK_THRESHOLD = 0.2        # an ink-map pixel above this counts as ink for shapes and components
 BBOX_THRESHOLD = 0.1       # ... and above this for the digit's bounding box (as MNIST's 20-px box)
@@ -44,16 +45,13 @@ EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 def preprocess(source, image_size: int = 28, digit_box: int = 20) -> np.ndarray | None:
     """The model input for a picture of one digit, or None when nothing is drawn.
 
-    `source` is anything `demo.images.load_image` accepts, or a Gradio sketchpad value (dict), or
-    None. Returns float32 (image_size, image_size) in [0, 1], white ink on black. Raises
-    `InputError` for input that is not a usable image.
+    `source` is anything `demo.images.load_image` accepts (the server hands over the image that
+    `demo.inputs` decoded), or None. Returns float32 (image_size, image_size) in [0, 1], white ink
+    on black. Raises `InputError` for input that is not a usable image.
     """
     if source is None:
         return None
-    image = image_from_editor_value(source) if isinstance(source, dict) else load_image(source)
-    if image is None:
-        return None
-    return to_mnist(ink_map(image), image_size=image_size, digit_box=digit_box)
+    return to_mnist(ink_map(load_image(source)), image_size=image_size, digit_box=digit_box)
 
 
 def ink_map(image) -> np.ndarray:

@@ -1,4 +1,9 @@
-"""Read a shipped run folder for the demo: where the model is, and what the training tab shows.
+"""Which model the demo serves, and what its run folder shows in the training tab.
+
+The rule, decided here once for the page, the API and the command line (`MODEL_RULE`):
+`--model` / `LENET_MODEL`, else your newest export (the newest `runs/*/lenet.onnx`, hidden
+folders skipped), else the shipped model (`artifacts/fast/lenet.onnx`). A fresh clone or a
+Hugging Face Space has no `runs/`, so it serves the shipped model.
 
 A run folder (written by `python -m lenet.train`, `export/to_onnx.py` and `python -m lenet.examples`)
 holds run.json, history.json, report.json, confusion.png, misclassified.npz, curves.png and, once
@@ -15,7 +20,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
-MODEL_FILES = ("lenet.onnx", "lenet-int8.onnx")
+RUNS = ROOT / "runs"
+MODEL_FILE = "lenet.onnx"
+SHIPPED_MODEL = ARTIFACTS / "fast" / MODEL_FILE
+# The files of a run folder the page reads (the training tab); a Space gets these and the served model.
+PAGE_FILES = ("run.json", "history.json", "report.json", "export.json", "confusion.png", "misclassified.npz")
+MODEL_RULE = ("--model / LENET_MODEL, else your newest export (runs/*/lenet.onnx), "
+              "else the shipped model (artifacts/fast/lenet.onnx)")
 
 
 def _json(path: Path):
@@ -54,9 +65,38 @@ class RunView:
         return path if path.is_file() else None
 
 
-def default_model_path() -> Path:
-    """$LENET_MODEL, else the shipped fast run's lenet.onnx."""
-    return Path(os.environ.get("LENET_MODEL") or ARTIFACTS / "fast" / "lenet.onnx")
+@dataclass(frozen=True)
+class ModelChoice:
+    path: Path
+    source: str  # why this one: "--model", "LENET_MODEL", "your newest export" or "the shipped model"
+
+
+def choose_model(flag: str | Path | None = None, runs: Path = RUNS, shipped: Path = SHIPPED_MODEL,
+                 environ=os.environ) -> ModelChoice:
+    """The model to serve, by `MODEL_RULE`."""
+    if flag:
+        return ModelChoice(Path(flag), "--model")
+    if environ.get("LENET_MODEL"):
+        return ModelChoice(Path(environ["LENET_MODEL"]), "LENET_MODEL")
+    newest = newest_export(runs)
+    if newest is not None:
+        return ModelChoice(newest, "your newest export")
+    return ModelChoice(shipped, "the shipped model")
+
+
+def newest_export(runs: Path = RUNS) -> Path | None:
+    """The most recently written `runs/<name>/lenet.onnx` (hidden and partial folders skipped)."""
+    exports = [path for path in runs.glob(f"*/{MODEL_FILE}") if not path.parent.name.startswith(".")]
+    exports = [path for path in exports if path.is_file()]
+    return max(exports, key=lambda path: path.stat().st_mtime) if exports else None
+
+
+def display_path(path: Path) -> str:
+    """`path` relative to the repository when it lies inside it, else as given."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def shipped_runs(model_path: Path) -> list[RunView]:

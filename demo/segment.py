@@ -33,7 +33,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy.signal import find_peaks
 
-from demo.images import InputError, image_from_editor_value, load_image
+from demo.errors import InputError
+from demo.images import load_image
 from demo.preprocess import EIGHT_CONNECTED, INK_THRESHOLD, as_ink_array, ink_map
 
 SPECK_AREA_FRACTION = 0.02   # components under this share of the largest one's area are specks
@@ -67,13 +68,10 @@ class DigitCrop:
 
 
 def digit_crops(source) -> list[DigitCrop]:
-    """`split_digits` of a picture (anything `load_image` accepts, a sketchpad value, or None)."""
+    """`split_digits` of a picture (anything `load_image` accepts, or None)."""
     if source is None:
         return []
-    image = image_from_editor_value(source) if isinstance(source, dict) else load_image(source)
-    if image is None:
-        return []
-    return split_digits(ink_map(image))
+    return split_digits(ink_map(load_image(source)))
 
 
 def split_digits(ink: np.ndarray) -> list[DigitCrop]:

@@ -1,10 +1,19 @@
 """The Gradio page: draw, upload or write a number; see what the model sees and why; training tab.
 
-`build_app(model_path)` returns the Blocks; `launch_options()` the arguments for `launch()` (the
-brush-selecting script, upload limits). Named API endpoints: /classify_sketch, /classify_upload,
-/read_number (see README for gradio_client calls).
+`build_app(served)` returns the Blocks for a model chosen and loaded by `demo.serving.start`;
+`launch_options(served)` the arguments for `launch()`: the brush-selecting script, the upload
+limit, the request limits of `demo.server_limits` and the private cache folder's life.
+
+Every image input hands its client payload to `demo.inputs` (the trust boundary) in place of
+Gradio's own preprocessing, so the functions behind the page receive a bounded RGBA image, never
+a path; a refused input becomes one error pop-up and one log line (endpoint, reason, size).
+Named API endpoints: /classify_sketch, /classify_upload, /classify_photo, /read_number,
+/read_number_upload (README: gradio_client and raw HTTP calls).
 """
 
+import contextlib
+import json
+import logging
 import os
 import tempfile
 from collections import deque
@@ -13,21 +22,27 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import pandas as pd
+import pydantic
+from fastapi import HTTPException
+from gradio.exceptions import InvalidPathError
 from PIL import Image
+from starlette.middleware import Middleware
 
-from demo import pipeline
-from demo.images import InputError, load_image
+from demo import inputs, pipeline
+from demo.errors import InputError
+from demo.images import FORMAT_NAMES, MAX_IMAGE_BYTES
 from demo.model import DigitModel
-from demo.runs import RunView, default_model_path, shipped_runs
+from demo.runs import RunView, display_path, shipped_runs
+from demo.server_limits import CACHE_MAX_AGE_S, CacheFolder, RequestLimits
+from demo.serving import Served
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "artifacts" / "examples"
-MAX_FILE_SIZE = "10mb"
-# All model events share one queue slot pool ("model"): two at a time suits two cores, each run
-# on one ONNX Runtime thread; more only makes every request slower and memory larger.
-CONCURRENCY_LIMIT = int(os.environ.get("LENET_CONCURRENCY", "2"))
-ONNX_THREADS = int(os.environ.get("LENET_THREADS", "1"))
-QUEUE = dict(concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="model")
+SESSION_CAPACITY = 64  # Gradio keeps each session's last inputs (≤ 1 MB JSON each); this bounds that memory
+QUEUE_SIZE = 64        # events waiting for the model; each holds its request's JSON (≤ 1 MB)
+CACHE_DELETE_EVERY_S = 60
+IMAGE_FILE_TYPES = ["image", ".tif", ".tiff", ".webp"]
+log = logging.getLogger("lenet.requests")
 
 SELECT_BRUSH_JS = """
 () => {
@@ -50,6 +65,7 @@ SELECT_BRUSH_JS = """
 CSS = ".model-input img, .heatmap img { image-rendering: pixelated; }"
 
 BLANK_DIGIT = (None, "✏️ **Draw a digit** (0–9) in the box — one digit, as large as you like.", None, None)
+BLANK_NUMBER = "✏️ **Write a number** — digits side by side, left to right."
 
 
 class OutputImages:
@@ -60,8 +76,9 @@ class OutputImages:
     truncated (seen under load). Unique files are copied into the cache atomically instead.
     """
 
-    def __init__(self, keep: int = 2048):
-        self.folder = Path(tempfile.mkdtemp(prefix="lenet-demo-"))
+    def __init__(self, folder: str | Path, keep: int = 512):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.recent: deque[Path] = deque()
         self.keep = keep
 
@@ -75,59 +92,122 @@ class OutputImages:
         return name
 
 
-OUTPUT_IMAGES = OutputImages()
 
+def accept_images(component, read, endpoint: str, upload_root: str):
+    """Replace `component`'s preprocessing by `read(payload, upload_root)` from `demo.inputs`.
 
-def decode_with_demo_images(sketchpad: gr.Sketchpad) -> gr.Sketchpad:
-    """Let demo.images, not Gradio, decode the sketchpad's images: its pixel limit is checked before
-    decoding, and unreadable files give one clear sentence instead of Gradio's internal error.
     (An instance override: subclassing a Gradio component makes Gradio write a .pyi beside this file.)"""
-    def convert_and_format_image(file, flatten_on_white: bool = False):
-        if file is None:
-            return None
+    def preprocess(payload):
         try:
-            return load_image(file.path if hasattr(file, "path") else bytes(file))
+            return read(payload, upload_root)
         except InputError as error:
-            raise gr.Error(str(error)) from None
-    sketchpad.convert_and_format_image = convert_and_format_image
-    return sketchpad
+            raise refused(endpoint, error, inputs.payload_bytes(payload, upload_root)) from None
+    component.preprocess = preprocess
+    return component
 
 
-def pass_file_path(image: gr.Image) -> gr.Image:
-    """Hand the uploaded file's path (or data URL) to the app undecoded; demo.images decodes it safely."""
-    image.preprocess = lambda payload: None if payload is None else (payload.path or payload.url)
-    return image
+def accept_sketches(sketchpad: gr.Sketchpad, endpoint: str, upload_root: str) -> gr.Sketchpad:
+    """A sketchpad whose pictures go through `demo.inputs`: the parts the browser sends ahead (to
+    the editor's `accept_blobs` server function) are checked and held in a bounded
+    `inputs.SketchBlobs` instead of Gradio's unbounded dict, and the event's value is read by
+    `inputs.image_from_sketch`."""
+    held = inputs.SketchBlobs()
+
+    def accept_blobs(data):  # the contract of gr.ImageEditor.accept_blobs: form fields and one file
+        fields = getattr(data, "data", None) or {}
+        try:
+            held.put(fields.get("id"), fields.get("type"), fields.get("index"), list(getattr(data, "files", [])))
+        except InputError as error:
+            log.info("refused %s (sketch part): %s", endpoint, error)
+            raise HTTPException(status_code=400, detail=str(error)) from None
+    accept_blobs._is_server_fn = True  # what Gradio's @server marks
+    sketchpad.accept_blobs = accept_blobs
+    sketchpad.blob_storage = held
+    return accept_images(sketchpad, lambda payload, root: inputs.image_from_sketch(payload, root, held),
+                         endpoint, upload_root)
 
 
-def status_line(model: DigitModel, reading) -> str:
-    return f"{reading.verdict()}  \n<small>{reading.milliseconds:.1f} ms on {model.provider}</small>"
+def refuse_malformed_payloads(app: gr.Blocks, upload_root: str) -> None:
+    """Payloads Gradio's own checks refuse before `demo.inputs` sees them (the wrong shape, a file
+    path that was never uploaded) become the same one pop-up and one log line, not a traceback."""
+    checked = app.preprocess_data
+
+    async def preprocess_data(block_fn, inputs_, state, *args, **kwargs):
+        try:
+            return await checked(block_fn, inputs_, state, *args, **kwargs)
+        except InvalidPathError:
+            error = InputError(inputs.NOT_READABLE)
+        except pydantic.ValidationError as invalid:
+            error = InputError(f"The request's data does not fit /{block_fn.api_name} ({where_invalid(invalid)}); "
+                               "send each image as a file uploaded to /gradio_api/upload (README: API).")
+        raise refused(f"/{block_fn.api_name}", error, len(json.dumps(inputs_, default=str))) from None
+
+    app.preprocess_data = preprocess_data
 
 
-def read_or_show_error(read, model: DigitModel, source):
-    """Run a pipeline reader; bad input becomes one Gradio error pop-up with the reader's message."""
-    try:
-        return read(model, source)
-    except InputError as error:
-        raise gr.Error(str(error)) from None
+def where_invalid(invalid: pydantic.ValidationError) -> str:
+    """The first problem pydantic found, e.g. "layers: input should be a valid list" (no input echoed)."""
+    first = invalid.errors(include_input=False, include_url=False)[0]
+    where = ".".join(str(part) for part in first.get("loc", ())) or "the value"
+    message = first.get("msg", "invalid").rstrip(".")
+    return f"{where}: {message[:1].lower()}{message[1:]}"
 
 
-def digit_outputs(model: DigitModel, source):
-    reading = read_or_show_error(pipeline.read_digit, model, source)
-    if reading is None:
-        return BLANK_DIGIT
-    return (reading.probabilities, status_line(model, reading),
-            OUTPUT_IMAGES.save(pipeline.explain.enlarge(reading.model_input)), OUTPUT_IMAGES.save(reading.heatmap))
+def refused(endpoint: str, error: InputError, size: int) -> gr.Error:
+    """One log line for a refused input, and the pop-up the user sees (no traceback: not a fault)."""
+    log.info("refused %s: %s (%s bytes)", endpoint, error, f"{size:,}")
+    return gr.Error(str(error), print_exception=False)
 
 
-def number_outputs(model: DigitModel, source):
-    reading = read_or_show_error(pipeline.read_number, model, source)
-    if reading is None:
-        return "✏️ **Write a number** — digits side by side, left to right.", []
-    gallery = [(OUTPUT_IMAGES.save(pipeline.explain.enlarge(d.model_input, 4)), f"{d.label} · {d.confidence:.0%}")
-               for d in reading.digits]
-    unsure = " (? = not sure)" if "?" in reading.text else ""
-    return (f"Read: **{reading.text}**{unsure}  \n<small>{len(reading.digits)} digits, {reading.milliseconds:.1f} ms "
-            f"on {model.provider}</small>"), gallery
+class Page:
+    """The functions behind the page's events, for one served model."""
+
+    def __init__(self, served: Served):
+        self.served = served
+        self.model = served.model
+        self.outputs = OutputImages(Path(served.cache_folder) / "outputs")
+
+    def status_line(self, reading) -> str:
+        return f"{verdict(reading)}  \n<small>{reading.milliseconds:.1f} ms on {self.model.provider}</small>"
+
+    def read(self, read, image, endpoint: str):
+        """Run a pipeline reader; input it cannot use becomes one error pop-up with its message."""
+        try:
+            return read(self.model, image)
+        except InputError as error:
+            raise refused(endpoint, error, 0) from None
+
+    def digit(self, image, endpoint: str):
+        reading = self.read(pipeline.read_digit, image, endpoint)
+        if reading is None:
+            return BLANK_DIGIT
+        return (reading.probabilities, self.status_line(reading),
+                self.outputs.save(enlarge(reading.model_input)), self.outputs.save(reading.heatmap))
+
+    def number(self, image, endpoint: str):
+        reading = self.read(pipeline.read_number, image, endpoint)
+        if reading is None:
+            return BLANK_NUMBER, []
+        gallery = [(self.outputs.save(enlarge(d.model_input, 4)), f"{d.label} · {d.confidence:.0%}")
+                   for d in reading.digits]
+        unsure = " (? = not sure)" if "?" in reading.text else ""
+        return (f"Read: **{reading.text}**{unsure}  \n<small>{len(reading.digits)} digits, {reading.milliseconds:.1f} ms "
+                f"on {self.model.provider}</small>"), gallery
+
+
+def verdict(reading) -> str:
+    """The status line's Markdown for one digit: the answer, or "not sure" with the two likeliest."""
+    if reading.sure:
+        return f"It's a **{reading.label}** ({reading.confidence:.1%} sure)."
+    runner_up = sorted(reading.probabilities.items(), key=lambda kv: -kv[1])[1]
+    return (f"**Not sure.** Maybe a {reading.label} ({reading.confidence:.0%}) or a {runner_up[0]} "
+            f"({runner_up[1]:.0%}) — try writing it larger and clearer.")
+
+
+def enlarge(image: np.ndarray, scale: int = 8) -> np.ndarray:
+    """The model's 28×28 input as the model sees it (white on black), enlarged without smoothing."""
+    size = image.shape[0] * scale
+    return np.asarray(Image.fromarray((image * 255).astype(np.uint8)).resize((size, size), Image.Resampling.NEAREST))
 
 
 def digit_result_column():
@@ -179,7 +259,7 @@ def model_card(view: RunView, model: DigitModel | None) -> str:
         lines.append(f"**int8:** test accuracy {q['int8_test_accuracy']:.2%}, agreement with fp32 "
                      f"{q['agreement_with_fp32']:.2%}.")
     if model is not None and model.path.parent.resolve() == view.folder.resolve():
-        lines.append(f"**Serving:** `{model.path.name}` on {model.provider}; answers below "
+        lines.append(f"**Serving:** `{display_path(model.path)}` on {model.provider}; answers below "
                      f"{model.contract.uncertain_below:.0%} confidence are shown as “not sure”.")
     return "\n\n".join(lines)
 
@@ -206,84 +286,105 @@ def examples(pattern: str) -> list[str]:
     return sorted(str(p) for p in EXAMPLES.glob(pattern))
 
 
-def build_app(model_path: str | Path | None = None, providers: str | None = None) -> gr.Blocks:
-    model_path = Path(model_path or default_model_path())
-    try:
-        model, problem = DigitModel(model_path, providers, threads=ONNX_THREADS), None
-    except Exception as error:  # missing, corrupt or contract-less file: the page explains
-        model, problem = None, f"{type(error).__name__}: {error}"
+def model_line(served: Served) -> str:
+    """The page's line naming the model served, why, and where it runs."""
+    line = f"<small>Model **`{display_path(served.choice.path)}`** — {served.summary().split(' (', 1)[1][:-1]} · " \
+           f"ONNX Runtime on **{served.model.provider}**"
+    if served.model.cuda_note:
+        line += f" · {served.model.cuda_note}"
+    return line + "</small>"
 
-    with gr.Blocks(title="LeNet digits") as app:
+
+def build_app(served: Served) -> gr.Blocks:
+    """The page for the model `demo.serving.start` chose and loaded."""
+    page = Page(served)
+    root = served.cache_folder
+    queue = dict(concurrency_limit=served.concurrency, concurrency_id="model")
+
+    with gr.Blocks(title="LeNet digits", delete_cache=(CACHE_DELETE_EVERY_S, CACHE_MAX_AGE_S)) as app:
         gr.Markdown("# LeNet digits\nDraw a digit and the 1998 LeNet, trained on MNIST and run with ONNX Runtime, "
                     "reads it — preprocessed exactly as MNIST itself was made.")
-        if model is None:
-            gr.Markdown(f"## No model to serve\nCould not load `{model_path}` ({problem}).\n\nTrain and export one:\n"
-                        "```\npython -m lenet.train\npython export/to_onnx.py --output artifacts/fast/lenet.onnx\n```\n"
-                        "or point `LENET_MODEL` / `--model` at an exported `lenet.onnx`.")
-        else:
-            gr.Markdown(f"<small>Model `{model_path.name}` · provider **{model.provider}**</small>")
-            with gr.Tab("Draw"):
-                with gr.Row():
-                    with gr.Column():
-                        sketch = decode_with_demo_images(gr.Sketchpad(
-                            label="Draw one digit", canvas_size=(280, 280), type="numpy", image_mode="RGBA",
-                            layers=False, transforms=(), fixed_canvas=True,
-                            brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed")))
-                    with gr.Column():
-                        outputs = digit_result_column()
-                sketch.change(lambda v: digit_outputs(model, v), sketch, outputs, api_name="classify_sketch",
-                              trigger_mode="always_last", **QUEUE)
-            with gr.Tab("Upload"):
-                with gr.Row():
-                    with gr.Column():
-                        upload = gr.File(label="Image of one digit (PNG, JPEG, BMP, GIF, WebP, TIFF)",
-                                         file_types=["image", ".tif", ".tiff", ".webp"], type="filepath")
-                        camera = pass_file_path(gr.Image(label="…or take a photo", sources=["webcam", "clipboard"],
-                                                         type="filepath"))
-                        if examples("mnist_*.png"):
-                            gr.Examples(examples("mnist_*.png"), inputs=upload, label="Real MNIST test digits")
-                    with gr.Column():
-                        upload_outputs = digit_result_column()
-                upload.change(lambda f: digit_outputs(model, f), upload, upload_outputs, api_name="classify_upload",
-                              **QUEUE)
-                camera.change(lambda f: digit_outputs(model, f), camera, upload_outputs, api_name="classify_photo",
-                              **QUEUE)
-            with gr.Tab("Number"):
-                with gr.Row():
-                    with gr.Column():
-                        number_sketch = decode_with_demo_images(gr.Sketchpad(
-                            label="Write a number, digits side by side", canvas_size=(700, 240), type="numpy",
-                            image_mode="RGBA", layers=False, transforms=(), fixed_canvas=True,
-                            brush=gr.Brush(default_size=10, colors=["#000000"], color_mode="fixed")))
-                        number_file = gr.File(label="…or upload a photo of a number", type="filepath",
-                                              file_types=["image", ".tif", ".tiff", ".webp"])
-                        if examples("number_*.png"):
-                            gr.Examples(examples("number_*.png"), inputs=number_file, label="Numbers made of MNIST digits")
-                    with gr.Column():
-                        number_text = gr.Markdown("✏️ **Write a number** — digits side by side, left to right.")
-                        number_digits = gr.Gallery(label="Digits, left to right", columns=8, height=200)
-                number_sketch.change(lambda v: number_outputs(model, v), number_sketch, [number_text, number_digits],
-                                     api_name="read_number", trigger_mode="always_last",
-                                     **QUEUE)
-                number_file.change(lambda f: number_outputs(model, f), number_file, [number_text, number_digits],
-                                   api_name="read_number_upload", **QUEUE)
+        gr.Markdown(model_line(served))
+        with gr.Tab("Draw"):
+            with gr.Row():
+                with gr.Column():
+                    sketch = accept_sketches(gr.Sketchpad(
+                        label="Draw one digit", canvas_size=(280, 280), image_mode="RGBA",
+                        layers=False, transforms=(), fixed_canvas=True,
+                        brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed")),
+                        "/classify_sketch", root)
+                with gr.Column():
+                    outputs = digit_result_column()
+            sketch.change(lambda image: page.digit(image, "/classify_sketch"), sketch, outputs,
+                          api_name="classify_sketch", trigger_mode="always_last", **queue)
+        with gr.Tab("Upload"):
+            with gr.Row():
+                with gr.Column():
+                    upload = accept_images(gr.File(label=f"Image of one digit ({FORMAT_NAMES})",
+                                                   file_types=IMAGE_FILE_TYPES, type="filepath"),
+                                           inputs.image_from_file, "/classify_upload", root)
+                    camera = accept_images(gr.Image(label="…or take a photo", sources=["webcam", "clipboard"],
+                                                    type="filepath"),
+                                           inputs.image_from_file, "/classify_photo", root)
+                    if examples("mnist_*.png"):
+                        gr.Examples(examples("mnist_*.png"), inputs=upload, label="Real MNIST test digits")
+                with gr.Column():
+                    upload_outputs = digit_result_column()
+            upload.change(lambda image: page.digit(image, "/classify_upload"), upload, upload_outputs,
+                          api_name="classify_upload", **queue)
+            camera.change(lambda image: page.digit(image, "/classify_photo"), camera, upload_outputs,
+                          api_name="classify_photo", **queue)
+        with gr.Tab("Number"):
+            with gr.Row():
+                with gr.Column():
+                    number_sketch = accept_sketches(gr.Sketchpad(
+                        label="Write a number, digits side by side", canvas_size=(700, 240),
+                        image_mode="RGBA", layers=False, transforms=(), fixed_canvas=True,
+                        brush=gr.Brush(default_size=10, colors=["#000000"], color_mode="fixed")),
+                        "/read_number", root)
+                    number_file = accept_images(gr.File(label="…or upload a photo of a number", type="filepath",
+                                                        file_types=IMAGE_FILE_TYPES),
+                                                inputs.image_from_file, "/read_number_upload", root)
+                    if examples("number_*.png"):
+                        gr.Examples(examples("number_*.png"), inputs=number_file, label="Numbers made of MNIST digits")
+                with gr.Column():
+                    number_text = gr.Markdown(BLANK_NUMBER)
+                    number_digits = gr.Gallery(label="Digits, left to right", columns=8, height=200)
+            number_sketch.change(lambda image: page.number(image, "/read_number"), number_sketch,
+                                 [number_text, number_digits], api_name="read_number", trigger_mode="always_last",
+                                 **queue)
+            number_file.change(lambda image: page.number(image, "/read_number_upload"), number_file,
+                               [number_text, number_digits], api_name="read_number_upload", **queue)
         with gr.Tab("Training"):
-            views = shipped_runs(model_path)
+            views = shipped_runs(served.choice.path)
             if not views:
                 gr.Markdown("No training run found next to the model. Train one with `python -m lenet.train`.")
             with gr.Row():
                 for view in views:
                     with gr.Column():
-                        training_column(view, model)
-    app.queue(max_size=256, default_concurrency_limit=CONCURRENCY_LIMIT)
+                        training_column(view, served.model)
+    refuse_malformed_payloads(app, root)
+    app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=served.concurrency)
     return app
 
 
-def launch_options() -> dict:
-    """Arguments for `launch()`: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are read by Gradio itself.
+def launch_options(served: Served) -> dict:
+    """Arguments for `launch()`; GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are read by Gradio itself.
 
-    Gradio keeps a copy of every component's config per browser session (~150 kB here, most of it
-    the training tab) for up to 10,000 sessions; the page keeps no per-session state of its own, so
-    256 sessions bound that memory (RSS grew without bound under the load test before)."""
-    return {"js": SELECT_BRUSH_JS, "css": CSS, "max_file_size": MAX_FILE_SIZE, "show_error": True,
-            "state_session_capacity": 256}
+    The request limits sit in front of Gradio as ASGI middleware; the private cache folder is swept
+    while the app runs and removed when it stops. Gradio keeps each browser session's component
+    values (its last inputs too) for `state_session_capacity` sessions; the page keeps no state of
+    its own, so a small number only bounds that memory (an evicted session is simply made again)."""
+    cache = CacheFolder(served.cache_folder)
+
+    @contextlib.asynccontextmanager
+    async def cache_while_serving(_app):
+        cache.start()
+        try:
+            yield
+        finally:
+            cache.remove()
+
+    return {"js": SELECT_BRUSH_JS, "css": CSS, "max_file_size": MAX_IMAGE_BYTES, "show_error": True,
+            "state_session_capacity": SESSION_CAPACITY,
+            "app_kwargs": {"middleware": [Middleware(RequestLimits, cache=cache)], "lifespan": cache_while_serving}}

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from demo.images import InputError  # noqa: E402
+from demo.errors import InputError  # noqa: E402
 from demo.model import DigitModel  # noqa: E402
 from demo.preprocess import preprocess  # noqa: E402
 from lenet.card import write_card  # noqa: E402

@@ -8,8 +8,13 @@ argmax agreement), and equal answers at batch sizes 1, 7 and 256. The files are 
 temporary names and renamed into place only after every check passes; the results go to
 export.json beside the model, and the run card (card.json) is rewritten. `--quantize int8` adds a
 static (QDQ, per-channel) int8 model calibrated on training images, with its accuracy, agreement
-and latency next to float32. The "not sure" threshold in the metadata is the one training chose on
-its validation images (run.json); the exporter never picks one on the test set.
+and latency next to float32; an export without it removes a stale int8 file beside the output.
+The "not sure" threshold in the metadata is the one training chose on its validation images
+(run.json); the exporter never picks one on the test set.
+
+With no run named it exports the newest finished `runs/NAME/` (hidden and partial folders skipped)
+into that folder. Writing into artifacts/ (the shipped model the demo and a Space serve) needs
+`--ship`, so nothing replaces the shipped model by accident.
 """
 
 import argparse
@@ -33,7 +38,8 @@ from lenet.card import write_card  # noqa: E402
 from lenet.report import package_versions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED_RUN = ROOT / "artifacts" / "fast"
+ARTIFACTS = ROOT / "artifacts"
+RUNS = ROOT / "runs"
 SUPPORTED_OPSETS = range(14, 19)  # what tf2onnx's maintainers test
 DEFAULT_OPSET = 17
 PARITY_BATCH_SIZES = (1, 7, 256)
@@ -44,9 +50,15 @@ class ExportError(Exception):
     """One clear line for the user; nothing was written."""
 
 
-def newest_run() -> Path:
-    runs = sorted((p.parent for p in (ROOT / "runs").glob("*/model.keras")), key=lambda p: p.stat().st_mtime)
-    return runs[-1] if runs else SHIPPED_RUN
+def newest_run(runs: Path = RUNS) -> Path | None:
+    """The most recently finished `runs/NAME/` (one with run.json); hidden and partial folders skipped."""
+    finished = [p.parent for p in runs.glob("*/run.json")
+                if not p.parent.name.startswith(".") and (p.parent / "model.keras").is_file()]
+    return max(finished, key=lambda p: (p / "run.json").stat().st_mtime) if finished else None
+
+
+def inside_artifacts(path: Path) -> bool:
+    return path.resolve().is_relative_to(ARTIFACTS.resolve())
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -55,18 +67,26 @@ def parse_args(argv=None) -> argparse.Namespace:
         description="Convert a run folder's model.keras to ONNX, check it against Keras on real MNIST, "
                     "and write lenet.onnx and export.json.")
     parser.add_argument("run", nargs="?", type=Path,
-                        help="run folder with model.keras (default: the newest runs/*/, else artifacts/fast)")
+                        help="run folder with model.keras (default: the newest finished runs/*/)")
     parser.add_argument("--output", type=Path, help="ONNX file to write (default: <run>/lenet.onnx)")
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset, 14–18")
     parser.add_argument("--quantize", choices=["int8"], help="also write a static int8 model (<output>-int8.onnx)")
     parser.add_argument("--tolerance", type=float, default=1e-5, help="largest allowed |Keras − ONNX| probability")
     parser.add_argument("--data-dir", help="MNIST cache folder (default: $LENET_DATA_DIR or ~/.cache/lenet/mnist)")
+    parser.add_argument("--ship", action="store_true",
+                        help="allow writing into artifacts/ (the shipped models the demo and a Space serve)")
     args = parser.parse_args(argv)
     if args.opset not in SUPPORTED_OPSETS:
         parser.error(f"--opset {args.opset} is not supported; choose 14 to 18 (tf2onnx is tested on those)")
     args.command = shlex.join(["python", "export/to_onnx.py", *(sys.argv[1:] if argv is None else map(str, argv))])
     args.run = args.run or newest_run()
+    if args.run is None:
+        parser.error("no finished run in runs/ to export; train one with: python -m lenet.train "
+                     "(or name a run folder)")
     args.output = args.output or args.run / "lenet.onnx"
+    if inside_artifacts(args.output) and not args.ship:
+        parser.error(f"{args.output} is inside artifacts/, the shipped model the demo serves; pass --ship to "
+                     "replace it on purpose, or export a run under runs/")
     return args
 
 
@@ -269,6 +289,8 @@ def export(args) -> dict:
         json_tmp.write_text(json.dumps(result, indent=2) + "\n")
         for tmp, final in publish + [(json_tmp, output.with_name("export.json"))]:
             os.replace(tmp, final)
+        if not args.quantize:  # an int8 model from an earlier export would no longer match this one
+            output.with_name(output.stem + "-int8.onnx").unlink(missing_ok=True)
         if (args.run / "run.json").is_file() and output.parent.resolve() == args.run.resolve():
             write_card(args.run)
         return result

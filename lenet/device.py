@@ -61,3 +61,14 @@ def make_deterministic(seed: int) -> None:
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
         tf.config.experimental.enable_op_determinism()
+
+
+def gpu_not_used_reason(device: str) -> str | None:
+    """When training runs on the CPU although an NVIDIA driver is present: one line saying why."""
+    import os
+    if device.startswith("GPU") or not os.path.exists("/proc/driver/nvidia/version"):
+        return None
+    if keras.backend.backend() == "tensorflow":
+        return ("an NVIDIA driver is present but TensorFlow sees no GPU: its CUDA libraries are not installed "
+                "(pip install -r requirements-gpu.txt)")
+    return f"an NVIDIA driver is present but Keras's {keras.backend.backend()} backend sees no GPU"

@@ -3,8 +3,10 @@
 The run folder holds model.keras (weights, no optimizer state), history.json, report.txt,
 report.json, confusion.json, misclassified.json, curves.png, run.json (with the "not sure"
 threshold chosen on the validation images) and card.json (lenet.card). It is written into a
-temporary folder beside the target and renamed into place only when complete, so an interrupted
-or failed run leaves nothing half-written.
+hidden staging folder beside the target (`.NAME.partial-PID-…`) and renamed into place only when
+complete, so an interrupted or failed run leaves nothing half-written; staging folders left by a
+killed run (its process is gone) are removed by the next run. Writing into artifacts/ (the shipped
+runs the demo serves) needs `--ship`.
 """
 
 import argparse
@@ -18,6 +20,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from lenet.recipes import DEFAULT_RECIPE, RECIPES
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts"
+RUNS = ROOT / "runs"
 RUN_FILES = ("model.keras", "history.json", "report.txt", "report.json", "confusion.json", "confusion.png",
              "misclassified.json", "misclassified.npz", "curves.png", "run.json", "card.json")
 
@@ -64,19 +70,64 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="learning rate; the peak rate for one-cycle (default: the recipe's: "
                              + recipe_values("learning_rate"))
     parser.add_argument("--seed", type=int, default=1, help="random seed (data order, initial weights, shifts)")
-    parser.add_argument("--output", type=Path, help="run folder to write (default: runs/<recipe>)")
+    parser.add_argument("--output", type=Path, help="run folder to write (default: runs/<recipe> in the repository)")
     parser.add_argument("--limit", type=positive_int, help="train on only this many training images (smoke runs)")
     parser.add_argument("--data-dir", help="MNIST cache folder (default: $LENET_DATA_DIR or ~/.cache/lenet/mnist)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch progress bars")
+    parser.add_argument("--ship", action="store_true",
+                        help="allow writing into artifacts/ (the shipped runs the demo and a Space serve)")
     args = parser.parse_args(argv)
-    args.output = args.output or Path("runs") / args.recipe
+    args.output = args.output or RUNS / args.recipe
     args.command = shlex.join(["python", "-m", "lenet.train", *(sys.argv[1:] if argv is None else argv)])
     return args
 
 
-def check_output(output: Path, overwrite: bool) -> None:
+def inside_artifacts(path: Path) -> bool:
+    return path.resolve().is_relative_to(ARTIFACTS.resolve())
+
+
+def staging_prefix(output: Path) -> str:
+    return f".{output.name}.partial-{os.getpid()}-"
+
+
+def remove_stale_staging(parent: Path) -> list[Path]:
+    """Delete hidden `.NAME.partial-PID-…` / `.NAME.old-PID` folders whose process is gone (a run
+    killed with SIGKILL or a power cut); those of a run still going are left alone."""
+    removed = []
+    for folder in parent.glob(".*.partial-*") if parent.is_dir() else []:
+        if folder.is_dir() and not process_alive(owner_pid(folder.name, ".partial-")):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    for folder in parent.glob(".*.old-*") if parent.is_dir() else []:
+        if folder.is_dir() and not process_alive(owner_pid(folder.name, ".old-")):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def owner_pid(name: str, marker: str) -> int | None:
+    pid = name.rsplit(marker, 1)[-1].split("-", 1)[0]
+    return int(pid) if pid.isdigit() else None  # staging folders of older versions carry no PID
+
+
+def process_alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def check_output(output: Path, overwrite: bool, ship: bool = False) -> None:
     """Fail early (before minutes of training) if the run folder can't be written."""
+    if inside_artifacts(output) and not ship:
+        raise UserError(f"{output} is inside artifacts/, the shipped runs the demo serves; pass --ship to "
+                        "replace them on purpose, or --output runs/NAME")
     if output.exists() and not overwrite:
         raise UserError(f"{output} already exists; pass --overwrite to replace it or --output to choose another")
     if output.exists() and not output.is_dir():
@@ -108,7 +159,7 @@ def train_into(folder: Path, args, started: float) -> dict:
     import numpy as np
 
     from lenet import card, report, training, uncertainty
-    from lenet.device import describe_device, make_deterministic, resolve_precision
+    from lenet.device import describe_device, gpu_not_used_reason, make_deterministic, resolve_precision
     from lenet.model import describe
 
     recipe = training.RECIPES[args.recipe].with_overrides(
@@ -118,11 +169,13 @@ def train_into(folder: Path, args, started: float) -> dict:
     device, precision = describe_device(), resolve_precision(recipe.precision)
     print(f"training LeNet, recipe '{recipe.name}', on {device} in {precision}: {len(data.x_train)} training "
           f"images, {len(data.x_val)} validation images ({recipe.validation}), {recipe.epochs} epochs", flush=True)
+    if gpu_not_used_reason(device):
+        print(f"note: {gpu_not_used_reason(device)}", flush=True)
 
     model = training.compile_lenet(recipe, data, precision, args.seed)
-    started = time.perf_counter()
+    fit_started = time.perf_counter()
     history = training.fit(model, data, recipe, verbose=0 if args.quiet else 1, seed=args.seed)
-    train_seconds = time.perf_counter() - started
+    train_seconds = time.perf_counter() - fit_started
 
     model = float32_copy(training.lenet_of(model))  # what is saved, exported and served: evaluate that
     probabilities = model.predict(data.x_test, batch_size=1024, verbose=0)
@@ -176,8 +229,10 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     staging = None
     try:
-        check_output(args.output, args.overwrite)
-        staging = Path(tempfile.mkdtemp(dir=args.output.parent, prefix=f".{args.output.name}.partial-"))
+        check_output(args.output, args.overwrite, args.ship)
+        for stale in remove_stale_staging(args.output.parent):
+            print(f"removed {stale}, left by a run that was killed", file=sys.stderr)
+        staging = Path(tempfile.mkdtemp(dir=args.output.parent, prefix=staging_prefix(args.output)))
         run = train_into(staging, args, started)
         publish(staging, args.output)
         staging = None

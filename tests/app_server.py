@@ -1,31 +1,27 @@
-"""Launch the real Gradio app on a free loopback port, for tests that talk to it over HTTP.
+"""Launch the real Gradio app on a free loopback port, for tests and benchmarks that talk to it over HTTP.
 
-    from app_server import app_server   # a session-scoped pytest fixture: yields the URL
-    # or, without pytest:
-    from app_server import launch_app, close_app
+    from tests.app_server import launch_app, close_app
     blocks, url = launch_app()
 
+(tests/conftest.py turns it into the session fixture `app_server`, which yields the URL.)
 `launch_app()` launches `app.demo` (the module-level Blocks of app.py, exactly what
-`python app.py` serves) with `demo.ui.launch_options()` (brush-selecting js hook, css, upload
-limit, show_error), on 127.0.0.1 and a free port, without blocking. It is idempotent: a Blocks
-that is already running is not launched twice (so several test modules, or one module imported
-both as `app_server` and `tests.app_server`, share one server). `close_app()` stops it.
+`python app.py` serves) with `demo.ui.launch_options(app.served)` (brush-selecting js hook, css,
+upload and request limits, the private cache folder), on 127.0.0.1 and a free port, without
+blocking. It is idempotent: a Blocks that is already running is not launched twice. `close_app()`
+stops it.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-import pytest
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # Loopback requests must never go through a proxy from the environment.
@@ -34,13 +30,6 @@ os.environ["no_proxy"] = os.environ["NO_PROXY"]
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_S = 60
-
-
-def free_port(host: str = HOST) -> int:
-    """A TCP port nobody listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def _wait_until_serving(url: str, timeout_s: float = READY_TIMEOUT_S) -> None:
@@ -63,13 +52,13 @@ def launch_app(blocks=None, **overrides):
 
     `overrides` are extra `launch()` arguments on top of `launch_options()`.
     """
+    import app  # builds the Blocks exactly as `python app.py` does
     if blocks is None:
-        import app  # builds the Blocks exactly as `python app.py` does
         blocks = app.demo
     if getattr(blocks, "is_running", False) and getattr(blocks, "local_url", None):
         return blocks, blocks.local_url
     from demo.ui import launch_options
-    options = {**launch_options(), "server_name": HOST, "server_port": free_port(),
+    options = {**launch_options(app.served), "server_name": HOST, "server_port": free_port(),
                "prevent_thread_lock": True, "quiet": True, "inbrowser": False, "share": False, **overrides}
     _, url, _ = blocks.launch(**options)
     _wait_until_serving(url)
@@ -83,11 +72,3 @@ def close_app(blocks=None) -> None:
         blocks = getattr(app, "demo", None)
     if blocks is not None and getattr(blocks, "is_running", False):
         blocks.close()
-
-
-@pytest.fixture(scope="session")
-def app_server():
-    """The URL (e.g. http://127.0.0.1:PORT/) of the real app, launched once per test session."""
-    blocks, url = launch_app()
-    yield url
-    close_app(blocks)

@@ -1,5 +1,5 @@
-"""Shared fixtures: real MNIST (from the verified cache, fetched once) and one small real training
-run that the training, export and CLI tests all look at."""
+"""Shared fixtures: real MNIST (from the verified cache, fetched once), one small real training run
+that the training, export and CLI tests all look at, and the real app served on loopback."""
 
 import os
 import sys
@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -46,3 +45,12 @@ def small_export(small_run):
     import to_onnx
     assert to_onnx.main([str(small_run), "--quantize", "int8"]) == 0
     return small_run
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    """The URL (e.g. http://127.0.0.1:PORT/) of the real app, launched once per test session."""
+    from tests.app_server import close_app, launch_app
+    blocks, url = launch_app()
+    yield url
+    close_app(blocks)

@@ -1,5 +1,6 @@
 """The app for real: launched on loopback and called through gradio_client, `python app.py` as a
-subprocess, the page without a model, and `python -m demo.predict`."""
+subprocess (which model it serves and why, failing fast on a bad model or flag), and
+`python -m demo.predict`."""
 
 import json
 import os
@@ -7,14 +8,16 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
 from PIL import Image
 
-from app_server import app_server, free_port  # noqa: F401  (fixture)
-from conftest import ROOT
+from demo.runs import choose_model
+from tests.helpers import ROOT, free_port
 
 
 def canvas_png(digit: np.ndarray, path, scale=8, left=40, top=20, size=(280, 280)):
@@ -29,7 +32,7 @@ def canvas_png(digit: np.ndarray, path, scale=8, left=40, top=20, size=(280, 280
 
 
 @pytest.fixture(scope="module")
-def client(app_server):  # noqa: F811
+def client(app_server):
     return Client(app_server, verbose=False)
 
 
@@ -48,7 +51,7 @@ def test_app_does_not_import_tensorflow_or_keras():
 
 def test_named_endpoints(client):
     names = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
-    assert {"/classify_sketch", "/classify_upload", "/read_number", "/read_number_upload"} <= names
+    assert {"/classify_sketch", "/classify_upload", "/classify_photo", "/read_number", "/read_number_upload"} <= names
 
 
 def test_sketches_of_real_test_digits_are_read(client, mnist, tmp_path):
@@ -91,18 +94,100 @@ def test_number_examples_are_read(client):
 def test_bad_upload_is_a_clear_error_and_the_server_keeps_serving(client, tmp_path):
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
-    with pytest.raises(Exception) as error:
+    with pytest.raises(AppError, match="The file is not an image this demo can read"):
         client.predict(handle_file(str(bad)), api_name="/classify_upload")
-    assert "image" in str(error.value).lower()
     good = ROOT / "artifacts" / "examples" / "mnist_test_0000_digit_7.png"
     assert client.predict(handle_file(str(good)), api_name="/classify_upload")[0]["label"] == "7"
 
 
-def test_page_without_a_model_says_how_to_get_one(tmp_path):
-    from demo.ui import build_app
-    blocks = build_app(tmp_path / "missing.onnx")
-    texts = " ".join(str(c.get("props", {}).get("value", "")) for c in blocks.config["components"])
-    assert "No model to serve" in texts and "python -m lenet.train" in texts and "export/to_onnx.py" in texts
+def run_app(*args, env=None, timeout=60):
+    return subprocess.run([sys.executable, "app.py", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})})
+
+
+@pytest.mark.parametrize("problem", ["missing", "not_onnx", "no_contract", "other_contract"])
+def test_app_with_an_unusable_model_exits_at_once_with_one_line(tmp_path, problem):
+    """Before Gradio is imported: exit status 2, one line naming the file and the reason."""
+    import onnx
+    path = tmp_path / "model.onnx"
+    if problem == "not_onnx":
+        path.write_text("not a model")
+    elif problem in ("no_contract", "other_contract"):
+        model = onnx.load(ROOT / "artifacts" / "fast" / "lenet.onnx")
+        props = {p.key: p.value for p in model.metadata_props}
+        del model.metadata_props[:]
+        if problem == "other_contract":
+            onnx.helper.set_model_props(model, {**props, "input_polarity": "black_on_white"})
+        onnx.save(model, path)
+    started = time.perf_counter()
+    done = run_app("--model", path)
+    seconds = time.perf_counter() - started
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: ") and str(path) in lines[0]
+    assert {"missing": "no model file", "not_onnx": "cannot serve", "no_contract": "no input contract",
+            "other_contract": "black_on_white"}[problem] in lines[0]
+    assert "Traceback" not in done.stderr and "Running on" not in done.stdout
+    print(f"{problem}: {seconds:.2f} s")  # about the time of importing onnxruntime (~1 s), never Gradio's
+
+
+def test_app_help_and_wrong_flags_answer_without_building_the_page():
+    done = run_app("--help")
+    assert done.returncode == 0 and "--model" in done.stdout and "LENET_MODEL" in done.stdout
+    done = run_app("--no-such-flag")
+    assert done.returncode == 2 and "unrecognized arguments: --no-such-flag" in done.stderr
+    done = run_app(env={"LENET_CONCURRENCY": "lots"})
+    assert done.returncode == 2 and done.stderr.strip() == "error: LENET_CONCURRENCY must be a whole number of at least 1, not 'lots'"
+    done = run_app("--providers", "warp-drive")
+    assert done.returncode == 2 and "warp-drive" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_which_model_is_served_follows_the_printed_rule(tmp_path):
+    runs, shipped = tmp_path / "runs", tmp_path / "shipped.onnx"
+    assert choose_model(None, runs, shipped, environ={}).source == "the shipped model"
+    for name, age in (("old", 300), ("new", 100), (".new.partial-123-x", 0)):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "lenet.onnx").write_bytes(b"x")
+        os.utime(runs / name / "lenet.onnx", (time.time() - age, time.time() - age))
+    (runs / "trained-not-exported").mkdir()
+    (runs / "trained-not-exported" / "model.keras").write_bytes(b"x")
+    choice = choose_model(None, runs, shipped, environ={})
+    assert choice.path == runs / "new" / "lenet.onnx" and choice.source == "your newest export"
+    choice = choose_model(None, runs, shipped, environ={"LENET_MODEL": "/x/env.onnx"})
+    assert choice.path == Path("/x/env.onnx") and choice.source == "LENET_MODEL"
+    choice = choose_model("flag.onnx", runs, shipped, environ={"LENET_MODEL": "/x/env.onnx"})
+    assert choice.path == Path("flag.onnx") and choice.source == "--model"
+
+
+def test_cuda_asked_for_but_not_used_says_why():
+    from demo.model import DigitModel, cuda_unavailable_reason, nvidia_driver_present
+    model = DigitModel(ROOT / "artifacts" / "fast" / "lenet.onnx")  # default: CUDA first where this build has it
+    if model.provider == "CUDAExecutionProvider":
+        assert model.cuda_note is None
+    else:
+        assert model.cuda_note and model.cuda_note.startswith("CUDA not used: ")
+        assert ("no NVIDIA driver" in model.cuda_note) == (not nvidia_driver_present())
+    assert DigitModel(ROOT / "artifacts" / "fast" / "lenet.onnx", providers="cpu").cuda_note is None  # not asked
+    assert "no NVIDIA driver" in cuda_unavailable_reason(driver=False, libraries=False)
+    assert "requirements-gpu.txt" in cuda_unavailable_reason(driver=True, libraries=False)
+    assert "failed to start" in cuda_unavailable_reason(driver=True, libraries=True)
+
+
+def test_pip_installed_cuda_libraries_are_found_in_the_wheels_layout(tmp_path, monkeypatch):
+    """onnxruntime-gpu[cuda,cudnn] puts libcudart.so.13 under nvidia/cu13/lib and cuDNN 9 under
+    nvidia/cudnn/lib (read from the wheels); TensorFlow's CUDA 12 wheels alone are not enough."""
+    import importlib
+    from demo.model import nvidia_packages_installed
+    site = tmp_path / "site-packages"
+    for library in ("nvidia/cuda_runtime/lib/libcudart.so.12", "nvidia/cudnn/lib/libcudnn.so.9"):
+        (site / library).parent.mkdir(parents=True, exist_ok=True)
+        (site / library).write_bytes(b"")
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    assert not nvidia_packages_installed()  # CUDA 12 runtime only (TensorFlow's)
+    (site / "nvidia/cu13/lib").mkdir(parents=True)
+    (site / "nvidia/cu13/lib/libcudart.so.13").write_bytes(b"")
+    importlib.invalidate_caches()
+    assert nvidia_packages_installed()
 
 
 def test_provider_choice(tmp_path):
@@ -111,14 +196,17 @@ def test_provider_choice(tmp_path):
     assert model.provider == "CPUExecutionProvider"
     with pytest.raises(ValueError, match="not available"):
         DigitModel(ROOT / "artifacts" / "fast" / "lenet.onnx", providers="warp-drive")
+    with pytest.raises(ValueError, match="not available"):
+        DigitModel(ROOT / "artifacts" / "fast" / "lenet.onnx", providers=" , ")
 
 
 def test_python_app_py_serves_on_the_port_it_is_given(tmp_path):
     port = free_port()
+    gradio_base = tmp_path / "gradio"
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "GRADIO_ANALYTICS_ENABLED": "False", "NO_PROXY": "127.0.0.1,localhost"}
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+           "GRADIO_ANALYTICS_ENABLED": "False", "NO_PROXY": "127.0.0.1,localhost", "GRADIO_TEMP_DIR": str(gradio_base)}
+    proc = subprocess.Popen([sys.executable, "app.py", "--model", "artifacts/fast/lenet.onnx"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         deadline = time.time() + 90
@@ -130,14 +218,19 @@ def test_python_app_py_serves_on_the_port_it_is_given(tmp_path):
                 assert time.time() < deadline and proc.poll() is None, "python app.py did not start"
                 time.sleep(0.3)
         assert "LeNet digits" in page
-        config = json.loads(opener.open(f"http://127.0.0.1:{port}/config", timeout=5).read())
-        assert "CPUExecutionProvider" in json.dumps(config)  # the provider in use is on the page
+        config = json.dumps(json.loads(opener.open(f"http://127.0.0.1:{port}/config", timeout=5).read()))
+        assert "CPUExecutionProvider" in config  # the provider in use is on the page
+        assert "artifacts/fast/lenet.onnx" in config and "99.55% test accuracy" in config  # and the model served
         for leak in ("/gradio_api/file=/etc/passwd", "/file=/etc/passwd", "/gradio_api/file=app.py"):
             with pytest.raises(urllib.error.HTTPError):
                 opener.open(f"http://127.0.0.1:{port}{leak}", timeout=5)
+        assert len(list(gradio_base.glob("lenet-demo-*"))) == 1  # uploads and outputs live in a private folder
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    first_line = proc.stdout.readline()
+    assert first_line.startswith("Serving artifacts/fast/lenet.onnx (--model: recipe fast, 99.55% test accuracy")
+    assert list(gradio_base.iterdir()) == []  # and it goes when the server is stopped
 
 
 def predict_cli(*args):
@@ -150,7 +243,9 @@ def test_predict_cli_text_json_number_and_errors(tmp_path):
     done = predict_cli(examples / "mnist_test_0000_digit_7.png")
     assert done.returncode == 0 and done.stdout.split(": ")[1].startswith("7")
     done = predict_cli("--json", examples / "mnist_test_0001_digit_2.png")
-    assert json.loads(done.stdout)["label"] == "2"
+    assert [r["label"] for r in json.loads(done.stdout)] == ["2"]  # always a list, also for one file
+    done = predict_cli("--json", examples / "mnist_test_0001_digit_2.png", examples / "mnist_test_0000_digit_7.png")
+    assert [r["label"] for r in json.loads(done.stdout)] == ["2", "7"]
     done = predict_cli("--number", examples / "number_2026.png")
     assert done.returncode == 0 and ": 2026" in done.stdout
     (tmp_path / "note.txt").write_text("not an image")

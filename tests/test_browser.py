@@ -10,15 +10,15 @@ drawing area of the Draw tab, read the live prediction from the page. This prove
 - on the Number tab, a "1" written touching a "7" is read as "17" (without the model-checked cut
   of demo.pipeline.read_number the page says "7").
 
-Needs Debian's chromium at /usr/bin/chromium (or $LENET_CHROMIUM) and the `playwright` Python
-package (no `playwright install`); when either is missing the tests FAIL, they never skip.
+Needs a Chromium, which tests/chromium.py finds or installs (Debian's package as root on Debian,
+else `playwright install chromium`; $LENET_CHROMIUM overrides), and the `playwright` Python
+package; when neither can be had the tests FAIL, they never skip.
 A screenshot of the drawn "7" and its prediction is copied to /tmp/browser_shot.png.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import re
 import shutil
 import time
@@ -26,9 +26,11 @@ from pathlib import Path
 
 import pytest
 
-from app_server import app_server  # noqa: F401  (session fixture: the running app's URL)
+from tests.chromium import ChromiumNotFound, chromium_executable
 
-CHROMIUM = Path(os.environ.get("LENET_CHROMIUM", "/usr/bin/chromium"))
+pytestmark = pytest.mark.browser
+
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 SCREENSHOT_COPY = Path("/tmp/browser_shot.png")
@@ -57,17 +59,17 @@ ONE_TOUCHING_SEVEN = [[(300, 40), (298, 120), (296, 200)],
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.is_file():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (apt-get install chromium) "
-                    "or set LENET_CHROMIUM to a Chromium binary. The browser test must run, not skip.",
-                    pytrace=False)
+    try:
+        executable = chromium_executable()  # found, or installed now (tests/chromium.py)
+    except ChromiumNotFound as error:
+        pytest.fail(f"{error} The browser test must run, not skip.", pytrace=False)
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as error:
         pytest.fail(f"the playwright package is missing ({error}); pip install -r requirements-test.txt",
                     pytrace=False)
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
@@ -81,7 +83,7 @@ def open_page(browser, url: str, locale: str = "en-US"):
 
 
 @pytest.fixture
-def page(browser, app_server):  # noqa: F811
+def page(browser, app_server):
     page = open_page(browser, app_server)
     yield page
     page.close()
@@ -218,7 +220,7 @@ def test_clear_canvas_keeps_the_brush_ready(page):
 
 
 @pytest.mark.parametrize("locale", ["es-ES"])
-def test_opens_ready_to_draw_in_another_language(browser, app_server, locale):  # noqa: F811
+def test_opens_ready_to_draw_in_another_language(browser, app_server, locale):
     """Gradio translates the tool buttons' labels (es: "Pincel"); the brush must still be selected."""
     page = open_page(browser, app_server, locale)
     try:

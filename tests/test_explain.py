@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from tests.helpers import ROOT
 from demo import explain
 from demo.model import DigitModel
 

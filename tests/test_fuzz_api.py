@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_server import ROOT, app_server  # noqa: F401  (session fixture: the running app's URL)
+from tests.helpers import ROOT
 
 EXAMPLES = ROOT / "artifacts" / "examples"
 SEVEN = EXAMPLES / "mnist_test_0000_digit_7.png"
@@ -353,7 +353,7 @@ CASES = [
 # --- running them --------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def client(app_server):  # noqa: F811
+def client(app_server):
     from gradio_client import Client
     return Client(app_server, verbose=False)
 
@@ -435,13 +435,12 @@ def test_cases_are_many_and_distinct():
     assert len({case.id for case in CASES}) == len(CASES)
 
 
-def test_server_refuses_oversize_upload(app_server):  # noqa: F811
+def test_server_refuses_oversize_upload(app_server):
     """Over max_file_size (10 MB): the client refuses to send it and the server refuses to store it."""
     import httpx
     from gradio_client import handle_file
 
-    from demo.ui import MAX_FILE_SIZE
-    limit = int(MAX_FILE_SIZE.rstrip("mb")) * 1024 * 1024
+    from demo.images import MAX_IMAGE_BYTES as limit
     data = SEVEN.read_bytes() + random_bytes(limit + 1024)
     response = httpx.post(app_server.rstrip("/") + "/gradio_api/upload",
                           files={"files": ("big.png", data, "image/png")}, timeout=60)

@@ -181,7 +181,7 @@ def test_blank_pictures_give_none(picture):
 
 def test_nothing_drawn_gives_none():
     assert preprocess(None) is None
-    assert preprocess({"background": None, "layers": [], "composite": None}) is None
+    assert preprocess(Image.new("RGBA", (280, 280), (255, 255, 255, 255))) is None  # a blank canvas
 
 
 def test_output_type_shape_range_and_box(digits):
@@ -221,12 +221,13 @@ def test_mnist_digits_are_left_as_they_are(digits):
     assert np.mean(scores) > 0.99
 
 
-def test_sketchpad_value_goes_through_preprocess(digits, tmp_path):
+def test_sketchpad_value_goes_through_the_trust_boundary_and_preprocess(digits, tmp_path):
+    from demo.inputs import image_from_sketch
     images, _ = digits
-    path = tmp_path / "composite.webp"
+    path = tmp_path / "composite.webp"  # Gradio's editor sends WebP
     sketchpad(ink_on_canvas(upscaled_ink(images[0], 8), 20, 20, size=(280, 280))).save(path, lossless=True)
     value = {"background": {"path": str(path)}, "layers": [], "composite": {"path": str(path)}}
-    assert correlation(preprocess(value), images[0] / 255) > 0.9
+    assert correlation(preprocess(image_from_sketch(value, tmp_path)), images[0] / 255) > 0.9
 
 
 def test_specks_around_the_digit_are_ignored(digits):

@@ -1,5 +1,6 @@
-"""Property tests: whatever array, bytes or sketchpad value arrives, preprocessing either gives a
-valid model input (or None for "nothing drawn") or raises InputError — never another exception."""
+"""Property tests: whatever array, bytes or sketchpad value arrives, preprocessing (and the trust
+boundary before it) either gives a valid model input (or None for "nothing drawn") or raises
+InputError — never another exception."""
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -7,7 +8,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 from PIL import Image
 
-from demo.images import MAX_SIDE, InputError, image_from_editor_value, load_image
+from demo import inputs
+from demo.errors import InputError
+from demo.images import WORKING_SIDE as MAX_SIDE
+from demo.images import load_image
 from demo.preprocess import preprocess, to_mnist
 from demo.segment import one_beside_digit_cuts, split_digits, typical_height
 
@@ -123,12 +127,12 @@ EDITOR_VALUES = st.one_of(
 
 
 @SETTINGS
-@given(EDITOR_VALUES)
-def test_any_editor_value_gives_an_image_none_or_input_error(value):
+@given(value=EDITOR_VALUES)
+def test_any_editor_value_gives_an_image_none_or_input_error(tmp_path_factory, value):
     try:
-        image = image_from_editor_value(value)
+        image = inputs.image_from_sketch(value, tmp_path_factory.getbasetemp())
     except InputError:
         return
     assert image is None or (isinstance(image, Image.Image) and image.mode == "RGBA")
-    if isinstance(value, dict):
-        assert_valid_model_input(preprocess_or_input_error(value))
+    if image is not None:
+        assert_valid_model_input(preprocess_or_input_error(image))

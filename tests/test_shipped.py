@@ -8,7 +8,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from conftest import ROOT
+from tests.helpers import ROOT
 
 FAST = ROOT / "artifacts" / "fast"
 SEED = ROOT / "artifacts" / "seed"

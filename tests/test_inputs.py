@@ -1,0 +1,226 @@
+"""demo.inputs, the trust boundary: only uploaded files and data: URLs are read, and sketchpad values
+become one picture. Real files on disk and Gradio's own payload models, no server needed here
+(tests/test_server_limits.py sends the same payloads over raw HTTP to the running app)."""
+
+import base64
+import os
+
+import numpy as np
+import pytest
+from gradio.components.image import ImageData
+from gradio.components.image_editor import EditorData
+from gradio.data_classes import FileData
+from PIL import Image
+
+from demo import inputs
+from demo.errors import InputError
+from demo.images import MAX_IMAGE_BYTES
+from tests.helpers import grey_levels, png_bytes
+
+
+def canvas_with_stroke(transparent: bool = False) -> Image.Image:
+    """A 280×280 sketchpad picture: black stroke, white (or transparent) background."""
+    canvas = Image.new("RGBA", (280, 280), (0, 0, 0, 0) if transparent else (255, 255, 255, 255))
+    canvas.paste((0, 0, 0, 255), (130, 40, 150, 240))
+    return canvas
+
+
+@pytest.fixture
+def uploads(tmp_path):
+    """An upload folder like Gradio's, with one uploaded canvas in a hash-named subfolder."""
+    root = tmp_path / "uploads"
+    (root / "3f2a").mkdir(parents=True)
+    canvas_with_stroke().save(root / "3f2a" / "canvas.png")
+    return root
+
+
+def data_url(data: bytes, kind: str = "image/png") -> str:
+    return f"data:{kind};base64," + base64.b64encode(data).decode()
+
+
+def test_an_uploaded_file_is_read_as_dict_or_as_gradio_model(uploads):
+    path = str(uploads / "3f2a" / "canvas.png")
+    for payload in ({"path": path, "meta": {"_type": "gradio.FileData"}}, FileData(path=path), ImageData(path=path)):
+        image = inputs.image_from_file(payload, uploads)
+        assert image.mode == "RGBA" and image.size == (280, 280)
+        assert grey_levels(image)[140, 140] == 0 and grey_levels(image)[10, 10] == 255
+
+
+def test_no_payload_is_no_picture(uploads):
+    assert inputs.image_from_file(None, uploads) is None
+    assert inputs.image_from_sketch(None, uploads) is None
+
+
+@pytest.mark.parametrize("where", ["outside", "missing_outside", "dotdot", "root_itself", "folder"])
+def test_paths_outside_the_upload_folder_are_refused_with_one_message(uploads, tmp_path, where):
+    outside = tmp_path / "secret.png"
+    canvas_with_stroke().save(outside)
+    path = {"outside": outside, "missing_outside": tmp_path / "nothing-here.png",
+            "dotdot": uploads / "3f2a" / ".." / ".." / "secret.png", "root_itself": uploads,
+            "folder": uploads / "3f2a"}[where]
+    with pytest.raises(InputError) as error:
+        inputs.image_from_file({"path": str(path)}, uploads)
+    assert str(error.value) == inputs.NOT_READABLE  # same words whether the file exists or not
+
+
+def test_a_symbolic_link_out_of_the_upload_folder_is_refused(uploads, tmp_path):
+    secret = tmp_path / "secret.png"
+    canvas_with_stroke().save(secret)
+    (uploads / "3f2a" / "link.png").symlink_to(secret)
+    with pytest.raises(InputError, match="cannot be read"):
+        inputs.image_from_file({"path": str(uploads / "3f2a" / "link.png")}, uploads)
+
+
+def test_a_fifo_in_the_upload_folder_is_refused_without_blocking(uploads):
+    fifo = uploads / "3f2a" / "pipe.png"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="cannot be read"):
+        inputs.image_from_file({"path": str(fifo)}, uploads)
+
+
+@pytest.mark.parametrize("url", ["/etc/passwd", "http://127.0.0.1:1/x.png", "file:///etc/passwd",
+                                 "https://example.com/seven.png", ""])
+def test_urls_other_than_data_urls_are_never_opened_or_fetched(uploads, url):
+    with pytest.raises(InputError) as error:
+        inputs.image_from_file({"path": None, "url": url}, uploads)
+    assert str(error.value) == inputs.NOT_READABLE
+
+
+def test_data_urls_within_the_limit_are_read(uploads):
+    image = inputs.image_from_file(ImageData(path=None, url=data_url(png_bytes(canvas_with_stroke()))), uploads)
+    assert grey_levels(image)[140, 140] == 0
+
+
+@pytest.mark.parametrize("url, fragment", [
+    ("data:image/png;base64,@@@@", "not valid base64"),
+    ("data:image/png,plain-text-payload", "base64"),
+    ("data:image/png;base64," + "A" * (inputs.MAX_DATA_URL_CHARS + 4), "too large"),
+])
+def test_bad_or_oversized_data_urls_are_refused(uploads, url, fragment):
+    with pytest.raises(InputError, match=fragment):
+        inputs.image_from_file({"path": None, "url": url}, uploads)
+
+
+def test_an_uploaded_file_over_the_byte_limit_is_refused_unread(uploads):
+    big = uploads / "3f2a" / "big.png"
+    big.write_bytes(png_bytes(canvas_with_stroke()) + b"\0" * MAX_IMAGE_BYTES)
+    with pytest.raises(InputError, match="too large"):
+        inputs.image_from_file({"path": str(big)}, uploads)
+
+
+def test_an_upload_removed_before_it_is_read_says_so(uploads):
+    with pytest.raises(InputError, match="no longer on the server"):
+        inputs.image_from_file({"path": str(uploads / "3f2a" / "gone.png")}, uploads)
+
+
+# --- sketchpad values ----------------------------------------------------------------------------
+
+def saved(uploads, name: str, image: Image.Image) -> dict:
+    path = uploads / "3f2a" / name
+    image.save(path)
+    return {"path": str(path), "meta": {"_type": "gradio.FileData"}}
+
+
+def test_sketch_composite_is_used(uploads):
+    value = {"background": None, "layers": [], "composite": saved(uploads, "c.png", canvas_with_stroke())}
+    for payload in (value, EditorData(**value)):
+        grey = grey_levels(inputs.image_from_sketch(payload, uploads))
+        assert grey[140, 140] == 0 and grey[10, 10] == 255
+
+
+def test_sketch_layers_are_composited_over_the_background(uploads):
+    value = {"background": saved(uploads, "bg.png", Image.new("RGBA", (280, 280), (255, 255, 255, 255))),
+             "layers": [saved(uploads, "layer.png", canvas_with_stroke(transparent=True))], "composite": None}
+    grey = grey_levels(inputs.image_from_sketch(EditorData(**value), uploads))
+    assert grey[140, 140] == 0 and grey[10, 10] == 255
+
+
+def test_sketch_layer_without_background_keeps_its_transparency(uploads):
+    value = {"background": None, "layers": [saved(uploads, "layer.png", canvas_with_stroke(transparent=True))],
+             "composite": None}
+    rgba = np.asarray(inputs.image_from_sketch(value, uploads))
+    assert rgba[140, 140, 3] == 255 and rgba[10, 10, 3] == 0
+
+
+@pytest.mark.parametrize("value", [{"background": None, "layers": [], "composite": None},
+                                   {"composite": None}, {"layers": []}, {}])
+def test_sketch_with_nothing_drawn_gives_none(uploads, value):
+    assert inputs.image_from_sketch(value, uploads) is None
+
+
+@pytest.mark.parametrize("value", ["a string", 42, [1, 2], {"layers": "not a list"},
+                                   {"composite": {"url": "http://example.com/x.png"}}, {"composite": 42},
+                                   {"composite": b"not an image"}, {"layers": [{"path": None}]},
+                                   {"composite": {"path": "/etc/passwd"}}])
+def test_bad_sketch_values_are_refused_with_a_sentence(uploads, value):
+    with pytest.raises(InputError) as error:
+        inputs.image_from_sketch(value, uploads)
+    message = str(error.value)
+    assert message[0].isupper() and message.endswith(".") and "\n" not in message
+
+
+def test_sketch_with_too_many_layers_is_refused_before_decoding(uploads):
+    layer = saved(uploads, "layer.png", canvas_with_stroke(transparent=True))
+    with pytest.raises(InputError, match="too many layers"):
+        inputs.image_from_sketch({"layers": [layer] * (inputs.MAX_EDITOR_LAYERS + 1)}, uploads)
+
+
+def test_payload_size_for_the_log_counts_only_readable_bytes(uploads, tmp_path):
+    path = uploads / "3f2a" / "canvas.png"
+    assert inputs.payload_bytes({"path": str(path)}, uploads) == path.stat().st_size
+    assert inputs.payload_bytes({"path": "/etc/passwd"}, uploads) == 0
+    url = data_url(b"x" * 300)
+    assert inputs.payload_bytes({"path": None, "url": url}, uploads) == len(url) * 3 // 4
+    assert inputs.payload_bytes({"composite": {"path": str(path)}, "layers": []}, uploads) == path.stat().st_size
+
+
+def test_decoded_pictures_are_bounded(uploads):
+    big = Image.new("L", (3000, 1500), 255)
+    path = uploads / "3f2a" / "big.png"
+    big.save(path)
+    image = inputs.image_from_file({"path": str(path)}, uploads)
+    assert max(image.size) == 1024 and image.size == (1024, 512)
+
+
+# --- sketch pictures sent ahead ------------------------------------------------------------------
+
+def test_a_sketch_sent_ahead_is_read_once_by_its_id(uploads):
+    held = inputs.SketchBlobs()
+    held.put("abc", "composite", None, [("blob", png_bytes(canvas_with_stroke()))])
+    image = inputs.image_from_sketch({"background": None, "layers": [], "composite": None, "id": "abc"}, uploads, held)
+    assert grey_levels(image)[140, 140] == 0
+    assert inputs.image_from_sketch({"composite": None, "layers": [], "id": "abc"}, uploads, held) is None
+    assert len(held) == 0 and held.bytes == 0
+
+
+def test_sketch_layers_sent_ahead_are_composited(uploads):
+    held = inputs.SketchBlobs()
+    held.put("abc", "background", "null", [("blob", png_bytes(Image.new("RGBA", (280, 280), "white")))])
+    held.put("abc", "layer", "0", [("blob", png_bytes(canvas_with_stroke(transparent=True)))])
+    grey = grey_levels(inputs.image_from_sketch(EditorData(id="abc"), uploads, held))
+    assert grey[140, 140] == 0 and grey[10, 10] == 255
+
+
+@pytest.mark.parametrize("sketch_id, part, index, files, fragment", [
+    ("", "composite", None, [("b", b"x")], "id"), ("x" * 65, "composite", None, [("b", b"x")], "id"),
+    ("a", "palette", None, [("b", b"x")], "one of"), ("a", "layer", "4", [("b", b"x")], "index"),
+    ("a", "layer", "1000000000", [("b", b"x")], "index"), ("a", "layer", "-1", [("b", b"x")], "index"),
+    ("a", "composite", None, [], "one picture"), ("a", "composite", None, [("b", b"x"), ("c", b"y")], "one picture"),
+    ("a", "composite", None, [("b", b"x" * (MAX_IMAGE_BYTES + 1))], "too large"),
+])
+def test_hostile_sketch_parts_are_refused(sketch_id, part, index, files, fragment):
+    held = inputs.SketchBlobs()
+    with pytest.raises(InputError, match=fragment):
+        held.put(sketch_id, part, index, files)
+    assert len(held) == 0 and held.bytes == 0
+
+
+def test_sketches_held_are_bounded_in_number_and_bytes_oldest_dropped_first():
+    held = inputs.SketchBlobs(max_sketches=3, max_bytes=2500)
+    for i in range(5):
+        held.put(f"s{i}", "composite", None, [("b", bytes(500))])
+    assert len(held) == 3 and held.bytes == 1500 and held.pop("s1") is None and held.pop("s4") is not None
+    held.put("big", "composite", None, [("b", bytes(2000))])
+    assert held.bytes <= 2500 and held.pop("big") is not None  # the oldest made room for it
+    held.put("s9", "layer", "1", [("b", bytes(10))])
+    assert held.pop("s9")["layers"] == [None, bytes(10)]

@@ -1,0 +1,93 @@
+"""The README's journey on a clean copy of the repository: train → export → serve *your* model.
+
+The copy holds what a fresh clone holds (tracked files and untracked ones git does not ignore: no
+runs/, no .venv); the plain commands run in it as a user types them, with only the smoke-run flags
+added to training. Then `python app.py`, with no arguments, must serve the model just exported —
+say so on start-up and on the page — and answer like `python -m demo.predict --model` on that
+file, and unlike the shipped model.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from tests.helpers import ROOT, free_port
+
+pytestmark = pytest.mark.slow
+
+
+def clean_copy(destination):
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
+                            check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    return destination
+
+
+def run(clone, *command, timeout=900):
+    done = subprocess.run([sys.executable, *command], cwd=clone, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout[-1500:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+@pytest.fixture(scope="module")
+def journey(tmp_path_factory, mnist):
+    clone = clean_copy(tmp_path_factory.mktemp("clone"))
+    assert not (clone / "runs").exists() and not (clone / ".venv").exists()
+    run(clone, "-m", "lenet.train", "--limit", "3000", "--epochs", "1", "--quiet")
+    run(clone, "export/to_onnx.py")
+    _, (x_test, y_test) = mnist
+    digit = tmp_path_factory.mktemp("digit") / "test_digit_9999.png"
+    Image.fromarray(x_test[9999]).save(digit)  # a real test digit that is not among the examples
+    return clone, digit
+
+
+def test_your_export_is_what_app_py_serves_and_says_so(journey):
+    clone, digit = journey
+    assert (clone / "runs" / "fast" / "lenet.onnx").is_file()
+    assert (clone / "artifacts" / "fast" / "lenet.onnx").read_bytes() == (ROOT / "artifacts" / "fast" / "lenet.onnx").read_bytes()
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
+           "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen([sys.executable, "app.py"], cwd=clone, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        first_line = server.stdout.readline()
+        assert first_line.startswith("Serving runs/fast/lenet.onnx (your newest export: recipe fast, "), first_line
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.time() + 120
+        while True:
+            try:
+                config = urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url + "config", timeout=5).read()
+                break
+            except OSError:
+                assert time.time() < deadline and server.poll() is None, "python app.py did not start"
+                time.sleep(0.3)
+        assert "runs/fast/lenet.onnx" in config.decode() and "your newest export" in config.decode()
+        label = Client(url, verbose=False).predict(handle_file(str(digit)), api_name="/classify_upload")[0]
+        served = {c["label"]: c["confidence"] for c in label["confidences"]}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    def cli(model):
+        done = run(clone, "-m", "demo.predict", "--json", "--model", model, str(digit), timeout=120)
+        return json.loads(done.stdout)[0]["probabilities"]
+
+    yours, shipped = cli("runs/fast/lenet.onnx"), cli("artifacts/fast/lenet.onnx")
+    labels = [str(d) for d in range(10)]
+    served_p, yours_p, shipped_p = (np.array([p[k] for k in labels]) for p in (served, yours, shipped))
+    assert np.abs(served_p - yours_p).max() < 1e-4       # the page answers with your model ...
+    assert np.abs(served_p - shipped_p).max() > 1e-3     # ... not with the shipped one
