@@ -13,7 +13,7 @@ from demo import deploy
 from demo.runs import PAGE_FILES, SHIPPED_MODEL
 from tests.helpers import ROOT
 
-SHIPPED_RUNS = ("fast", "seed")  # artifacts/ folders with run.json: the page's training tab shows each
+SHIPPED_RUNS = ("fast", "robust", "seed")  # artifacts/ folders with run.json: the page's training tab shows each
 EXAMPLES = sorted(path.name for path in (ROOT / "artifacts" / "examples").glob("*.png"))
 
 
