@@ -144,6 +144,14 @@ def test_no_endpoint_reads_a_file_the_client_names(server, endpoint, target):
     assert server.reads_a_seven()
 
 
+@pytest.mark.parametrize("path", ["README.md", "app.py", "artifacts/fast/lenet.onnx", str(ROOT / "artifacts/fast/lenet.onnx"),
+                                  str(SERVER_FILE), "/etc/passwd", "../../etc/passwd", "%2Fetc%2Fpasswd",
+                                  "/proc/self/environ"])
+def test_the_file_route_serves_no_server_file(server, path):
+    response = server.http.get(f"/file={path}")
+    assert response.status_code in (403, 404), (path, response.status_code)
+
+
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9/x.png", "file:///etc/passwd", "https://example.com/7.png"])
 def test_urls_are_never_fetched(server, url):
     kind, message = server.call("classify_photo", {"path": None, "url": url, "meta": {"_type": "gradio.FileData"}})
@@ -309,6 +317,23 @@ def test_disk_use_is_bounded_no_empty_temp_files_and_the_folder_goes_at_exit(tmp
         os.kill(app.pid, signal.SIGTERM)
         app.process.wait(timeout=30)
     assert not cache.exists() and list(base.iterdir()) == []
+
+
+def test_the_page_still_writes_its_pictures_after_everything_in_the_cache_has_aged(tmp_path):
+    """An idle server sweeps empty folders away; the page's output pictures must not depend on one."""
+    import numpy as np
+    from demo.ui import OutputImages
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    outputs = OutputImages(cache)
+    first = Path(outputs.save(np.zeros((8, 8), np.uint8)))
+    (cache / "abc").mkdir()
+    long_ago = time.time() - 2 * server_limits.CACHE_MAX_AGE_S
+    for path in (first, cache / "abc"):
+        os.utime(path, (long_ago, long_ago))
+    server_limits.CacheFolder(cache).sweep()
+    assert not first.exists() and not (cache / "abc").exists() and cache.is_dir()
+    assert Path(outputs.save(np.zeros((8, 8), np.uint8))).is_file()
 
 
 def test_cache_folder_expires_old_files_keeps_the_examples_and_enforces_its_quota(tmp_path, monkeypatch):
