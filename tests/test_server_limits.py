@@ -15,9 +15,7 @@ import json
 import os
 import signal
 import socket
-import struct
 import time
-import zlib
 from pathlib import Path
 
 import httpx
@@ -28,7 +26,7 @@ from benchmarks.common import AppServer
 from demo import inputs, server_limits
 from demo.images import MAX_ASPECT, MAX_IMAGE_BYTES
 from tests.helpers import ROOT, png_bytes
-from tests.hostile_inputs import worst_cases
+from tests.hostile_inputs import png_claiming, worst_cases
 
 pytestmark = pytest.mark.slow
 
@@ -99,16 +97,6 @@ def server(tmp_path_factory):
         assert served.reads_a_seven()  # warm: model, pools and caches loaded before anything is measured
         yield served
         served.http.close()
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A tiny real PNG whose header says width × height (1-bit, every row blank): 78 kB for 40 M pixels."""
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-    packer, row = zlib.compressobj(9), b"\x00" + b"\xff" * ((width + 7) // 8)
-    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 # --- 1. no server file is reachable --------------------------------------------------------------
