@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:
 FP32_MODEL = ROOT / "artifacts" / "fast" / "lenet.onnx"
 INT8_MODEL = ROOT / "artifacts" / "fast" / "lenet-int8.onnx"
 KERAS_MODEL = ROOT / "artifacts" / "fast" / "model.keras"
-MFLOP_PER_IMAGE = 13.0  # 6.52 M multiply-adds per LeNet forward pass (facts.md)
+MFLOP_PER_IMAGE = 13.0  # 6.52 M multiply-adds per LeNet forward pass, counted from the layer shapes
 CANVAS = 280            # the app's Sketchpad canvas_size
 
 

@@ -69,7 +69,8 @@ BLANK_NUMBER = "✏️ **Write a number** — digits side by side, left to right
 
 
 class OutputImages:
-    """Output pictures as uniquely named PNG files (the newest `keep` of them are kept).
+    """Output pictures as uniquely named PNG files in the cache folder's root (the newest `keep` of
+    them are kept; the sweep also expires them with the rest, and never removes the root itself).
 
     Returning arrays makes Gradio write them to a cache file named by their content, without an
     atomic rename, so two requests with the same picture can race and one download comes back
@@ -83,14 +84,13 @@ class OutputImages:
         self.keep = keep
 
     def save(self, pixels: np.ndarray) -> str:
-        handle, name = tempfile.mkstemp(dir=self.folder, suffix=".png")
+        handle, name = tempfile.mkstemp(dir=self.folder, prefix="output-", suffix=".png")
         os.close(handle)
         Image.fromarray(pixels).save(name)
         self.recent.append(Path(name))
         while len(self.recent) > self.keep:
             self.recent.popleft().unlink(missing_ok=True)
         return name
-
 
 
 def accept_images(component, read, endpoint: str, upload_root: str):
@@ -165,7 +165,7 @@ class Page:
     def __init__(self, served: Served):
         self.served = served
         self.model = served.model
-        self.outputs = OutputImages(Path(served.cache_folder) / "outputs")
+        self.outputs = OutputImages(served.cache_folder)
 
     def status_line(self, reading) -> str:
         return f"{verdict(reading)}  \n<small>{reading.milliseconds:.1f} ms on {self.model.provider}</small>"

@@ -12,6 +12,16 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 SMALL_RUN_ARGS = ["--limit", "5000", "--epochs", "2", "--seed", "3", "--quiet"]
+COSTLY_FIXTURES = {"small_run", "small_export", "app_server", "journey", "server"}  # trains, exports or serves
+COSTLY_MODULES = {"test_train", "test_training", "test_export", "test_shipped"}  # Keras/TensorFlow in every test
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that train, export, load Keras or start a server are `slow` (the fast tier is
+    `pytest -m "not slow and not browser"`); CI and the README's command run everything."""
+    for item in items:
+        if COSTLY_FIXTURES & set(getattr(item, "fixturenames", ())) or item.module.__name__ in COSTLY_MODULES:
+            item.add_marker(pytest.mark.slow)
 SMALL_RUN_ACCURACY_FLOOR = 0.90  # on all 10,000 real test images; seen: see tests/test_train.py
 
 
