@@ -72,7 +72,7 @@ def build_card(folder: Path) -> dict:
         "training": {key: run.get(key) for key in ("seed", "train_images", "validation_images", "device", "precision",
                                                     "train_seconds", "keras_backend")}
         | {key: recipe.get(key) for key in ("optimizer", "learning_rate", "schedule", "batch_size", "epochs",
-                                             "shift_pixels", "distortions", "validation")},
+                                             "shift_pixels", "distortions", "ema_momentum", "validation")},
         "metrics": metrics,
         "uncertainty": uncertainty,
         "curves": {"x": "epoch", "x_label": "Epoch #", "y_label": "Loss/Accuracy",
