@@ -24,10 +24,10 @@ RESULTS = ROOT / "benchmarks" / "results"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-FP32_MODEL = ROOT / "artifacts" / "fast" / "lenet.onnx"
-INT8_MODEL = ROOT / "artifacts" / "fast" / "lenet-int8.onnx"
-KERAS_MODEL = ROOT / "artifacts" / "fast" / "model.keras"
-MFLOP_PER_IMAGE = 13.0  # 6.52 M multiply-adds per LeNet forward pass (facts.md)
+FP32_MODEL = ROOT / "artifacts" / "robust" / "lenet.onnx"   # the model the demo serves
+INT8_MODEL = ROOT / "artifacts" / "robust" / "lenet-int8.onnx"
+KERAS_MODEL = ROOT / "artifacts" / "robust" / "model.keras"
+MFLOP_PER_IMAGE = 13.0  # 6.52 M multiply-adds per LeNet forward pass, counted from the layer shapes
 CANVAS = 280            # the app's Sketchpad canvas_size
 
 

@@ -79,8 +79,7 @@ class Recorder:
 def hostile_cases(workdir: Path) -> list[tuple[str, Path | None]]:
     """(name, file to upload or None for a path probe): the worst pictures within the limits, one
     refused from its header, and requests that name files on the server."""
-    from tests.hostile_inputs import worst_cases
-    from tests.test_server_limits import png_claiming
+    from tests.hostile_inputs import png_claiming, worst_cases
     folder = workdir / "hostile"
     folder.mkdir(exist_ok=True)
     cases = []

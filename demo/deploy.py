@@ -4,7 +4,7 @@ files the Space needs.
 What goes up (`space_files`): app.py, README.md (its front matter makes the repository a Gradio
 Space), requirements.txt (serving only: no TensorFlow), the demo/ package, the shipped model
 (`demo.runs.SHIPPED_MODEL`), the files of each shipped run folder that the training tab reads
-(`demo.runs.PAGE_FILES`) and the example pictures. Never runs/, .venv, caches, tests, benchmarks,
+(its run card and the files it names: `demo.runs.page_files`) and the example pictures. Never runs/, .venv, caches, tests, benchmarks,
 Keras models or the int8 model (the page uses neither). They are copied into a staging folder and
 uploaded with `huggingface_hub`'s `upload_folder`, which stores binary files through Xet/LFS
 itself: the Hub refuses a plain `git push` of a binary over 1 MB, and lenet.onnx is 5 MB.
@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from demo.runs import ARTIFACTS, PAGE_FILES, ROOT, SHIPPED_MODEL
+from demo.runs import ARTIFACTS, CARD_FILE, ROOT, SHIPPED_MODEL, page_files
 
 APP_FILES = ("app.py", "README.md", "requirements.txt")
 EXAMPLE_PATTERN = "examples/*.png"
@@ -35,8 +35,8 @@ def space_files(root: Path = ROOT) -> list[str]:
     paths = [root / name for name in APP_FILES]
     paths += sorted((root / "demo").glob("*.py"))
     paths.append(root / SHIPPED_MODEL.relative_to(ROOT))
-    for run in sorted(folder for folder in artifacts.iterdir() if (folder / "run.json").is_file()):
-        paths += [run / name for name in PAGE_FILES if (run / name).is_file()]
+    for run in sorted(folder for folder in artifacts.iterdir() if (folder / CARD_FILE).is_file()):
+        paths += page_files(run)
     paths += sorted(artifacts.glob(EXAMPLE_PATTERN))
     missing = [str(path.relative_to(root)) for path in paths if not path.is_file()]
     if missing:

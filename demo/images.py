@@ -252,7 +252,8 @@ def array_to_uint8(array: np.ndarray) -> np.ndarray:
 
 
 def float_to_uint8(array: np.ndarray) -> np.ndarray:
-    values = array.astype(np.float32)
+    with np.errstate(over="ignore"):  # float64 beyond float32's range becomes inf, refused below
+        values = array.astype(np.float32)
     if not np.isfinite(values).all():
         raise InputError("The image contains invalid values (NaN or infinity).")
     low, high = values.min(), values.max()

@@ -2,13 +2,14 @@
 
 The rule, decided here once for the page, the API and the command line (`MODEL_RULE`):
 `--model` / `LENET_MODEL`, else your newest export (the newest `runs/*/lenet.onnx`, hidden
-folders skipped), else the shipped model (`artifacts/fast/lenet.onnx`). A fresh clone or a
+folders skipped), else the shipped model (`SHIPPED_MODEL`). A fresh clone or a
 Hugging Face Space has no `runs/`, so it serves the shipped model.
 
-A run folder (written by `python -m lenet.train`, `export/to_onnx.py` and `python -m lenet.examples`)
-holds run.json, history.json, report.json, confusion.png, misclassified.npz, curves.png and, once
-exported, lenet.onnx and export.json. Every file is optional here: what is missing is left out
-of the page instead of breaking it.
+Of a run folder the page reads only its run card, card.json (written by training, the exporter
+and the robustness evaluation: curves with their display names, the architecture, metrics,
+commands, the "not sure" threshold, robustness), and the files the card names for `PAGE_ROLES`
+(classification report, confusion matrix picture, misclassified digits). What is missing is left
+out of the page instead of breaking it.
 """
 
 import json
@@ -22,11 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
 RUNS = ROOT / "runs"
 MODEL_FILE = "lenet.onnx"
-SHIPPED_MODEL = ARTIFACTS / "fast" / MODEL_FILE
-# The files of a run folder the page reads (the training tab); a Space gets these and the served model.
-PAGE_FILES = ("run.json", "history.json", "report.json", "export.json", "confusion.png", "misclassified.npz")
+SHIPPED_MODEL = ARTIFACTS / "robust" / MODEL_FILE
+CARD_FILE = "card.json"  # the run card: the only description of a run the page reads
+PAGE_ROLES = ("classification_report", "confusion", "misclassified")  # files the card names that the page shows
 MODEL_RULE = ("--model / LENET_MODEL, else your newest export (runs/*/lenet.onnx), "
-              "else the shipped model (artifacts/fast/lenet.onnx)")
+              f"else the shipped model ({SHIPPED_MODEL.relative_to(ROOT)})")
 
 
 def _json(path: Path):
@@ -38,31 +39,47 @@ def _json(path: Path):
 
 @dataclass
 class RunView:
+    """What the training tab shows of a run folder: its run card (card.json, written by training,
+    export and the robustness evaluation — lenet/card.py) and the files the card names."""
     folder: Path
-    run: dict | None = None
-    history: list | None = None
+    card: dict
     report: dict | None = None
-    export: dict | None = None
     misclassified: dict = field(default_factory=dict)
 
     @classmethod
-    def load(cls, folder: Path) -> "RunView":
-        view = cls(folder, _json(folder / "run.json"), _json(folder / "history.json"),
-                   _json(folder / "report.json"), _json(folder / "export.json"))
-        try:
-            with np.load(folder / "misclassified.npz") as npz:
-                view.misclassified = {key: npz[key] for key in npz.files}
-        except (OSError, ValueError):
-            pass
+    def load(cls, folder: Path) -> "RunView | None":
+        card = _json(folder / CARD_FILE)
+        if not isinstance(card, dict):
+            return None
+        view = cls(folder, card)
+        report = view.file("classification_report")
+        view.report = _json(report) if report else None
+        misclassified = view.file("misclassified")
+        if misclassified:
+            try:
+                with np.load(misclassified) as npz:
+                    view.misclassified = {key: npz[key] for key in npz.files}
+            except (OSError, ValueError):
+                pass
         return view
 
     @property
     def name(self) -> str:
-        return (self.run or {}).get("recipe", {}).get("name", self.folder.name)
+        return self.card.get("name") or self.folder.name
 
-    def file(self, name: str) -> Path | None:
-        path = self.folder / name
-        return path if path.is_file() else None
+    def file(self, role: str) -> Path | None:
+        """The file the card names for `role` (e.g. "confusion"), if it is in the folder."""
+        name = (self.card.get("files") or {}).get(role)
+        path = self.folder / name if isinstance(name, str) and "/" not in name else None
+        return path if path is not None and path.is_file() else None
+
+
+def page_files(folder: Path) -> list[Path]:
+    """The files of a run folder the training tab reads: its card and the files it names for PAGE_ROLES."""
+    view = RunView.load(folder)
+    if view is None:
+        return []
+    return [folder / CARD_FILE] + [path for role in PAGE_ROLES if (path := view.file(role)) is not None]
 
 
 @dataclass(frozen=True)
@@ -100,12 +117,12 @@ def display_path(path: Path) -> str:
 
 
 def shipped_runs(model_path: Path) -> list[RunView]:
-    """The model's own run folder first, then the other shipped runs (e.g. the tutorial's recipe)."""
-    folders = [model_path.parent] + sorted(p for p in ARTIFACTS.glob("*") if (p / "run.json").is_file())
+    """The served model's own run folder first, then the shipped runs (e.g. the tutorial's recipe)."""
+    folders = [model_path.parent] + sorted(p for p in ARTIFACTS.glob("*") if (p / CARD_FILE).is_file())
     seen, views = set(), []
     for folder in folders:
         key = folder.resolve()
-        if key not in seen and (folder / "run.json").is_file():
+        if key not in seen and (view := RunView.load(folder)) is not None:
             seen.add(key)
-            views.append(RunView.load(folder))
+            views.append(view)
     return views

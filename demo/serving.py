@@ -52,8 +52,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         epilog=f"Which model: {MODEL_RULE}. Environment: GRADIO_SERVER_NAME, GRADIO_SERVER_PORT, "
                f"LENET_PROVIDERS, LENET_CONCURRENCY (default {DEFAULT_CONCURRENCY}), "
                f"LENET_THREADS (default {DEFAULT_THREADS}).")
-    parser.add_argument("--model", help="exported lenet.onnx to serve (default: $LENET_MODEL, else your newest "
-                                        "runs/*/lenet.onnx, else the shipped artifacts/fast/lenet.onnx)")
+    parser.add_argument("--model", help=f"exported lenet.onnx to serve (default: {MODEL_RULE.split(', ', 1)[1]})")
     parser.add_argument("--providers", help="ONNX Runtime providers in order, e.g. 'cuda,cpu' or 'cpu' "
                                             "(default: $LENET_PROVIDERS, else CUDA when it runs, then CPU)")
     return parser.parse_args(argv)

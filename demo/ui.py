@@ -70,7 +70,8 @@ NO_DIGIT = "**No digit found** — only specks or dots. " + BLANK_NUMBER
 
 
 class OutputImages:
-    """Output pictures as uniquely named PNG files (the newest `keep` of them are kept).
+    """Output pictures as uniquely named PNG files in the cache folder's root (the newest `keep` of
+    them are kept; the sweep also expires them with the rest, and never removes the root itself).
 
     Returning arrays makes Gradio write them to a cache file named by their content, without an
     atomic rename, so two requests with the same picture can race and one download comes back
@@ -84,14 +85,13 @@ class OutputImages:
         self.keep = keep
 
     def save(self, pixels: np.ndarray) -> str:
-        handle, name = tempfile.mkstemp(dir=self.folder, suffix=".png")
+        handle, name = tempfile.mkstemp(dir=self.folder, prefix="output-", suffix=".png")
         os.close(handle)
         Image.fromarray(pixels).save(name)
         self.recent.append(Path(name))
         while len(self.recent) > self.keep:
             self.recent.popleft().unlink(missing_ok=True)
         return name
-
 
 
 def accept_images(component, read, endpoint: str, upload_root: str):
@@ -166,7 +166,7 @@ class Page:
     def __init__(self, served: Served):
         self.served = served
         self.model = served.model
-        self.outputs = OutputImages(Path(served.cache_folder) / "outputs")
+        self.outputs = OutputImages(served.cache_folder)
 
     def status_line(self, reading) -> str:
         return f"{verdict(reading)}  \n<small>{reading.milliseconds:.1f} ms on {self.model.provider}</small>"
@@ -238,52 +238,83 @@ def report_table(view: RunView) -> pd.DataFrame | None:
     return pd.DataFrame(rows, columns=["class", "precision", "recall", "f1-score", "support"])
 
 
-def history_frame(view: RunView) -> pd.DataFrame | None:
-    if not view.history:
+def curves_frame(view: RunView) -> tuple[pd.DataFrame, dict] | None:
+    """The card's curves as long-form rows for gr.LinePlot, and its axis titles."""
+    curves = view.card.get("curves") or {}
+    rows = [{"x": x, "series": series.get("label", series.get("key")), "value": y}
+            for series in curves.get("series", []) for x, y in series.get("points", [])]
+    if not rows:
         return None
-    series = {"loss": "train_loss", "val_loss": "val_loss", "accuracy": "train_acc", "val_accuracy": "val_acc"}
-    return pd.DataFrame([{"epoch": row["epoch"], "series": name, "value": row[key]}
-                         for row in view.history for key, name in series.items() if key in row])
+    return pd.DataFrame(rows), {"x_title": curves.get("x_label", "Epoch"), "y_title": curves.get("y_label", "")}
+
+
+def robustness_table(view: RunView) -> pd.DataFrame | None:
+    """Test accuracy (%) under each distortion, one row per model the card compares."""
+    robustness = view.card.get("robustness") or {}
+    columns = [(d["key"], d.get("label", d["key"])) for d in robustness.get("distortions", [])]
+    if not columns:
+        return None
+    rows = [{"model": m.get("name"), **{label: round(100 * m["accuracy"][key], 2) for key, label in columns
+                                        if key in m.get("accuracy", {})}} for m in robustness.get("models", [])]
+    return pd.DataFrame(rows, columns=["model"] + [label for _, label in columns])
+
+
+def metric_text(metric: dict) -> str:
+    value, unit = metric.get("value"), metric.get("unit")
+    if not isinstance(value, (int, float)):
+        shown = str(value)
+    elif unit == "fraction":
+        shown = f"{value:.2%}"
+    elif unit == "probability":
+        shown = f"{value:.1e}" if 0 < value < 0.01 else f"{value:.2f}"
+    else:
+        shown = f"{value:.4g} {unit or ''}".strip()
+    detail = f" ({metric['detail']})" if metric.get("detail") else ""
+    return f"{metric.get('name')}: **{shown}**{detail}"
 
 
 def model_card(view: RunView, model: DigitModel | None) -> str:
-    run, export = view.run or {}, view.export or {}
-    recipe = run.get("recipe", {})
-    lines = [f"### Recipe `{view.name}`", recipe.get("description", ""), "",
-             "**Architecture:** CONV 20@5×5 → ReLU → max-pool 2×2 → CONV 50@5×5 → ReLU → max-pool → FC 500 → "
-             f"ReLU → FC 10 → softmax; {run.get('parameters', 1256080):,} parameters.",
-             f"**Training:** {recipe.get('epochs')} epochs, batch {recipe.get('batch_size')}, {recipe.get('optimizer')} "
-             f"lr {recipe.get('learning_rate')}, seed {run.get('seed')}, {run.get('train_images')} training images, "
-             f"{run.get('train_seconds')} s on {run.get('device')}."]
-    if "test_accuracy" in run:
-        lines.append(f"**Test accuracy:** {run['test_accuracy']:.2%} on {run.get('test_images')} MNIST test images "
-                     f"({run.get('test_misclassified')} wrong).")
-    parity = export.get("parity")
-    if parity:
-        sizes = ", ".join(f"{name} {size / 1e6:.2f} MB" for name, size in export.get("files", {}).items())
-        lines.append(f"**ONNX:** opset {export.get('opset')}; max |Keras − ONNX| {parity['max_abs_diff']:.1e} on "
-                     f"{parity['images']} test images, argmax agreement {parity['argmax_agreement']:.2%}; {sizes}.")
-    if export.get("int8"):
-        q = export["int8"]
-        lines.append(f"**int8:** test accuracy {q['int8_test_accuracy']:.2%}, agreement with fp32 "
-                     f"{q['agreement_with_fp32']:.2%}.")
-    if model is not None and model.path.parent.resolve() == view.folder.resolve():
+    """The run card as Markdown: what the run is, how it was made, what it scored."""
+    card, training = view.card, view.card.get("training") or {}
+    serving = model is not None and model.path.parent.resolve() == view.folder.resolve()
+    lines = [f"### Recipe `{view.name}`{' — served' if serving else ''}", card.get("description", "")]
+    if card.get("architecture"):
+        lines.append(f"**Architecture:** {card['architecture']}; {card.get('parameters', 0):,} parameters.")
+    if training:
+        lines.append(f"**Training:** {training.get('epochs')} epochs, batch {training.get('batch_size')}, "
+                     f"{training.get('optimizer')} lr {training.get('learning_rate')}, seed {training.get('seed')}, "
+                     f"{training.get('train_images')} training images, {training.get('train_seconds')} s on "
+                     f"{training.get('device')}" + (f" ({training['precision']})." if training.get("precision") else "."))
+    metrics = [metric_text(m) for m in card.get("metrics", [])]
+    if metrics:
+        lines.append("**Results:**\n" + "\n".join(f"- {m}" for m in metrics))
+    threshold = card.get("uncertainty") or {}
+    if threshold.get("uncertain_below") is not None:
+        chosen = threshold.get("validation") or {}
+        lines.append(f"**“Not sure” below {threshold['uncertain_below']:.0%} confidence**, chosen on "
+                     f"{threshold.get('chosen_on', 'held-out images')}: {chosen.get('images_below')} of "
+                     f"{chosen.get('images')} fall under it.")
+    commands = {k: v for k, v in (card.get("commands") or {}).items() if v}
+    if commands:
+        lines.append("**Made with:**\n" + "\n".join(f"- {k}: `{v}`" for k, v in commands.items()))
+    if serving:
         lines.append(f"**Serving:** `{display_path(model.path)}` on {model.provider}; answers below "
                      f"{model.contract.uncertain_below:.0%} confidence are shown as “not sure”.")
-    return "\n\n".join(lines)
+    return "\n\n".join(line for line in lines if line)
 
 
 def training_column(view: RunView, model: DigitModel | None):
     gr.Markdown(model_card(view, model))
-    frame = history_frame(view)
-    if frame is not None:
-        gr.LinePlot(frame, x="epoch", y="value", color="series", title=f"Training curves ({view.name})",
-                    x_title="Epoch #", y_title="Loss/Accuracy", height=320)
+    curves = curves_frame(view)
+    if curves is not None:
+        frame, titles = curves
+        gr.LinePlot(frame, x="x", y="value", color="series", title=f"Training curves ({view.name})",
+                    height=320, **titles)
     table = report_table(view)
     if table is not None:
         gr.Dataframe(table, label="Classification report (test set)", interactive=False)
-    if view.file("confusion.png"):
-        gr.Image(str(view.file("confusion.png")), label="Confusion matrix (test set)", interactive=False)
+    if view.file("confusion"):
+        gr.Image(str(view.file("confusion")), label="Confusion matrix (test set)", interactive=False)
     if view.misclassified:
         m = view.misclassified
         gr.Gallery([(np.asarray(img), f"true {t} → {p} ({c:.0%})") for img, t, p, c in
@@ -373,6 +404,10 @@ def build_app(served: Served) -> gr.Blocks:
             views = shipped_runs(served.choice.path)
             if not views:
                 gr.Markdown("No training run found next to the model. Train one with `python -m lenet.train`.")
+            robustness = next((table for view in views if (table := robustness_table(view)) is not None), None)
+            if robustness is not None:
+                gr.Dataframe(robustness, label="MNIST test accuracy (%) under distortions — every image through the "
+                                               "demo's own preprocessing and the exported model", interactive=False)
             with gr.Row():
                 for view in views:
                     with gr.Column():

@@ -6,9 +6,11 @@ signature (`from_keras` fails on Keras 3). Every export is checked before it is 
 checker with full checking, parity with Keras on all 10,000 real MNIST test images (max |Δp| and
 argmax agreement), and equal answers at batch sizes 1, 7 and 256. The files are written under
 temporary names and renamed into place only after every check passes; the results go to
-export.json beside the model. `--quantize int8` adds a static (QDQ, per-channel) int8 model
-calibrated on training images, with its accuracy, agreement and latency next to float32; an
-export without it removes a stale int8 file beside the output.
+export.json beside the model, and the run card (card.json) is rewritten. `--quantize int8` adds a
+static (QDQ, per-channel) int8 model calibrated on training images, with its accuracy, agreement
+and latency next to float32; an export without it removes a stale int8 file beside the output.
+The "not sure" threshold in the metadata is the one training chose on its validation images
+(run.json); the exporter never picks one on the test set.
 
 With no run named it exports the newest finished `runs/NAME/` (hidden and partial folders skipped)
 into that folder. Writing into artifacts/ (the shipped model the demo and a Space serve) needs
@@ -19,6 +21,7 @@ import argparse
 import hashlib
 import json
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -31,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from lenet import contract  # noqa: E402
 from lenet.data import DataError, load_mnist  # noqa: E402
+from lenet.card import write_card  # noqa: E402
 from lenet.report import package_versions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +78,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.opset not in SUPPORTED_OPSETS:
         parser.error(f"--opset {args.opset} is not supported; choose 14 to 18 (tf2onnx is tested on those)")
+    args.command = shlex.join(["python", "export/to_onnx.py", *(sys.argv[1:] if argv is None else map(str, argv))])
     args.run = args.run or newest_run()
     if args.run is None:
         parser.error("no finished run in runs/ to export; train one with: python -m lenet.train "
@@ -90,7 +95,7 @@ def sha256_file(path: Path) -> str:
 
 
 def load_keras_lenet(path: Path):
-    """Load model.keras and check it takes 28×28×1 images and gives 10 probabilities."""
+    """Load model.keras and check it takes 28×28×1 images and gives one probability per class."""
     if not path.is_file():
         raise ExportError(f"no model file at {path} (train one with: python -m lenet.train)")
     import keras
@@ -98,7 +103,7 @@ def load_keras_lenet(path: Path):
         model = keras.saving.load_model(path, compile=False)
     except Exception as error:  # Keras raises many types for a bad file
         raise ExportError(f"{path} is not a readable Keras model: {str(error).splitlines()[0][:200]}") from None
-    expected_in, expected_out = (None, contract.IMAGE_SIZE, contract.IMAGE_SIZE, 1), (None, 10)
+    expected_in, expected_out = (None, contract.IMAGE_SIZE, contract.IMAGE_SIZE, 1), (None, contract.CLASSES)
     got_in, got_out = tuple(model.input_shape), tuple(model.output_shape)
     if got_in != expected_in or got_out != expected_out:
         raise ExportError(f"{path} is not a LeNet digit model: it takes {got_in} and gives {got_out}, "
@@ -120,10 +125,12 @@ def convert(model, opset: int):
     return onnx_model
 
 
-def model_metadata(run: Path, keras_path: Path, opset: int, precision: str, uncertain_below: float) -> dict[str, str]:
+def model_metadata(run: Path, keras_path: Path, opset: int, precision: str,
+                   uncertain_below: float | None) -> dict[str, str]:
     run_info = json.loads((run / "run.json").read_text()) if (run / "run.json").is_file() else {}
-    return {**contract.as_metadata(),
-            "precision": precision, "opset": str(opset), "uncertain_below": str(uncertain_below),
+    threshold = {} if uncertain_below is None else {"uncertain_below": str(uncertain_below)}
+    return {**contract.as_metadata(), **threshold,
+            "precision": precision, "opset": str(opset),
             "recipe": json.dumps(run_info.get("recipe")), "seed": str(run_info.get("seed")),
             "test_accuracy": str(run_info.get("test_accuracy")),
             "source_model": keras_path.name, "source_model_sha256": sha256_file(keras_path),
@@ -132,20 +139,15 @@ def model_metadata(run: Path, keras_path: Path, opset: int, precision: str, unce
             "exported": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
-def uncertainty_threshold(probabilities: np.ndarray, labels: np.ndarray) -> dict:
-    """The confidence below which the demo says "not sure": the highest threshold (0.30–0.95)
-    under which the model's answers on real test digits are wrong at least one time in three."""
-    confidence, correct = probabilities.max(1), probabilities.argmax(1) == labels
-    chosen = 0.5
-    for threshold in np.round(np.arange(0.30, 0.96, 0.01), 2):
-        below = confidence < threshold
-        if below.sum() >= 20 and correct[below].mean() <= 2 / 3:
-            chosen = float(threshold)
-    below = confidence < chosen
-    return {"uncertain_below": chosen, "rule": "highest threshold in 0.30-0.95 where accuracy below it is <= 2/3 (at least 20 images)",
-            "test_images_below": int(below.sum()),
-            "accuracy_below": float(correct[below].mean()) if below.any() else None,
-            "accuracy_at_or_above": float(correct[~below].mean())}
+def recorded_uncertainty(run: Path) -> dict | None:
+    """The "not sure" threshold training chose on its validation images (run.json "uncertainty"),
+    or None for a run that has none (the tutorial's, whose validation images are the test set, or a
+    run made before thresholds were recorded): the exporter never picks one on the test set."""
+    run_file = run / "run.json"
+    recorded = json.loads(run_file.read_text()).get("uncertainty") if run_file.is_file() else None
+    if recorded is not None and not 0.0 < float(recorded.get("uncertain_below", -1)) < 1.0:
+        raise ExportError(f"{run_file} records an unusable threshold: {recorded.get('uncertain_below')!r}")
+    return recorded
 
 
 def set_metadata(onnx_model, props: dict[str, str]) -> None:
@@ -243,13 +245,13 @@ def export(args) -> dict:
     keras_path = args.run / "model.keras"
     model = load_keras_lenet(keras_path)
     (x_train, _), (x_test_u8, y_test) = load_mnist(args.data_dir)
-    x_test = (x_test_u8.astype(np.float32) / 255.0)[..., None]
+    x_test = contract.to_model_input(x_test_u8)
     keras_probabilities = model.predict(x_test, batch_size=1024, verbose=0)
 
-    uncertainty = uncertainty_threshold(keras_probabilities, y_test)
+    uncertainty = recorded_uncertainty(args.run)
+    uncertain_below = uncertainty and uncertainty["uncertain_below"]
     onnx_model = convert(model, args.opset)
-    set_metadata(onnx_model, model_metadata(args.run, keras_path, args.opset, "float32",
-                                            uncertainty["uncertain_below"]))
+    set_metadata(onnx_model, model_metadata(args.run, keras_path, args.opset, "float32", uncertain_below))
     output = args.output
     staged = []
     try:
@@ -260,6 +262,7 @@ def export(args) -> dict:
         import onnxruntime as ort
         session = cpu_session(fp32_tmp)
         result = {"source": str(keras_path), "source_sha256": sha256_file(keras_path), "opset": args.opset,
+                  "command": args.command,
                   "onnxruntime": ort.__version__, "provider": session.get_providers()[0],
                   "checker": "passed (full_check)", "uncertainty": uncertainty,
                   "parity": check_parity(session, x_test, y_test, keras_probabilities, args.tolerance),
@@ -270,10 +273,10 @@ def export(args) -> dict:
             int8_tmp = int8_path.with_name(f".{int8_path.name}.tmp")
             staged.append(int8_tmp)
             order = np.random.default_rng(0).permutation(len(x_train))[:CALIBRATION_IMAGES]
-            quantize_int8(fp32_tmp, int8_tmp, (x_train[order].astype(np.float32) / 255.0)[..., None])
+            quantize_int8(fp32_tmp, int8_tmp, contract.to_model_input(x_train[order]))
             int8_model = onnx.load(int8_tmp)
             set_metadata(int8_model, model_metadata(
-                args.run, keras_path, args.opset, "int8 (static QDQ, per-channel)", uncertainty["uncertain_below"]))
+                args.run, keras_path, args.opset, "int8 (static QDQ, per-channel)", uncertain_below))
             onnx.save(int8_model, int8_tmp)
             onnx.checker.check_model(str(int8_tmp), full_check=True)
             result["int8"] = {"calibration_images": CALIBRATION_IMAGES, "calibration_source": "MNIST training set",
@@ -288,6 +291,8 @@ def export(args) -> dict:
             os.replace(tmp, final)
         if not args.quantize:  # an int8 model from an earlier export would no longer match this one
             output.with_name(output.stem + "-int8.onnx").unlink(missing_ok=True)
+        if (args.run / "run.json").is_file() and output.parent.resolve() == args.run.resolve():
+            write_card(args.run)
         return result
     finally:
         for tmp in staged:
@@ -320,6 +325,9 @@ def main(argv=None) -> int:
     print(f"wrote {args.output} ({result['files'][args.output.name] / 1e6:.2f} MB, opset {args.opset}): "
           f"max |Keras − ONNX| {parity['max_abs_diff']:.2e} on {parity['images']} test images, argmax agreement "
           f"{parity['argmax_agreement']:.2%}, test accuracy {parity['onnx_test_accuracy']:.2%}")
+    if result["uncertainty"] is None:
+        print("note: the run records no \"not sure\" threshold (none chosen on held-out images), so the model "
+              "carries none; the demo uses its default")
     if "int8" in result:
         q = result["int8"]
         print(f"int8: test accuracy {q['int8_test_accuracy']:.2%} (fp32 {q['fp32_test_accuracy']:.2%}), "

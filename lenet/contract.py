@@ -6,6 +6,8 @@ the model file (it never imports this package), so the file is the only coupling
 
 import json
 
+import numpy as np
+
 INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
 IMAGE_SIZE = 28          # the model sees IMAGE_SIZE × IMAGE_SIZE × 1
@@ -14,6 +16,18 @@ CENTERING = "center_of_mass"  # ... and centred the box's centre of mass in the 
 VALUE_RANGE = (0.0, 1.0)  # float32, 0 = background
 POLARITY = "white_on_black"  # ink is bright (1.0), background dark (0.0)
 CLASS_LABELS = [str(digit) for digit in range(10)]
+CLASSES = len(CLASS_LABELS)
+
+
+def to_model_input(images: np.ndarray) -> np.ndarray:
+    """MNIST's own format, uint8 (N, IMAGE_SIZE, IMAGE_SIZE) with 255 = full ink, → the model's
+    input: float32 (N, IMAGE_SIZE, IMAGE_SIZE, 1) in VALUE_RANGE."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise ValueError(f"expected uint8 images of shape (N, {IMAGE_SIZE}, {IMAGE_SIZE}), "
+                         f"got {images.dtype} {images.shape}")
+    low, high = VALUE_RANGE
+    return (low + images.astype(np.float32) / np.float32(255.0 / (high - low)))[..., None]
 
 
 def as_metadata() -> dict[str, str]:

@@ -26,7 +26,8 @@ def describe_device() -> str:
 def cpu_has_bfloat16() -> bool:
     """True where the CPU computes bfloat16 natively (AVX-512 BF16 or AMX); read from /proc/cpuinfo."""
     try:
-        flags = open("/proc/cpuinfo").read()
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = cpuinfo.read()
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags

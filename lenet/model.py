@@ -11,7 +11,7 @@ from lenet import contract
 
 
 def build_lenet(width: int = contract.IMAGE_SIZE, height: int = contract.IMAGE_SIZE, depth: int = 1,
-                classes: int = 10, activation: str = "relu", channels_first: bool = False,
+                classes: int = contract.CLASSES, activation: str = "relu", channels_first: bool = False,
                 input_name: str = contract.INPUT_NAME, dtype: str | None = None) -> keras.Model:
     """Build LeNet. `activation` is "relu" (the Keras tutorial) or "tanh" (the 1998 original);
     `dtype` is a Keras dtype policy such as "mixed_bfloat16" (the softmax always runs in float32)."""
@@ -33,3 +33,20 @@ def build_lenet(width: int = contract.IMAGE_SIZE, height: int = contract.IMAGE_S
         layers.Dense(classes, name="fc2", dtype=dtype),
         layers.Activation("softmax", name=contract.OUTPUT_NAME, dtype="float32"),
     ], name="lenet")
+
+
+def describe(model: keras.Model) -> str:
+    """The architecture in one line, read from the model's layers: "CONV 20@5×5 → ReLU → max-pool 2×2 → …"."""
+    parts = []
+    for layer in model.layers:
+        config = layer.get_config()
+        if isinstance(layer, layers.Conv2D):
+            parts.append(f"CONV {config['filters']}@{'×'.join(map(str, config['kernel_size']))}")
+        elif isinstance(layer, layers.MaxPooling2D):
+            parts.append(f"max-pool {'×'.join(map(str, config['pool_size']))}")
+        elif isinstance(layer, layers.Dense):
+            parts.append(f"FC {config['units']}")
+        elif isinstance(layer, layers.Activation):
+            name = config["activation"]
+            parts.append({"relu": "ReLU", "tanh": "tanh"}.get(name, name))
+    return " → ".join(parts)

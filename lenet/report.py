@@ -8,9 +8,7 @@ import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
 from lenet import contract
-
-CURVE_SERIES = (("loss", "train_loss"), ("val_loss", "val_loss"),
-                ("accuracy", "train_acc"), ("val_accuracy", "val_acc"))
+from lenet.card import CURVES
 
 
 def package_versions(*names: str) -> dict[str, str]:
@@ -92,7 +90,7 @@ def plot_curves(history: list[dict], path: Path, title: str) -> None:
     epochs = [row["epoch"] for row in history]
     with plt.style.context("ggplot"):
         fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
-        for key, label in CURVE_SERIES:
+        for key, label, _ in CURVES:
             ax.plot(epochs, [row[key] for row in history], marker="o", markersize=3, label=label)
         ax.set_title(title)
         ax.set_xlabel("Epoch #")

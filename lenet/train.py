@@ -1,7 +1,8 @@
 """`python -m lenet.train`: train LeNet on real MNIST and write a run folder.
 
 The run folder holds model.keras (weights, no optimizer state), history.json, report.txt,
-report.json, confusion.json, misclassified.json, curves.png and run.json. It is written into a
+report.json, confusion.json, misclassified.json, curves.png, run.json (with the "not sure"
+threshold chosen on the validation images) and card.json (lenet.card). It is written into a
 hidden staging folder beside the target (`.NAME.partial-PID-…`) and renamed into place only when
 complete, so an interrupted or failed run leaves nothing half-written; staging folders left by a
 killed run (its process is gone) are removed by the next run. Writing into artifacts/ (the shipped
@@ -9,8 +10,8 @@ runs the demo serves) needs `--ship`.
 """
 
 import argparse
-import json
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -18,13 +19,13 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-# Recipes are listed here without importing Keras, so --help and flag errors answer at once.
-RECIPE_NAMES = ("fast", "seed")
+from lenet.recipes import DEFAULT_RECIPE, RECIPES
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
 RUNS = ROOT / "runs"
 RUN_FILES = ("model.keras", "history.json", "report.txt", "report.json", "confusion.json", "confusion.png",
-             "misclassified.json", "misclassified.npz", "curves.png", "run.json")
+             "misclassified.json", "misclassified.npz", "curves.png", "run.json", "card.json")
 
 
 class UserError(Exception):
@@ -51,17 +52,23 @@ def positive_float(text: str) -> float:
     return value
 
 
+def recipe_values(field: str) -> str:
+    return ", ".join(f"{name} {getattr(recipe, field)}" for name, recipe in RECIPES.items()) + ")"
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m lenet.train", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Train LeNet on real MNIST and write a run folder (model, history, reports, curves).")
-    parser.add_argument("--recipe", choices=RECIPE_NAMES, default="fast",
-                        help="'fast': Adam + one-cycle + shifts, ≥99.3%% test accuracy; "
-                             "'seed': the tutorial exactly (SGD 0.01, 20 epochs, ~98%%)")
-    parser.add_argument("--epochs", type=positive_int, help="epochs (default: the recipe's: fast 8, seed 20)")
-    parser.add_argument("--batch-size", type=positive_int, help="batch size (default: the recipe's, 128)")
+    parser.add_argument("--recipe", choices=list(RECIPES), default=DEFAULT_RECIPE,
+                        help="training recipe ('fast': quickest to 99%%; 'robust': the shipped model, trained on "
+                             "writer-like distortions; 'seed': the tutorial); lenet/recipes.py describes each")
+    parser.add_argument("--epochs", type=positive_int, help="epochs (default: the recipe's: " + recipe_values("epochs"))
+    parser.add_argument("--batch-size", type=positive_int,
+                        help="batch size (default: the recipe's: " + recipe_values("batch_size"))
     parser.add_argument("--learning-rate", type=positive_float,
-                        help="learning rate; the peak rate for one-cycle (default: fast 0.003, seed 0.01)")
+                        help="learning rate; the peak rate for one-cycle (default: the recipe's: "
+                             + recipe_values("learning_rate"))
     parser.add_argument("--seed", type=int, default=1, help="random seed (data order, initial weights, shifts)")
     parser.add_argument("--output", type=Path, help="run folder to write (default: runs/<recipe> in the repository)")
     parser.add_argument("--limit", type=positive_int, help="train on only this many training images (smoke runs)")
@@ -72,6 +79,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="allow writing into artifacts/ (the shipped runs the demo and a Space serve)")
     args = parser.parse_args(argv)
     args.output = args.output or RUNS / args.recipe
+    args.command = shlex.join(["python", "-m", "lenet.train", *(sys.argv[1:] if argv is None else argv)])
     return args
 
 
@@ -141,16 +149,18 @@ def float32_copy(model):
     return clean
 
 
-def train_into(folder: Path, args) -> dict:
-    """Train and write every run file into `folder`; return run.json's content."""
+def train_into(folder: Path, args, started: float) -> dict:
+    """Train and write every run file into `folder`; return run.json's content. `started`: when the
+    command started (perf_counter), for the run's wall time."""
     from lenet.data import load_mnist
     train_split, test_split = load_mnist(args.data_dir)
 
     import keras
     import numpy as np
 
-    from lenet import report, training
+    from lenet import card, report, training, uncertainty
     from lenet.device import describe_device, gpu_not_used_reason, make_deterministic, resolve_precision
+    from lenet.model import describe
 
     recipe = training.RECIPES[args.recipe].with_overrides(
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate)
@@ -163,12 +173,17 @@ def train_into(folder: Path, args) -> dict:
         print(f"note: {gpu_not_used_reason(device)}", flush=True)
 
     model = training.compile_lenet(recipe, data, precision, args.seed)
-    started = time.perf_counter()
-    history = training.fit(model, data, recipe, verbose=0 if args.quiet else 1)
-    train_seconds = time.perf_counter() - started
+    fit_started = time.perf_counter()
+    history = training.fit(model, data, recipe, verbose=0 if args.quiet else 1, seed=args.seed)
+    train_seconds = time.perf_counter() - fit_started
 
     model = float32_copy(training.lenet_of(model))  # what is saved, exported and served: evaluate that
     probabilities = model.predict(data.x_test, batch_size=1024, verbose=0)
+    if recipe.validation == "holdout":  # the "not sure" threshold: chosen on held-out images, never the test set
+        threshold = uncertainty.choose_threshold(model.predict(data.x_val, batch_size=1024, verbose=0),
+                                                 data.y_val.argmax(1), probabilities, data.y_test)
+    else:
+        threshold = None  # validation is the test set (the tutorial): no honest place to choose one
     true_class_probability = probabilities[np.arange(len(data.y_test)), data.y_test]
     test_loss = float(-np.log(np.clip(true_class_probability, 1e-7, 1.0)).mean())
     summary = report.write_evaluation(folder, data.y_test, probabilities)
@@ -179,17 +194,20 @@ def train_into(folder: Path, args) -> dict:
     model.save(folder / "model.keras")
 
     run = {
-        "recipe": recipe.__dict__, "seed": args.seed, "limit": args.limit,
+        "recipe": recipe.__dict__, "seed": args.seed, "limit": args.limit, "command": args.command,
+        "architecture": describe(model),
         "train_images": len(data.x_train), "validation_images": len(data.x_val), "test_images": len(data.y_test),
         "parameters": int(model.count_params()), "device": device, "precision": precision,
         "keras_backend": keras.backend.backend(),
         "versions": report.package_versions("keras", "tensorflow", "jax", "numpy", "scikit-learn"),
         "train_seconds": round(train_seconds, 1),
         "test_accuracy": round(summary["test_accuracy"], 6), "test_loss": round(test_loss, 6),
-        "test_misclassified": summary["misclassified"],
+        "test_misclassified": summary["misclassified"], "uncertainty": threshold,
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "wall_seconds": round(time.perf_counter() - started, 1),
     }
     report.write_json(folder / "run.json", run)
+    card.write_card(folder)
     return run
 
 
@@ -207,6 +225,7 @@ def publish(staging: Path, output: Path) -> None:
 
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
+    started = time.perf_counter()
     args = parse_args(argv)
     staging = None
     try:
@@ -214,10 +233,7 @@ def main(argv=None) -> int:
         for stale in remove_stale_staging(args.output.parent):
             print(f"removed {stale}, left by a run that was killed", file=sys.stderr)
         staging = Path(tempfile.mkdtemp(dir=args.output.parent, prefix=staging_prefix(args.output)))
-        started = time.perf_counter()
-        run = train_into(staging, args)
-        run["wall_seconds"] = round(time.perf_counter() - started, 1)
-        (staging / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+        run = train_into(staging, args, started)
         publish(staging, args.output)
         staging = None
     except KeyboardInterrupt:

@@ -5,7 +5,6 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -13,6 +12,16 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 SMALL_RUN_ARGS = ["--limit", "5000", "--epochs", "2", "--seed", "3", "--quiet"]
+COSTLY_FIXTURES = {"small_run", "small_export", "app_server", "journey", "server"}  # trains, exports or serves
+COSTLY_MODULES = {"test_train", "test_training", "test_export", "test_shipped"}  # Keras/TensorFlow in every test
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that train, export, load Keras or start a server are `slow` (the fast tier is
+    `pytest -m "not slow and not browser"`); CI and the README's command run everything."""
+    for item in items:
+        if COSTLY_FIXTURES & set(getattr(item, "fixturenames", ())) or item.module.__name__ in COSTLY_MODULES:
+            item.add_marker(pytest.mark.slow)
 SMALL_RUN_ACCURACY_FLOOR = 0.90  # on all 10,000 real test images; seen: see tests/test_train.py
 
 
@@ -25,8 +34,9 @@ def mnist():
 @pytest.fixture(scope="session")
 def test_digits(mnist):
     """The first 1,000 real test images as float32 (N, 28, 28, 1) in [0, 1], and their labels."""
+    from lenet.contract import to_model_input
     _, (x, y) = mnist
-    return (x[:1000].astype(np.float32) / 255.0)[..., None], y[:1000]
+    return to_model_input(x[:1000]), y[:1000]
 
 
 @pytest.fixture(scope="session")

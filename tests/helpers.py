@@ -1,11 +1,12 @@
 """Small helpers shared by several test modules (import as `from tests.helpers import ...`)."""
 
 import io
-import socket
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from benchmarks.common import free_port  # noqa: F401  (one helper for tests and benchmarks)
 
 
 def grey_levels(image: Image.Image) -> np.ndarray:
@@ -17,13 +18,6 @@ def png_bytes(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -41,6 +41,7 @@ def sketch(path):
     return {"background": f, "layers": [], "composite": f}
 
 
+@pytest.mark.slow
 def test_app_does_not_import_tensorflow_or_keras():
     code = "import sys, app; print(sorted(m for m in ('tensorflow', 'keras', 'lenet') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
@@ -105,6 +106,7 @@ def run_app(*args, env=None, timeout=60):
                           timeout=timeout, env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("problem", ["missing", "not_onnx", "no_contract", "other_contract"])
 def test_app_with_an_unusable_model_exits_at_once_with_one_line(tmp_path, problem):
     """Before Gradio is imported: exit status 2, one line naming the file and the reason."""
@@ -130,6 +132,7 @@ def test_app_with_an_unusable_model_exits_at_once_with_one_line(tmp_path, proble
     print(f"{problem}: {seconds:.2f} s")  # about the time of importing onnxruntime (~1 s), never Gradio's
 
 
+@pytest.mark.slow
 def test_app_help_and_wrong_flags_answer_without_building_the_page():
     done = run_app("--help")
     assert done.returncode == 0 and "--model" in done.stdout and "LENET_MODEL" in done.stdout
@@ -200,6 +203,7 @@ def test_provider_choice(tmp_path):
         DigitModel(ROOT / "artifacts" / "fast" / "lenet.onnx", providers=" , ")
 
 
+@pytest.mark.slow
 def test_python_app_py_serves_on_the_port_it_is_given(tmp_path):
     port = free_port()
     gradio_base = tmp_path / "gradio"
@@ -238,6 +242,7 @@ def predict_cli(*args):
                           text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_predict_cli_text_json_number_and_errors(tmp_path):
     examples = ROOT / "artifacts" / "examples"
     done = predict_cli(examples / "mnist_test_0000_digit_7.png")

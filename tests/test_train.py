@@ -1,12 +1,16 @@
 """`python -m lenet.train`: a real short run on real MNIST, and the command's failure paths."""
 
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import zipfile
 
+import h5py
+import numpy as np
 import pytest
 
 from conftest import ROOT, SMALL_RUN_ACCURACY_FLOOR, SMALL_RUN_ARGS
@@ -39,16 +43,51 @@ def test_small_run_clears_the_accuracy_floor(small_run):
     assert run["test_accuracy"] >= SMALL_RUN_ACCURACY_FLOOR, run["test_accuracy"]
 
 
-def test_saved_model_has_no_optimizer_state(small_run):
-    assert (small_run / "model.keras").stat().st_size < 5.5e6  # weights alone are 5.0 MB
+def test_saved_model_is_plain_float32_lenet_without_optimizer_state(small_run):
+    import keras
+    with zipfile.ZipFile(small_run / "model.keras") as archive:
+        config = json.loads(archive.read("config.json"))
+        with archive.open("model.weights.h5") as weights, h5py.File(io.BytesIO(weights.read())) as h5:
+            groups = []
+            h5.visit(groups.append)
+    assert not [name for name in groups if "optimizer" in name.lower()]  # no Adam moments saved
+    assert not config.get("compile_config")  # saved uncompiled: no optimizer to restore
+    model = keras.saving.load_model(small_run / "model.keras")
+    assert model.name == "lenet" and model.count_params() == 1_256_080 and getattr(model, "optimizer", None) is None
+    assert {weight.dtype for weight in model.weights} == {"float32"}
 
 
-def test_same_seed_gives_the_same_result(small_run, tmp_path):
+def test_same_seed_gives_bit_identical_weights(small_run, tmp_path):
+    import keras
     assert train.main(SMALL_RUN_ARGS + ["--output", str(tmp_path / "again")]) == 0
-    first = json.loads((small_run / "run.json").read_text())
-    again = json.loads((tmp_path / "again" / "run.json").read_text())
-    assert again["test_accuracy"] == first["test_accuracy"]
-    assert again["test_loss"] == pytest.approx(first["test_loss"], abs=1e-6)
+    first, again = (keras.saving.load_model(folder / "model.keras").get_weights()
+                    for folder in (small_run, tmp_path / "again"))
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    history, history_again = (json.loads((folder / "history.json").read_text()) for folder in (small_run, tmp_path / "again"))
+    assert [row["val_loss"] for row in history] == [row["val_loss"] for row in history_again]
+
+
+def test_threshold_is_chosen_on_validation_images_and_recorded(small_run):
+    run = json.loads((small_run / "run.json").read_text())
+    chosen = run["uncertainty"]
+    assert chosen["chosen_on"].startswith("validation") and 0.3 <= chosen["uncertain_below"] <= 0.95
+    assert chosen["validation"]["images"] == run["validation_images"] == 500
+    assert chosen["test"]["images"] == 10000  # reported there, not chosen there
+    below, above = chosen["validation"]["accuracy_below"], chosen["validation"]["accuracy_at_or_above"]
+    if chosen["uncertain_below"] != 0.5:  # a qualifying threshold: mostly wrong under it
+        assert chosen["validation"]["images_below"] >= 20 and below <= 2 / 3 < above
+
+
+def test_run_card_describes_the_run(small_run):
+    card = json.loads((small_run / "card.json").read_text())
+    run = json.loads((small_run / "run.json").read_text())
+    assert card["format"] == "lenet-run-card/1" and card["name"] == "fast" and card["parameters"] == 1_256_080
+    assert card["architecture"].startswith("CONV 20@5×5 → ReLU → max-pool 2×2 → CONV 50@5×5")
+    assert card["commands"]["train"] == run["command"] and "--limit 5000" in run["command"]
+    curves = {series["label"]: series["points"] for series in card["curves"]["series"]}
+    assert set(curves) == {"train_loss", "val_loss", "train_acc", "val_acc"} and [p[0] for p in curves["val_acc"]] == [1, 2]
+    assert {m["name"]: m["value"] for m in card["metrics"]}["test accuracy"] == run["test_accuracy"]
+    assert run["wall_seconds"] >= run["train_seconds"] > 0
 
 
 def test_existing_run_folder_is_kept_without_overwrite(small_run, capsys):
