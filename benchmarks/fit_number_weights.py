@@ -175,7 +175,7 @@ def main(argv=None) -> int:
     (train_images, train_labels), (test_images, test_labels) = load_mnist()
     started = time.perf_counter()
     shapes = class_shapes(train_images[:SHAPE_DIGITS], train_labels[:SHAPE_DIGITS])
-    model = DigitModel(FP32_MODEL, "cpu")
+    model = DigitModel(FP32_MODEL, "cpu")  # the model the demo serves
     makers = {"hard": written.hard_numbers, "pairs": written.touching_pairs, "lone": written.lone_digits}
     examples = {}
     for name, (count, seed) in SETS.items():

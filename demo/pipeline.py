@@ -18,24 +18,33 @@ from demo.preprocess import INK_THRESHOLD, ink_map, preprocess, to_mnist
 
 
 @dataclass
-class DigitReading:
+class ModelAnswer:
+    """What the model says about one 28×28 input."""
     label: str
     confidence: float
     sure: bool
     probabilities: dict[str, float]
     model_input: np.ndarray          # the 28×28 the model received
+
+    @classmethod
+    def of(cls, model: DigitModel, mnist: np.ndarray, probabilities: np.ndarray, **more):
+        """The answer for `mnist` from the model's `probabilities`, with this class's `more` fields."""
+        labels = model.contract.class_labels
+        best = int(probabilities.argmax())
+        confidence = float(probabilities[best])
+        return cls(labels[best], confidence, confidence >= model.contract.uncertain_below,
+                   {label: float(p) for label, p in zip(labels, probabilities)}, mnist, **more)
+
+
+@dataclass
+class DigitReading(ModelAnswer):
     heatmap: np.ndarray | None       # RGB overlay of the occlusion map
     milliseconds: float
 
 
 @dataclass
-class NumberDigit:
-    """One digit of a number, as read on the best path."""
-    label: str
-    confidence: float
-    sure: bool
-    probabilities: dict[str, float]
-    model_input: np.ndarray          # the 28×28 the model received
+class NumberDigit(ModelAnswer):
+    """One digit of a number, as read on the best path (its time is the number's)."""
     box: tuple[int, int, int, int]   # (x0, y0, x1, y1) in `NumberReading.ink`
 
 
@@ -52,13 +61,10 @@ class NumberReading:
 
 
 def _reading(model: DigitModel, mnist: np.ndarray, probabilities: np.ndarray, heat: bool, started: float):
-    labels = model.contract.class_labels
-    best = int(probabilities.argmax())
-    confidence = float(probabilities[best])
-    heatmap = explain.overlay(mnist, explain.occlusion_map(model, mnist, best)) if heat else None
-    return DigitReading(labels[best], confidence, confidence >= model.contract.uncertain_below,
-                        {label: float(p) for label, p in zip(labels, probabilities)}, mnist, heatmap,
-                        (time.perf_counter() - started) * 1000)
+    target = int(probabilities.argmax())
+    heatmap = explain.overlay(mnist, explain.occlusion_map(model, mnist, target)) if heat else None
+    return DigitReading.of(model, mnist, probabilities, heatmap=heatmap,
+                           milliseconds=(time.perf_counter() - started) * 1000)
 
 
 def read_digit(model: DigitModel, source, heatmap: bool = True) -> DigitReading | None:
@@ -96,12 +102,7 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     path = best_path.choose(graph, probabilities)
     if len(path) > max_digits:
         raise InputError(f"The picture holds {len(path)} digits; write at most {max_digits}.")
-    digits = []
-    for index in path:
-        p = probabilities[index]
-        best = int(p.argmax())
-        digits.append(NumberDigit(labels[best], float(p[best]), float(p[best]) >= model.contract.uncertain_below,
-                                  {label: float(q) for label, q in zip(labels, p)}, inputs[index],
-                                  graph.candidates[index].box))
+    digits = [NumberDigit.of(model, inputs[index], probabilities[index], box=graph.candidates[index].box)
+              for index in path]
     text = "".join(d.label if d.sure else "?" for d in digits)
     return NumberReading(text, digits, graph.ink, (time.perf_counter() - started) * 1000)

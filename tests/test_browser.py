@@ -231,25 +231,33 @@ def test_opens_ready_to_draw_in_another_language(browser, app_server, locale):
 
 def test_number_tab_reads_a_one_touching_a_seven(page):
     """Write "17" with the 1 touching the 7 on the Number tab: read as two digits, not one."""
+    status = write_on_number_tab(page, ONE_TOUCHING_SEVEN)["status"]
+    # "Read: **17**" then "<small>2 digits, … ms on …" (no space between in the text)
+    assert status.startswith("Read: 17") and "2 digits" in status, status
+
+
+def write_on_number_tab(page, strokes) -> dict:
+    """Write `strokes` (Number-tab canvas pixels) with the mouse, waiting after each stroke for its
+    reading and for its boxes picture (demo.ui draws it right after); what the page then shows."""
     page.get_by_role("tab", name="Number").click()
     pad = page.locator(".block").filter(has=page.get_by_text("Write a number, digits side by side", exact=True))
     pad.locator("canvas").first.wait_for(state="visible")
     left, top, scale = canvas_area(pad, *NUMBER_CANVAS)
-    shown = results(page)
-    for number, stroke in enumerate(ONE_TOUCHING_SEVEN, 1):
+    shown, picture = results(page), boxes_picture_source(page)
+    for number, stroke in enumerate(strokes, 1):
         page.mouse.move(left + stroke[0][0] * scale, top + stroke[0][1] * scale)
         page.mouse.down()
         for x, y in stroke[1:]:
             page.mouse.move(left + x * scale, top + y * scale)
         page.mouse.up()
         deadline = time.monotonic() + ANSWER_TIMEOUT_S
-        while results(page) == shown or "Read:" not in results(page)["status"]:
+        while (results(page) == shown or "Read:" not in results(page)["status"]
+               or boxes_picture_source(page) in (None, picture)):
             assert not error_toasts(page), error_toasts(page)
-            assert time.monotonic() < deadline, f"no reading after stroke {number}: {results(page)!r}"
+            assert time.monotonic() < deadline, f"no reading and picture after stroke {number}: {results(page)!r}"
             page.wait_for_timeout(100)
-        shown = results(page)
-    status = shown["status"]  # "Read: **17**" then "<small>2 digits, … ms on …" (no space between in the text)
-    assert status.startswith("Read: 17") and "2 digits" in status, status
+        shown, picture = results(page), boxes_picture_source(page)
+    return shown
 
 
 # "2026" on the Number tab, in canvas pixels: the first 2's bottom stroke runs on into the 0.
@@ -272,26 +280,8 @@ def boxes_picture_source(page) -> str | None:
 
 
 def test_number_tab_reads_2026_with_two_digits_touching_and_shows_how(page, tmp_path):
-    """Write "2026" with the 2 running into the 0: read as four digits, and the page shows the
-    number with a box around each digit (a new picture after the last stroke)."""
-    page.get_by_role("tab", name="Number").click()
-    pad = page.locator(".block").filter(has=page.get_by_text("Write a number, digits side by side", exact=True))
-    pad.locator("canvas").first.wait_for(state="visible")
-    left, top, scale = canvas_area(pad, *NUMBER_CANVAS)
-    shown, picture = results(page), boxes_picture_source(page)
-    for number, stroke in enumerate(TWO_TOUCHING_ZERO_TWO_SIX, 1):
-        page.mouse.move(left + stroke[0][0] * scale, top + stroke[0][1] * scale)
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(left + x * scale, top + y * scale)
-        page.mouse.up()
-        deadline = time.monotonic() + ANSWER_TIMEOUT_S
-        while (results(page) == shown or "Read:" not in results(page)["status"]
-               or boxes_picture_source(page) in (None, picture)):
-            assert not error_toasts(page), error_toasts(page)
-            assert time.monotonic() < deadline, f"no reading and picture after stroke {number}: {results(page)!r}"
-            page.wait_for_timeout(100)
-        shown, picture = results(page), boxes_picture_source(page)
+    """Write "2026" with the 2 running into the 0: read as four digits, and after every stroke the
+    page shows a new picture of the number with a box around each digit (write_on_number_tab)."""
+    status = write_on_number_tab(page, TWO_TOUCHING_ZERO_TWO_SIX)["status"]
     page.screenshot(path=str(tmp_path / "number_2026.png"), full_page=True)
-    status = shown["status"]
     assert status.startswith("Read: 2026") and "4 digits" in status, status

@@ -17,14 +17,14 @@ from demo import number_view
 from demo.errors import InputError
 from demo.model import DigitModel
 from demo.pipeline import read_digit, read_number
+from demo.runs import SHIPPED_MODEL
 from demo.segment import WORKING_HEIGHT
 from tests import written_numbers as written
-from tests.helpers import ROOT
 
 
 @pytest.fixture(scope="module")
 def model():
-    return DigitModel(ROOT / "artifacts" / "fast" / "lenet.onnx", providers="cpu", threads=1)
+    return DigitModel(SHIPPED_MODEL, providers="cpu", threads=1)  # the model the page serves
 
 
 @pytest.fixture(scope="module")
