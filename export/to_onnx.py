@@ -312,6 +312,8 @@ def check_writable(output: Path) -> None:
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = parse_args(argv)
+    from lenet.train import stop_cleanly_on_sigterm
+    stop_cleanly_on_sigterm()
     try:
         check_writable(args.output)
         result = export(args)
