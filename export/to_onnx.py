@@ -8,7 +8,10 @@ argmax agreement), and equal answers at batch sizes 1, 7 and 256. The files are 
 temporary names and renamed into place only after every check passes; the results go to
 export.json beside the model, and the run card (card.json) is rewritten. `--quantize int8` adds a
 static (QDQ, per-channel) int8 model calibrated on training images, with its accuracy, agreement
-and latency next to float32; an export without it removes a stale int8 file beside the output.
+and latency next to float32; an export without it removes a stale int8 file beside the output. Beside the model it also
+writes `lenet-layers.onnx`, LeNet's activations at every stage and its filters for the demo's
+Inside LeNet view (export/onnx_layers.py), proven against Keras the same way; the main file's
+metadata names it (`layers_model`), its own inputs and outputs stay `image` → `probabilities`.
 The "not sure" threshold in the metadata is the one training chose on its validation images
 (run.json); the exporter never picks one on the test set.
 
@@ -31,7 +34,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import onnx_layers  # noqa: E402  (beside this file)
 from lenet import contract  # noqa: E402
 from lenet.data import DataError, load_mnist  # noqa: E402
 from lenet.card import write_card  # noqa: E402
@@ -250,9 +255,11 @@ def export(args) -> dict:
 
     uncertainty = recorded_uncertainty(args.run)
     uncertain_below = uncertainty and uncertainty["uncertain_below"]
-    onnx_model = convert(model, args.opset)
-    set_metadata(onnx_model, model_metadata(args.run, keras_path, args.opset, "float32", uncertain_below))
     output = args.output
+    layers_path = onnx_layers.layers_path(output)
+    onnx_model = convert(model, args.opset)
+    set_metadata(onnx_model, {**model_metadata(args.run, keras_path, args.opset, "float32", uncertain_below),
+                              "layers_model": layers_path.name})
     staged = []
     try:
         fp32_tmp = output.with_name(f".{output.name}.tmp")
@@ -268,6 +275,21 @@ def export(args) -> dict:
                   "parity": check_parity(session, x_test, y_test, keras_probabilities, args.tolerance),
                   "files": {output.name: fp32_tmp.stat().st_size}}
         publish = [(fp32_tmp, output)]
+        layers_tmp = layers_path.with_name(f".{layers_path.name}.tmp")
+        staged.append(layers_tmp)
+        layers_model = onnx_layers.convert_layers(model, args.opset)
+        set_metadata(layers_model, {**model_metadata(args.run, keras_path, args.opset, "float32", uncertain_below),
+                                    **onnx_layers.layers_metadata(layers_model)})
+        onnx.save(layers_model, layers_tmp)
+        onnx.checker.check_model(str(layers_tmp), full_check=True)
+        proof = onnx_layers.prove_layers(cpu_session(layers_tmp), model, x_test, args.tolerance)
+        if proof.pop("failures"):
+            raise ExportError("layers model parity failed: " + "; ".join(
+                f"{name} {diff:.2e}" for name, diff in proof["max_abs_diff"].items() if not diff <= args.tolerance)
+                + "; no ONNX file was written")
+        result["layers"] = {"file": layers_path.name, **proof}
+        result["files"][layers_path.name] = layers_tmp.stat().st_size
+        publish.append((layers_tmp, layers_path))
         if args.quantize:
             int8_path = output.with_name(output.stem + "-int8.onnx")
             int8_tmp = int8_path.with_name(f".{int8_path.name}.tmp")

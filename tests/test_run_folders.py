@@ -13,8 +13,7 @@ import pytest
 from lenet import train
 from tests.helpers import ROOT
 
-sys.path.insert(0, str(ROOT / "export"))
-import to_onnx  # noqa: E402
+import to_onnx  # export/ is on pytest's pythonpath
 
 
 def test_staging_folders_of_killed_runs_are_removed_and_live_ones_kept(tmp_path):

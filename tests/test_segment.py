@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from conftest import ROOT
+from tests.helpers import ROOT
 from demo.images import InputError
 from demo.model import DigitModel
 from demo.pipeline import read_number as read_number_with_model
