@@ -151,9 +151,9 @@ def test_layers_model_matches_keras_at_every_stage_and_leaves_the_main_contract_
     x, _ = test_digits
     main = session(small_export / "lenet.onnx")
     assert [o.name for o in main.get_outputs()] == ["probabilities"] and [i.name for i in main.get_inputs()] == ["image"]
-    assert main.get_modelmeta().custom_metadata_map["layers_model"] == "lenet-layers.onnx"
     layers = session(small_export / "lenet-layers.onnx")
     meta = layers.get_modelmeta().custom_metadata_map
+    assert meta["source_model_sha256"] == main.get_modelmeta().custom_metadata_map["source_model_sha256"]
     named = [entry["name"] for entry in json.loads(meta["layer_outputs"])]
     assert named == ["conv1", "pool1", "conv2", "pool2", "fc1", "probabilities"]
     assert [entry["name"] for entry in json.loads(meta["filter_outputs"])] == ["conv1_filters", "conv2_filters"]
@@ -164,8 +164,24 @@ def test_layers_model_matches_keras_at_every_stage_and_leaves_the_main_contract_
               "probabilities": (10,)}
     for name, keras_value in zip(named, expected):
         assert outputs[name].shape == (200, *shapes[name])
-        assert np.abs(outputs[name] - keras_value).max() < 1e-5, name
+        assert np.abs(outputs[name] - keras_value).max() < 1e-5 * max(1.0, np.abs(keras_value).max()), name
     assert np.array_equal(outputs["conv1_filters"], model.get_layer("conv1").kernel.numpy())
     assert outputs["conv2_filters"].shape == (5, 5, 20, 50)
     report = json.loads((small_export / "export.json").read_text())["layers"]
-    assert report["images"] == 1000 and max(report["max_abs_diff"].values()) <= report["tolerance"] == 1e-5
+    assert report["images"] == 1000 and max(report["relative_diff"].values()) <= report["tolerance"] == 1e-5
+
+
+def test_layers_only_adds_the_layers_file_and_leaves_the_model_alone(small_export, tmp_path):
+    import shutil
+    run = tmp_path / "run"
+    shutil.copytree(small_export, run)
+    (run / "lenet-layers.onnx").unlink()
+    before = (run / "lenet.onnx").read_bytes()
+    assert to_onnx.main([str(run), "--layers-only"]) == 0
+    assert (run / "lenet.onnx").read_bytes() == before and (run / "lenet-layers.onnx").is_file()
+    report = json.loads((run / "export.json").read_text())
+    assert report["layers"]["file"] == "lenet-layers.onnx" and "parity" in report  # the rest of the report kept
+    other = tmp_path / "other"
+    shutil.copytree(small_export, other)
+    (other / "model.keras").write_bytes((other / "model.keras").read_bytes() + b"\0")  # another model file
+    assert to_onnx.main([str(other), "--layers-only"]) == 1
