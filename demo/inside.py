@@ -2,7 +2,8 @@
 exported model's companion file (lenet-layers.onnx, written and proven against Keras by
 export/layers.py), run by ONNX Runtime like the main model; never Keras.
 
-`LayerModel.beside(model)` opens the companion the main file's metadata names (`layers_model`).
+`LayerModel.beside(model)` opens the companion beside the model file, exported from the same
+model.keras (their metadata's `source_model_sha256` agree).
 `look_inside(model, layers, picture)` preprocesses the picture exactly like the Draw tab and
 returns the input, the activation grids (conv1's 20 maps 28×28 after ReLU, the first pool's 20
 maps 14×14, conv2's 50 maps 14×14, the second pool's 50 maps 7×7), the 500 FC units as a strip with
@@ -32,6 +33,7 @@ GRIDS = {  # output → (tiles per row, enlargement) for the page
     "conv1": (5, 3), "pool1": (5, 6), "conv2": (10, 3), "pool2": (10, 6)}
 STRONGEST_UNITS = 10
 STRIP_SIZE = (1000, 90)          # the FC 500 strip: 2 px per unit
+LAYERS_SUFFIX = "-layers.onnx"   # export/onnx_layers.py names the companion so
 
 
 class LayerModel:
@@ -45,14 +47,21 @@ class LayerModel:
         self.layers = json.loads(meta["layer_outputs"])
         self.filter_names = [f["name"] for f in json.loads(meta["filter_outputs"])]
         self.input_name = self.session.get_inputs()[0].name
+        self.source_sha256 = meta.get("source_model_sha256")
         self._filters = None
 
     @classmethod
     def beside(cls, model: DigitModel, threads: int | None = None) -> "LayerModel | None":
-        """The companion the model's metadata names, or None when the model was exported without one."""
-        name = model.metadata.get("layers_model")
-        path = model.path.with_name(name) if name and "/" not in name else None
-        return cls(path, "cpu", threads) if path is not None and path.is_file() else None
+        """The companion beside the model file (lenet.onnx → lenet-layers.onnx; an int8 model uses its
+        fp32 sibling's), if it was exported from the same model.keras; else None."""
+        candidates = [model.path.with_name(model.path.stem + LAYERS_SUFFIX),
+                      model.path.with_name(model.path.stem.removesuffix("-int8") + LAYERS_SUFFIX)]
+        for path in dict.fromkeys(candidates):
+            if path.is_file():
+                layers = cls(path, "cpu", threads)
+                if layers.source_sha256 and layers.source_sha256 == model.metadata.get("source_model_sha256"):
+                    return layers
+        return None
 
     def activations(self, image: np.ndarray) -> dict[str, np.ndarray]:
         """Every layer output for one preprocessed image (size × size in [0, 1]), batch axis removed."""
@@ -166,3 +175,9 @@ def unit_strip(units: np.ndarray) -> np.ndarray:
         if bar:
             strip[height - bar:, index * per_unit:(index + 1) * per_unit] = (200, 30, 30) if index in strongest else (120, 60, 150)
     return strip
+
+
+def enlarge(image: np.ndarray, scale: int = 8) -> np.ndarray:
+    """A model input (white on black, [0, 1]) as grey pixels, enlarged without smoothing."""
+    size = image.shape[0] * scale
+    return np.asarray(Image.fromarray((image * 255).astype(np.uint8)).resize((size, size), Image.Resampling.NEAREST))
