@@ -11,7 +11,8 @@ plus, as diagnostics, the occlusion map's ONNX batch as the demo runs it (only w
 the others score the same as the original), with every window (65 images), with the 6×6 windows at
 stride 2 an earlier version used (145 images), and as run on the int8 model. Then
 `demo.pipeline.read_number` (the Number tab) on the shipped example numbers and on twenty hard
-five-digit numbers (tests/written_numbers.py).
+five-digit numbers (tests/written_numbers.py), and the Inside LeNet view (`demo.inside.look_inside`)
+beside the sketch request it leaves unchanged.
 
 Over HTTP: `python app.py` on 127.0.0.1 (a subprocess, always killed), /classify_sketch and
 /classify_upload round trips through `gradio_client`, and through the raw REST queue API
@@ -115,6 +116,24 @@ def in_process(model, canvases, calls: int, int8_model=None) -> dict:
     rows = {name: summary(s) for name, s in steps.items()}
     return {"read_digit_ms": total, "steps_ms": rows, "accuracy_on_canvases": correct / calls,
             "inked_window_share": float(np.mean(windows))}
+
+
+def inside_view(model, canvases, calls: int) -> dict:
+    """The Inside LeNet view (demo.inside.look_inside on the served model's layers file) next to the
+    ordinary sketch request on the same canvases, alternating, so the two p50s are side by side."""
+    from demo import inputs, pipeline
+    from demo.inside import LayerModel, look_inside
+    layers = LayerModel.beside(model, threads=1)
+    if layers is None:
+        return {}
+    values = [({"background": None, "layers": [], "composite": {"path": str(path)}}, path.parent) for path, _ in canvases]
+    look_inside(model, layers, inputs.image_from_sketch(*values[0]))  # warm-up
+    sketch, view = [], []
+    for i in range(calls):
+        image = inputs.image_from_sketch(*values[i % len(values)])
+        sketch.append(timed(pipeline.read_digit, model, image)[1])
+        view.append(timed(look_inside, model, layers, image)[1])
+    return {"sketch_request_ms": summary(sketch), "inside_view_ms": summary(view)}
 
 
 def number_readings(model, calls: int, hard: int = 20) -> dict:
@@ -222,6 +241,14 @@ def main(argv=None) -> int:
           f"{steps[every_window]['p50'] / steps[OCCLUSION_AS_RUN]['p50']:.2f} faster. "
           f"Canvases read correctly: {local['accuracy_on_canvases']:.0%}.")
 
+    inside = inside_view(model, canvases, max(20, calls // 5))
+    if inside:
+        print_table(["request (same canvases, alternating)", "p50 ms", "p99 ms", "n"],
+                    [[name, s["p50"], s["p99"], s["n"]] for name, s in
+                     (("sketch (read_digit, as the Draw tab)", inside["sketch_request_ms"]),
+                      ("Inside LeNet view (look_inside)", inside["inside_view_ms"]))],
+                    title="The Inside LeNet view costs only when its tab is used; the sketch request is unchanged")
+
     numbers = number_readings(model, max(5, calls // 10))
     print_table(["number (shipped example)", "read as", "digits", "p50 ms", "p99 ms", "calls"],
                 [[name, r["text"], r["digits"], r["ms"]["p50"], r["ms"]["p99"], r["ms"]["n"]] for name, r in numbers.items()],
@@ -247,7 +274,7 @@ def main(argv=None) -> int:
                                       "number_5_digits_p50_ms_max": TARGET_NUMBER_P50_MS},
                           "settings": {"calls": calls, "http_calls_per_kind": http_calls, "canvas": "280x280 RGBA PNG, "
                                        "opaque white, black ink: real MNIST test digits 0-19 upscaled"},
-                          "in_process": local, "numbers_in_process": numbers, "http": remote})
+                          "in_process": local, "inside_view": inside, "numbers_in_process": numbers, "http": remote})
     shutil.rmtree(workdir, ignore_errors=True)  # kept only when the run failed (logs inside)
     return 0
 

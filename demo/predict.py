@@ -4,16 +4,22 @@ Same preprocessing and model as the page (and the same rule for which model: see
 one line per file, or with --json a JSON list with one object per file, in order: for a digit
 {file, label, confidence, sure, probabilities, milliseconds}; for --number {file, number,
 milliseconds, digits: [{label, confidence, sure, box}]}; when no ink is found the label or number is
-null with a message; a file that cannot be read gives {file, error}. Exit status 1 if any file could not be
+null with a message; a file that cannot be read gives {file, error}. --inside writes the Inside
+LeNet pictures (input, conv1, conv1_filters, pool1, conv2, pool2, fc1 as PNG) and summary.json per
+file into --out/<name>/ (default ./inside-<name>/) and reports {file, inside, label, files}. Exit status 1 if any file could not be
 read (the others are still answered), 2 for a bad model or flag.
 """
 
 import argparse
 import json
 import sys
+from pathlib import Path
+
+from PIL import Image
 
 from demo import pipeline
 from demo.errors import InputError
+from demo.inside import LayerModel, enlarge, look_inside
 from demo.model import DigitModel
 from demo.runs import MODEL_RULE, choose_model
 
@@ -36,11 +42,29 @@ def answer(model: DigitModel, path: str, number: bool) -> dict:
             "milliseconds": round(reading.milliseconds, 2)}
 
 
+def inside_answer(model: DigitModel, layers, path: str, out: Path | None) -> dict:
+    """--inside: the Inside LeNet pictures (PNG) and summary.json of one file, into a folder."""
+    reading = look_inside(model, layers, path)
+    if reading is None:
+        return {"file": path, "inside": None, "message": "no ink found"}
+    folder = out / Path(path).stem if out else Path(f"inside-{Path(path).stem}")
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, picture in {"input": enlarge(reading.model_input), **reading.pictures}.items():
+        Image.fromarray(picture).save(folder / f"{name}.png")
+        written.append(f"{name}.png")
+    (folder / "summary.json").write_text(json.dumps(reading.summary, indent=2) + "\n")
+    return {"file": path, "inside": str(folder), "label": reading.summary["prediction"]["label"],
+            "files": written + ["summary.json"]}
+
+
 def as_text(result: dict) -> str:
     if "error" in result:
         return f"{result['file']}: error: {result['error']}"
     if result.get("message"):
         return f"{result['file']}: {result['message']}"
+    if "inside" in result:
+        return f"{result['file']}: {result['label']}; wrote {len(result['files'])} files to {result['inside']}/"
     if "number" in result:
         digits = " ".join(f"{d['label']}({d['confidence']:.0%})" for d in result["digits"])
         return f"{result['file']}: {result['number']}  [{digits}]"
@@ -54,6 +78,9 @@ def main(argv=None) -> int:
     parser.add_argument("--model", help=f"exported lenet.onnx (default, as for the page: {MODEL_RULE})")
     parser.add_argument("--providers", help="ONNX Runtime providers in order, e.g. 'cpu'")
     parser.add_argument("--number", action="store_true", help="read a multi-digit number, left to right")
+    parser.add_argument("--inside", action="store_true",
+                        help="write every layer's pictures and summary.json (the page's Inside LeNet view) per file")
+    parser.add_argument("--out", type=Path, help="with --inside: the folder for them (default: ./inside-<file name>/)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args(argv)
     try:
@@ -61,10 +88,16 @@ def main(argv=None) -> int:
     except ValueError as error:  # ModelError: the file and the reason; or an unknown provider
         print(f"error: {error}", file=sys.stderr)
         return 2
+    layers = LayerModel.beside(model) if args.inside else None
+    if args.inside and layers is None:
+        print(f"error: no layers file beside {model.path} (python export/to_onnx.py RUN --layers-only adds it)",
+              file=sys.stderr)
+        return 2
     results = []
     for path in args.files:
         try:
-            results.append(answer(model, path, args.number))
+            results.append(inside_answer(model, layers, path, args.out) if args.inside
+                           else answer(model, path, args.number))
         except InputError as error:
             results.append({"file": path, "error": str(error)})
     if args.json:

@@ -25,6 +25,7 @@ RUNS = ROOT / "runs"
 MODEL_FILE = "lenet.onnx"
 SHIPPED_MODEL = ARTIFACTS / "robust" / MODEL_FILE
 CARD_FILE = "card.json"  # the run card: the only description of a run the page reads
+LAYERS_FILE = "lenet-layers.onnx"  # the exported activations and filters (the page shows the filters)
 PAGE_ROLES = ("classification_report", "confusion", "misclassified")  # files the card names that the page shows
 MODEL_RULE = ("--model / LENET_MODEL, else your newest export (runs/*/lenet.onnx), "
               f"else the shipped model ({SHIPPED_MODEL.relative_to(ROOT)})")
@@ -75,11 +76,13 @@ class RunView:
 
 
 def page_files(folder: Path) -> list[Path]:
-    """The files of a run folder the training tab reads: its card and the files it names for PAGE_ROLES."""
+    """The files of a run folder the training tab reads: its card, the files it names for PAGE_ROLES,
+    and its layers file (the conv filters)."""
     view = RunView.load(folder)
     if view is None:
         return []
-    return [folder / CARD_FILE] + [path for role in PAGE_ROLES if (path := view.file(role)) is not None]
+    files = [folder / CARD_FILE] + [path for role in PAGE_ROLES if (path := view.file(role)) is not None]
+    return files + ([folder / LAYERS_FILE] if (folder / LAYERS_FILE).is_file() else [])
 
 
 @dataclass(frozen=True)

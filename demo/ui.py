@@ -8,12 +8,13 @@ Every image input hands its client payload to `demo.inputs` (the trust boundary)
 Gradio's own preprocessing, so the functions behind the page receive a bounded RGBA image, never
 a path; a refused input becomes one error pop-up and one log line (endpoint, reason, size).
 Named API endpoints: /classify_sketch, /classify_upload, /classify_photo, /read_number,
-/read_number_upload (README: gradio_client and raw HTTP calls).
+/read_number_upload, /inside, /inside_sketch (README: gradio_client and raw HTTP calls).
 """
 
 import contextlib
 import json
 import logging
+import time
 import os
 import tempfile
 from collections import deque
@@ -29,10 +30,11 @@ from PIL import Image
 from starlette.middleware import Middleware
 
 from demo import inputs, number_view, pipeline
+from demo.inside import LayerModel, enlarge, filter_grid, look_inside
 from demo.errors import InputError
 from demo.images import FORMAT_NAMES, MAX_IMAGE_BYTES
 from demo.model import DigitModel
-from demo.runs import RunView, display_path, shipped_runs
+from demo.runs import LAYERS_FILE, RunView, display_path, shipped_runs
 from demo.server_limits import CACHE_MAX_AGE_S, CacheFolder, RequestLimits
 from demo.serving import Served
 
@@ -62,11 +64,18 @@ SELECT_BRUSH_JS = """
   pick();
 }
 """
-CSS = ".model-input img, .heatmap img { image-rendering: pixelated; }"
+CSS = ".model-input img, .heatmap img, [class*='inside-'] img { image-rendering: pixelated; }"
 
 BLANK_DIGIT = (None, "✏️ **Draw a digit** (0–9) in the box — one digit, as large as you like.", None, None)
 BLANK_NUMBER = "✏️ **Write a number** — digits side by side, left to right."
 NO_DIGIT = "**No digit found** — only specks or dots. " + BLANK_NUMBER
+INSIDE_PICTURES = (  # demo.inside picture → label on the page
+    ("conv1", "conv1: 20 feature maps, 28×28, after ReLU"),
+    ("conv1_filters", "conv1's 20 learned filters, 5×5 (blue negative, white 0, red positive)"),
+    ("pool1", "max-pool 2×2: 20 maps, 14×14"),
+    ("conv2", "conv2: 50 feature maps, 14×14, after ReLU"),
+    ("pool2", "max-pool 2×2: 50 maps, 7×7"),
+    ("fc1", "FC 500 after ReLU, one bar per unit: the 10 strongest in red"))
 
 
 class OutputImages:
@@ -167,6 +176,7 @@ class Page:
         self.served = served
         self.model = served.model
         self.outputs = OutputImages(served.cache_folder)
+        self.layers = LayerModel.beside(served.model, threads=served.threads)
 
     def status_line(self, reading) -> str:
         return f"{verdict(reading)}  \n<small>{reading.milliseconds:.1f} ms on {self.model.provider}</small>"
@@ -203,6 +213,21 @@ class Page:
         """The picture of how the number was read: each digit's box, digit and confidence."""
         return None if reading is None else self.outputs.save(number_view.boxes_picture(reading))
 
+    def inside(self, image, endpoint: str):
+        """The Inside LeNet view: status, input, probabilities, one picture per stage, JSON summary."""
+        started = time.perf_counter()
+        reading = self.read(lambda model, picture: look_inside(model, self.layers, picture), image, endpoint)
+        if reading is None:
+            return (BLANK_DIGIT[1],) + (None,) * (len(INSIDE_PICTURES) + 3)
+        best = reading.summary["prediction"]
+        status = (f"It's a **{best['label']}** ({best['confidence']:.1%}). One colour scale per layer: black is 0, "
+                  f"the lightest colour that layer's strongest response to this picture.  \n"
+                  f"<small>{(time.perf_counter() - started) * 1000:.1f} ms on CPUExecutionProvider</small>")
+        pictures = [self.outputs.save(reading.pictures[name]) if name in reading.pictures else None
+                    for name, _ in INSIDE_PICTURES]
+        return (status, self.outputs.save(enlarge(reading.model_input)), reading.probabilities, *pictures,
+                reading.summary)
+
 
 def verdict(reading) -> str:
     """The status line's Markdown for one digit: the answer, or "not sure" with the two likeliest."""
@@ -211,12 +236,6 @@ def verdict(reading) -> str:
     runner_up = sorted(reading.probabilities.items(), key=lambda kv: -kv[1])[1]
     return (f"**Not sure.** Maybe a {reading.label} ({reading.confidence:.0%}) or a {runner_up[0]} "
             f"({runner_up[1]:.0%}) — try writing it larger and clearer.")
-
-
-def enlarge(image: np.ndarray, scale: int = 8) -> np.ndarray:
-    """The model's 28×28 input as the model sees it (white on black), enlarged without smoothing."""
-    size = image.shape[0] * scale
-    return np.asarray(Image.fromarray((image * 255).astype(np.uint8)).resize((size, size), Image.Resampling.NEAREST))
 
 
 def digit_result_column():
@@ -315,6 +334,9 @@ def training_column(view: RunView, model: DigitModel | None):
         gr.Dataframe(table, label="Classification report (test set)", interactive=False)
     if view.file("confusion"):
         gr.Image(str(view.file("confusion")), label="Confusion matrix (test set)", interactive=False)
+    for picture, label in filters_of(view):
+        gr.Image(picture, label=label + " — blue negative, white 0, red positive", interactive=False,
+                 elem_classes="model-input")
     if view.misclassified:
         m = view.misclassified
         gr.Gallery([(np.asarray(img), f"true {t} → {p} ({c:.0%})") for img, t, p, c in
@@ -324,6 +346,51 @@ def training_column(view: RunView, model: DigitModel | None):
 
 def examples(pattern: str) -> list[str]:
     return sorted(str(p) for p in EXAMPLES.glob(pattern))
+
+
+def inside_tab(page: Page, root: str, queue: dict) -> None:
+    """Draw or upload a digit and see every layer's response (demo.inside), from the layers file
+    exported beside the model; /inside (upload) and /inside_sketch are its API endpoints."""
+    if page.layers is None:
+        gr.Markdown("This model was exported without its layers file (`lenet-layers.onnx` beside it). "
+                    "Add it with `python export/to_onnx.py RUN --layers-only`.")
+        return
+    gr.Markdown("What LeNet computes for your digit, stage by stage, from the same exported model "
+                f"(`{display_path(page.layers.path)}`, run by ONNX Runtime). Each layer's maps share one colour "
+                "scale: black is 0, the lightest colour the layer's strongest response to this picture.")
+    with gr.Row():
+        with gr.Column(scale=1):
+            sketch = accept_sketches(gr.Sketchpad(
+                label="Draw a digit to look inside", canvas_size=(280, 280), image_mode="RGBA", layers=False,
+                transforms=(), fixed_canvas=True, brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed")),
+                "/inside_sketch", root)
+            upload = accept_images(gr.File(label="…or upload a picture of a digit", file_types=IMAGE_FILE_TYPES,
+                                           type="filepath"), inputs.image_from_file, "/inside", root)
+            status = gr.Markdown(BLANK_DIGIT[1])
+            with gr.Row():
+                seen = gr.Image(label="Input: the 28×28 the model receives", elem_classes="model-input", height=200,
+                                interactive=False)
+                outputs = gr.Label(num_top_classes=3, label="Output: FC 10 + softmax")
+        with gr.Column(scale=2):
+            pictures = [gr.Image(label=label, interactive=False, elem_classes=f"inside-{name}")
+                        for name, label in INSIDE_PICTURES]
+    summary = gr.JSON(label="Summary (also what the /inside API returns last)")
+    targets = [status, seen, outputs, *pictures, summary]
+    sketch.change(lambda image: page.inside(image, "/inside_sketch"), sketch, targets, api_name="inside_sketch",
+                  trigger_mode="always_last", **queue)
+    upload.change(lambda image: page.inside(image, "/inside"), upload, targets, api_name="inside", **queue)
+
+
+def filters_of(view: RunView) -> list[tuple[np.ndarray, str]]:
+    """Both conv layers' filters of a run, from its layers file, as (picture, label); none without one."""
+    path = view.folder / LAYERS_FILE
+    if not path.is_file():
+        return []
+    kernels = LayerModel(path, "cpu", threads=1).filters()
+    return [(filter_grid(kernels["conv1_filters"], columns=5, scale=8),
+             f"conv1's 20 filters, 5×5 ({view.name})"),
+            (filter_grid(kernels["conv2_filters"], columns=20, scale=3),
+             f"conv2's 50 filters, one row each: 5×5 for each of its 20 inputs ({view.name})")]
 
 
 def model_line(served: Served) -> str:
@@ -400,6 +467,8 @@ def build_app(served: Served) -> gr.Blocks:
             number_file.change(lambda image: page.number(image, "/read_number_upload"), number_file,
                                number_results, api_name="read_number_upload",
                                **queue).then(page.number_boxes, number_reading, number_picture, api_visibility="private")
+        with gr.Tab("Inside LeNet"):
+            inside_tab(page, root, queue)
         with gr.Tab("Training"):
             views = shipped_runs(served.choice.path)
             if not views:

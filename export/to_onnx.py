@@ -8,7 +8,10 @@ argmax agreement), and equal answers at batch sizes 1, 7 and 256. The files are 
 temporary names and renamed into place only after every check passes; the results go to
 export.json beside the model, and the run card (card.json) is rewritten. `--quantize int8` adds a
 static (QDQ, per-channel) int8 model calibrated on training images, with its accuracy, agreement
-and latency next to float32; an export without it removes a stale int8 file beside the output.
+and latency next to float32; an export without it removes a stale int8 file beside the output. Beside the model it also
+writes `lenet-layers.onnx`, LeNet's activations at every stage and its filters for the demo's
+Inside LeNet view (export/onnx_layers.py), proven against Keras the same way; the main file's
+metadata names it (`layers_model`), its own inputs and outputs stay `image` → `probabilities`.
 The "not sure" threshold in the metadata is the one training chose on its validation images
 (run.json); the exporter never picks one on the test set.
 
@@ -31,7 +34,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import onnx_layers  # noqa: E402  (beside this file)
 from lenet import contract  # noqa: E402
 from lenet.data import DataError, load_mnist  # noqa: E402
 from lenet.card import write_card  # noqa: E402
@@ -75,6 +80,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--data-dir", help="MNIST cache folder (default: $LENET_DATA_DIR or ~/.cache/lenet/mnist)")
     parser.add_argument("--ship", action="store_true",
                         help="allow writing into artifacts/ (the shipped models the demo and a Space serve)")
+    parser.add_argument("--layers-only", action="store_true",
+                        help="only add lenet-layers.onnx beside an existing export of this run (lenet.onnx unchanged)")
     args = parser.parse_args(argv)
     if args.opset not in SUPPORTED_OPSETS:
         parser.error(f"--opset {args.opset} is not supported; choose 14 to 18 (tf2onnx is tested on those)")
@@ -250,9 +257,12 @@ def export(args) -> dict:
 
     uncertainty = recorded_uncertainty(args.run)
     uncertain_below = uncertainty and uncertainty["uncertain_below"]
-    onnx_model = convert(model, args.opset)
-    set_metadata(onnx_model, model_metadata(args.run, keras_path, args.opset, "float32", uncertain_below))
     output = args.output
+    metadata = model_metadata(args.run, keras_path, args.opset, "float32", uncertain_below)
+    if args.layers_only:
+        return export_layers_only(args, model, keras_path, x_test, metadata)
+    onnx_model = convert(model, args.opset)
+    set_metadata(onnx_model, metadata)
     staged = []
     try:
         fp32_tmp = output.with_name(f".{output.name}.tmp")
@@ -268,6 +278,10 @@ def export(args) -> dict:
                   "parity": check_parity(session, x_test, y_test, keras_probabilities, args.tolerance),
                   "files": {output.name: fp32_tmp.stat().st_size}}
         publish = [(fp32_tmp, output)]
+        layers_result, layers_tmp, layers_path = write_layers(model, output, x_test, args, metadata, staged)
+        result["layers"] = layers_result
+        result["files"][layers_path.name] = layers_tmp.stat().st_size
+        publish.append((layers_tmp, layers_path))
         if args.quantize:
             int8_path = output.with_name(output.stem + "-int8.onnx")
             int8_tmp = int8_path.with_name(f".{int8_path.name}.tmp")
@@ -299,6 +313,55 @@ def export(args) -> dict:
             tmp.unlink(missing_ok=True)
 
 
+def write_layers(model, output: Path, x_test, args, metadata: dict, staged: list) -> tuple[dict, Path, Path]:
+    """The companion lenet-layers.onnx (export/onnx_layers.py), checked and proven against Keras,
+    written under a temporary name that the caller renames into place."""
+    import onnx
+    layers_path = onnx_layers.layers_path(output)
+    layers_tmp = layers_path.with_name(f".{layers_path.name}.tmp")
+    staged.append(layers_tmp)
+    layers_model = onnx_layers.convert_layers(model, args.opset)
+    set_metadata(layers_model, {**metadata, **onnx_layers.layers_metadata(layers_model)})
+    onnx.save(layers_model, layers_tmp)
+    onnx.checker.check_model(str(layers_tmp), full_check=True)
+    proof = onnx_layers.prove_layers(cpu_session(layers_tmp), model, x_test, args.tolerance)
+    if proof.pop("failures"):
+        raise ExportError("layers model parity failed (|Keras − ONNX| relative to each output's scale): " + "; ".join(
+            f"{name} {diff:.2e}" for name, diff in proof["relative_diff"].items() if not diff <= args.tolerance)
+            + "; no ONNX file was written")
+    return {"file": layers_path.name, **proof}, layers_tmp, layers_path
+
+
+def export_layers_only(args, model, keras_path: Path, x_test, metadata: dict) -> dict:
+    """Add the layers file beside an existing export of the same model.keras, leaving lenet.onnx as it is."""
+    import onnxruntime as ort
+    output = args.output
+    if not output.is_file():
+        raise ExportError(f"--layers-only needs {output}; export the model first")
+    main_sha = ort.InferenceSession(str(output), providers=["CPUExecutionProvider"]).get_modelmeta() \
+        .custom_metadata_map.get("source_model_sha256")
+    if main_sha != metadata["source_model_sha256"]:
+        raise ExportError(f"{output} was not exported from {keras_path}; export it again without --layers-only")
+    staged = []
+    try:
+        layers_result, layers_tmp, layers_path = write_layers(model, output, x_test, args, metadata, staged)
+        report_path = output.with_name("export.json")
+        report = json.loads(report_path.read_text()) if report_path.is_file() else {}
+        report["layers"] = layers_result
+        report.setdefault("files", {})[layers_path.name] = layers_tmp.stat().st_size
+        json_tmp = output.with_name(".export.json.tmp")
+        staged.append(json_tmp)
+        json_tmp.write_text(json.dumps(report, indent=2) + "\n")
+        os.replace(layers_tmp, layers_path)
+        os.replace(json_tmp, report_path)
+        if (args.run / "run.json").is_file() and output.parent.resolve() == args.run.resolve():
+            write_card(args.run)
+        return report
+    finally:
+        for tmp in staged:
+            tmp.unlink(missing_ok=True)
+
+
 def check_writable(output: Path) -> None:
     if output.is_dir():
         raise ExportError(f"--output {output} is a folder; give a file path such as {output / 'lenet.onnx'}")
@@ -312,6 +375,8 @@ def check_writable(output: Path) -> None:
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = parse_args(argv)
+    from lenet.train import stop_cleanly_on_sigterm
+    stop_cleanly_on_sigterm()
     try:
         check_writable(args.output)
         result = export(args)
@@ -321,10 +386,18 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: nothing was written", file=sys.stderr)
         return 130
+    layers = result["layers"]
+    layers_line = (f"wrote {args.output.with_name(layers['file'])}: every stage within "
+                   f"{max(layers['relative_diff'].values()):.1e} of Keras (relative to its scale) on "
+                   f"{layers['images']} test images")
+    if args.layers_only:
+        print(layers_line)
+        return 0
     parity = result["parity"]
     print(f"wrote {args.output} ({result['files'][args.output.name] / 1e6:.2f} MB, opset {args.opset}): "
           f"max |Keras − ONNX| {parity['max_abs_diff']:.2e} on {parity['images']} test images, argmax agreement "
           f"{parity['argmax_agreement']:.2%}, test accuracy {parity['onnx_test_accuracy']:.2%}")
+    print(layers_line)
     if result["uncertainty"] is None:
         print("note: the run records no \"not sure\" threshold (none chosen on held-out images), so the model "
               "carries none; the demo uses its default")

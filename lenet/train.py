@@ -223,10 +223,21 @@ def publish(staging: Path, output: Path) -> None:
         staging.rename(output)
 
 
+def stop_cleanly_on_sigterm() -> None:
+    """`kill` (SIGTERM) interrupts like Ctrl-C, so the staging folder is removed, not left behind."""
+    import signal
+    import threading
+    if threading.current_thread() is threading.main_thread():
+        def interrupt(*_):
+            raise KeyboardInterrupt
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
     started = time.perf_counter()
     args = parse_args(argv)
+    stop_cleanly_on_sigterm()
     staging = None
     try:
         check_output(args.output, args.overwrite, args.ship)

@@ -2,16 +2,13 @@
 that the training, export and CLI tests all look at, and the real app served on loopback."""
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import SMALL_RUN_ARGS
+
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-SMALL_RUN_ARGS = ["--limit", "5000", "--epochs", "2", "--seed", "3", "--quiet"]
 COSTLY_FIXTURES = {"small_run", "small_export", "app_server", "journey", "server"}  # trains, exports or serves
 COSTLY_MODULES = {"test_train", "test_training", "test_export", "test_shipped"}  # Keras/TensorFlow in every test
 
@@ -22,7 +19,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if COSTLY_FIXTURES & set(getattr(item, "fixturenames", ())) or item.module.__name__ in COSTLY_MODULES:
             item.add_marker(pytest.mark.slow)
-SMALL_RUN_ACCURACY_FLOOR = 0.90  # on all 10,000 real test images; seen: see tests/test_train.py
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +47,6 @@ def small_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def small_export(small_run):
     """The small run exported to ONNX, with the int8 variant."""
-    sys.path.insert(0, str(ROOT / "export"))
     import to_onnx
     assert to_onnx.main([str(small_run), "--quantize", "int8"]) == 0
     return small_run

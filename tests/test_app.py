@@ -257,3 +257,27 @@ def test_predict_cli_text_json_number_and_errors(tmp_path):
     done = predict_cli(tmp_path / "note.txt", examples / "mnist_test_0000_digit_7.png")
     assert done.returncode == 1 and "error:" in done.stdout and "Traceback" not in done.stderr
     assert done.stdout.strip().splitlines()[1].split(": ")[1].startswith("7")  # the good file still answered
+
+
+def test_inside_endpoint_returns_every_stage_and_a_summary(client, mnist, tmp_path):
+    from tests.test_inside import tiles_in
+    _, (x, y) = mnist
+    path = tmp_path / "digit.png"
+    Image.fromarray(x[4321]).save(path)  # a real test digit that is not among the examples
+    status, seen, label, conv1, conv1_filters, pool1, conv2, pool2, fc1, summary = client.predict(
+        handle_file(str(path)), api_name="/inside")
+    assert label["label"] == str(y[4321]) == summary["prediction"]["label"]
+    assert [layer["name"] for layer in summary["layers"]] == ["conv1", "pool1", "conv2", "pool2", "fc1", "probabilities"]
+    grids = {name: np.asarray(Image.open(picture).convert("RGB")) for name, picture in
+             (("conv1", conv1), ("conv1_filters", conv1_filters), ("pool1", pool1), ("conv2", conv2), ("pool2", pool2))}
+    assert {name: tiles_in(grid) for name, grid in grids.items()} == {
+        "conv1": (4, 5), "conv1_filters": (4, 5), "pool1": (4, 5), "conv2": (5, 10), "pool2": (5, 10)}
+    assert Image.open(seen).size == (224, 224) and Image.open(fc1).size[0] == 1000
+
+
+def test_inside_refuses_a_blank_picture_like_the_draw_tab(client, tmp_path):
+    path = tmp_path / "blank.png"
+    Image.new("RGBA", (280, 280), (255, 255, 255, 255)).save(path)
+    inside_status = client.predict(handle_file(str(path)), api_name="/inside")[0]
+    draw_status = client.predict(sketch(path), api_name="/classify_sketch")[1]
+    assert inside_status == draw_status and "Draw a digit" in draw_status

@@ -5,7 +5,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from conftest import ROOT
+from tests.helpers import ROOT
 from lenet import augment
 
 

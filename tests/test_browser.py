@@ -285,3 +285,34 @@ def test_number_tab_reads_2026_with_two_digits_touching_and_shows_how(page, tmp_
     status = write_on_number_tab(page, TWO_TOUCHING_ZERO_TWO_SIX)["status"]
     page.screenshot(path=str(tmp_path / "number_2026.png"), full_page=True)
     assert status.startswith("Read: 2026") and "4 digits" in status, status
+
+
+def test_inside_tab_shows_conv1_maps_of_a_drawn_seven(page):
+    """Draw a 7 on the Inside LeNet tab: conv1's grid of 20 maps appears, with the model's answer."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from tests.test_inside import tiles_in
+    page.get_by_role("tab", name="Inside LeNet").click()
+    pad = page.locator(".block").filter(has=page.get_by_text("Draw a digit to look inside", exact=True))
+    pad.locator("canvas").first.wait_for(state="visible")
+    left, top, scale = canvas_area(pad, CANVAS_SIZE, CANVAS_SIZE)
+    conv1 = page.locator(".inside-conv1 img")
+    for stroke in SEVEN:
+        points = [(left + x * CANVAS_SIZE * scale, top + y * CANVAS_SIZE * scale) for x, y in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point)
+        page.mouse.up()
+        page.wait_for_timeout(300)
+    deadline = time.monotonic() + 2 * ANSWER_TIMEOUT_S
+    while "It's a 7" not in results(page)["status"] or conv1.count() == 0:
+        assert not error_toasts(page), error_toasts(page)
+        assert time.monotonic() < deadline, f"no Inside view of the 7: {results(page)!r}"
+        page.wait_for_timeout(200)
+    assert conv1.first.is_visible()
+    picture = np.asarray(Image.open(io.BytesIO(page.request.get(conv1.first.get_attribute("src")).body())).convert("RGB"))
+    assert tiles_in(picture) == (4, 5)  # 20 feature maps

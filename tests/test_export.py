@@ -10,10 +10,9 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from conftest import ROOT
+from tests.helpers import ROOT
 
-sys.path.insert(0, str(ROOT / "export"))
-import to_onnx  # noqa: E402
+import to_onnx  # export/ is on pytest's pythonpath
 
 
 def session(path):
@@ -84,7 +83,7 @@ def test_export_refreshes_the_run_card(small_export):
     card = json.loads((small_export / "card.json").read_text())
     export = json.loads((small_export / "export.json").read_text())
     assert card["commands"]["export"] == export["command"] and "--quantize int8" in export["command"]
-    assert card["exported_models"] == ["lenet-int8.onnx", "lenet.onnx"]
+    assert card["exported_models"] == ["lenet-int8.onnx", "lenet-layers.onnx", "lenet.onnx"]
     assert {m["name"] for m in card["metrics"]} >= {"max |Keras − ONNX|", "int8 test accuracy"}
 
 
@@ -144,3 +143,45 @@ def test_failed_parity_check_leaves_no_file(small_run, tmp_path):
     done = run_export(small_run, "--output", target, "--tolerance", "0")
     assert done.returncode == 1 and "parity check failed" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_layers_model_matches_keras_at_every_stage_and_leaves_the_main_contract_alone(small_export, test_digits):
+    import keras
+    import onnx_layers
+    x, _ = test_digits
+    main = session(small_export / "lenet.onnx")
+    assert [o.name for o in main.get_outputs()] == ["probabilities"] and [i.name for i in main.get_inputs()] == ["image"]
+    layers = session(small_export / "lenet-layers.onnx")
+    meta = layers.get_modelmeta().custom_metadata_map
+    assert meta["source_model_sha256"] == main.get_modelmeta().custom_metadata_map["source_model_sha256"]
+    named = [entry["name"] for entry in json.loads(meta["layer_outputs"])]
+    assert named == ["conv1", "pool1", "conv2", "pool2", "fc1", "probabilities"]
+    assert [entry["name"] for entry in json.loads(meta["filter_outputs"])] == ["conv1_filters", "conv2_filters"]
+    model = keras.saving.load_model(small_export / "model.keras")
+    outputs = dict(zip([o.name for o in layers.get_outputs()], layers.run(None, {"image": x[:200]})))
+    expected = onnx_layers.keras_taps(model).predict(x[:200], verbose=0)
+    shapes = {"conv1": (28, 28, 20), "pool1": (14, 14, 20), "conv2": (14, 14, 50), "pool2": (7, 7, 50), "fc1": (500,),
+              "probabilities": (10,)}
+    for name, keras_value in zip(named, expected):
+        assert outputs[name].shape == (200, *shapes[name])
+        assert np.abs(outputs[name] - keras_value).max() < 1e-5 * max(1.0, np.abs(keras_value).max()), name
+    assert np.array_equal(outputs["conv1_filters"], model.get_layer("conv1").kernel.numpy())
+    assert outputs["conv2_filters"].shape == (5, 5, 20, 50)
+    report = json.loads((small_export / "export.json").read_text())["layers"]
+    assert report["images"] == 1000 and max(report["relative_diff"].values()) <= report["tolerance"] == 1e-5
+
+
+def test_layers_only_adds_the_layers_file_and_leaves_the_model_alone(small_export, tmp_path):
+    import shutil
+    run = tmp_path / "run"
+    shutil.copytree(small_export, run)
+    (run / "lenet-layers.onnx").unlink()
+    before = (run / "lenet.onnx").read_bytes()
+    assert to_onnx.main([str(run), "--layers-only"]) == 0
+    assert (run / "lenet.onnx").read_bytes() == before and (run / "lenet-layers.onnx").is_file()
+    report = json.loads((run / "export.json").read_text())
+    assert report["layers"]["file"] == "lenet-layers.onnx" and "parity" in report  # the rest of the report kept
+    other = tmp_path / "other"
+    shutil.copytree(small_export, other)
+    (other / "model.keras").write_bytes((other / "model.keras").read_bytes() + b"\0")  # another model file
+    assert to_onnx.main([str(other), "--layers-only"]) == 1

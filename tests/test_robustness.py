@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from tests.helpers import ROOT
 from evaluate import robustness
 
 SHIPPED = ROOT / "artifacts" / "robust"

@@ -13,8 +13,7 @@ import pytest
 from lenet import train
 from tests.helpers import ROOT
 
-sys.path.insert(0, str(ROOT / "export"))
-import to_onnx  # noqa: E402
+import to_onnx  # export/ is on pytest's pythonpath
 
 
 def test_staging_folders_of_killed_runs_are_removed_and_live_ones_kept(tmp_path):
@@ -75,3 +74,23 @@ def test_export_without_int8_removes_the_stale_int8_model(small_export, tmp_path
     assert (run / "lenet-int8.onnx").exists()
     assert to_onnx.main([str(run)]) == 0
     assert (run / "lenet.onnx").exists() and not (run / "lenet-int8.onnx").exists()
+
+
+@pytest.mark.slow
+def test_a_run_stopped_with_sigterm_leaves_nothing(tmp_path):
+    """`kill`, `docker stop`, a CI timeout: like Ctrl-C, the staging folder goes."""
+    import signal
+    out = tmp_path / "stopped"
+    proc = subprocess.Popen([sys.executable, "-m", "lenet.train", "--limit", "30000", "--epochs", "5", "--output",
+                             str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.time() + 120
+    for line in proc.stdout:  # wait until training has really started
+        if line.startswith("training LeNet") or time.time() > deadline:
+            break
+    assert list(tmp_path.glob(".stopped.partial-*")), "training should be writing its staging folder by now"
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted: nothing was written" in err, err[-500:]
+    assert list(tmp_path.iterdir()) == []

@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import ROOT, SMALL_RUN_ACCURACY_FLOOR, SMALL_RUN_ARGS
+from tests.helpers import ROOT, SMALL_RUN_ACCURACY_FLOOR, SMALL_RUN_ARGS
 from lenet import train
 
 
