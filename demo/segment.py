@@ -43,6 +43,7 @@ MAX_MARKS = 200              # more pieces than this is not a number (noise, a p
 WORKING_HEIGHT = 64          # taller digits are read from the ink map shrunk to this line height (px)
 HALO = 2                     # faint ink this close (px, either axis) to a piece belongs to it
 MARK_SIZE = 0.25             # pieces under this share of the line height both ways are marks
+MIN_DIGIT_PX = 8             # ... and pieces under this many pixels both ways, whatever the line
 ISOLATION = 0.15             # marks farther than this (× line height) from all other ink are noise
 MIN_DIGIT_HEIGHT = 0.4       # a digit is at least this share of the line height tall
 CUT_MIN_WIDTH = 0.25         # blobs at least this wide (× line height) may be two digits
@@ -158,7 +159,9 @@ def without_isolated_marks(blobs: np.ndarray, boxes: dict[int, Box], height: flo
 
 
 def is_mark(box: Box, height: float) -> bool:
-    return max(box[2] - box[0], box[3] - box[1]) < MARK_SIZE * height
+    """Small both ways next to the line height, or under `MIN_DIGIT_PX` (so specks alone, which
+    make their own "line", are marks too)."""
+    return max(box[2] - box[0], box[3] - box[1]) < max(MARK_SIZE * height, MIN_DIGIT_PX)
 
 
 def cut_wide_blobs(blobs: np.ndarray, boxes: dict[int, Box], ink: np.ndarray, height: float):
