@@ -2,7 +2,8 @@
 files the Space needs.
 
 What goes up (`space_files`): app.py, README.md (its front matter makes the repository a Gradio
-Space), requirements.txt (serving only: no TensorFlow), the demo/ package, the shipped model
+Space), requirements.txt (serving only: no TensorFlow), the demo/ package (its code and the number reader's
+fitted weights, demo/number_weights.json), the shipped model
 (`demo.runs.SHIPPED_MODEL`), the files of each shipped run folder that the training tab reads
 (its run card and the files it names: `demo.runs.page_files`) and the example pictures. Never runs/, .venv, caches, tests, benchmarks,
 Keras models or the int8 model (the page uses neither). They are copied into a staging folder and
@@ -33,7 +34,7 @@ def space_files(root: Path = ROOT) -> list[str]:
     """The repository paths a Space needs, sorted (relative, with forward slashes)."""
     artifacts = root / ARTIFACTS.relative_to(ROOT)
     paths = [root / name for name in APP_FILES]
-    paths += sorted((root / "demo").glob("*.py"))
+    paths += sorted((root / "demo").glob("*.py")) + sorted((root / "demo").glob("*.json"))
     paths.append(root / SHIPPED_MODEL.relative_to(ROOT))
     for run in sorted(folder for folder in artifacts.iterdir() if (folder / CARD_FILE).is_file()):
         paths += page_files(run)
