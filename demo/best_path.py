@@ -37,7 +37,8 @@ from demo.preprocess import INK_THRESHOLD
 from demo.segment import Oversegmentation
 
 WEIGHTS_FILE = Path(__file__).with_name("number_weights.json")
-LOG_FLOOR = -8.0          # log-probabilities below this carry no more information
+LOG_FLOOR = -60.0         # log-probabilities below this carry no more information (LeNet is sure of
+                          # pieces too: a whole digit's runner-up lies far lower, median −12 against −3)
 MAX_Z2 = 30.0             # z² beyond this says no more
 DIGIT_FEATURES = ("log p", "log p runner-up", "shorter than the line²", "taller than the line²",
                   "aspect z²", "length z²", "length z above", "ink mass below typical", "strokes cut",

@@ -6,7 +6,8 @@ lets the recognizer decide (demo.best_path picks the best path through them):
 
 1. the ink map's 8-connected blobs (pixels above `INK_THRESHOLD`), specks dropped
    (`demo.preprocess.ink_blobs`: tiny next to the largest blob);
-2. the line's digit height: the area-weighted median height of the blobs (all digits of a number
+2. the line's digit height: the area-weighted median height of its columns (a blob, or blobs
+   stacked over one another: a digit a thin pen broke across counts whole; all digits of a number
    are about equally tall, while a dot or a broken piece is small and light); when it is over
    `WORKING_HEIGHT` px, the ink map is shrunk to that and 1–2 done again (MNIST's digits are 20 px:
    more pixels only cost time, several ms per candidate for a digit drawn 200 px tall);
@@ -54,6 +55,7 @@ CUTS_PER_DIGIT = 3           # the most cut columns tried per digit a blob may h
 MAX_DIGITS_PER_BLOB = 12     # a blob wider than this many line heights is a line: never cut
 MAX_BLOBS = 4                # the most blobs one digit is made of (a broken stroke, a detached bar)
 MAX_JOIN_GAP = 0.25          # pieces of one digit are at most this far apart (× line height)
+STACKED = 0.5                # blobs sharing this share of the narrower one's columns are one column
 MAX_ASPECT = 1.6             # a candidate digit is at most this wide × max(its, the line's) height
 
 Box = tuple[int, int, int, int]  # (x0, y0, x1, y1), end-exclusive
@@ -135,10 +137,38 @@ def shrunk(ink: np.ndarray, factor: float) -> np.ndarray:
 
 
 def line_height(blobs: np.ndarray, boxes: dict[int, Box]) -> float:
-    """The typical digit height: the median blob height, each blob weighted by its ink area."""
+    """The typical digit height: the median height of the line's *columns*, each weighted by its
+    ink area. A column is a blob, or blobs stacked over one another (each sharing at least
+    `STACKED` of the narrower one's columns with another): the pieces of one digit broken across
+    by a thin pen or a gap in a stroke, a 5's detached bar. Digits of a number stand side by side,
+    so a broken digit counts at its whole height, not as several short blobs. Specks (under
+    `MIN_DIGIT_PX` both ways) join no column."""
+    labels = list(boxes)
     areas = np.bincount(blobs.ravel(), minlength=max(boxes) + 1)
-    heights = np.array([box[3] - box[1] for box in boxes.values()], dtype=float)
-    weights = areas[list(boxes)].astype(float)
+    parent = {label: label for label in labels}
+
+    def root(label):
+        while parent[label] != label:
+            parent[label] = parent[parent[label]]
+            label = parent[label]
+        return label
+
+    solid = [label for label in labels if max(boxes[label][2] - boxes[label][0], boxes[label][3] - boxes[label][1]) >= MIN_DIGIT_PX]
+    by_left = sorted(solid, key=lambda label: boxes[label][0])
+    for i, a in enumerate(by_left):
+        for b in by_left[i + 1:]:
+            if boxes[b][0] >= boxes[a][2]:
+                break
+            shared = min(boxes[a][2], boxes[b][2]) - boxes[b][0]
+            if shared >= STACKED * min(boxes[a][2] - boxes[a][0], boxes[b][2] - boxes[b][0]):
+                parent[root(a)] = root(b)
+    columns: dict[int, tuple[Box, float]] = {}
+    for label in labels:
+        top = root(label)
+        box, area = columns.get(top, (boxes[label], 0.0))
+        columns[top] = (union(box, boxes[label]), area + float(areas[label]))
+    heights = np.array([box[3] - box[1] for box, _ in columns.values()], dtype=float)
+    weights = np.array([area for _, area in columns.values()])
     order = np.argsort(heights)
     cumulative = np.cumsum(weights[order])
     return float(heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)])

@@ -136,3 +136,18 @@ def test_the_halo_goes_to_the_nearest_piece():
     ink[5:35, 39] = 0.1
     graph = oversegment(ink)
     assert [c.box for c in graph.candidates if c.stop - c.start == 1] == [(10, 5, 15, 35), (39, 5, 44, 35)]
+
+
+def test_a_digit_broken_across_counts_at_its_whole_height(digits):
+    """A lone digit a thin pen broke into pieces stacked over one another is one column of the
+    line: the line height is the digit's, not a piece's (else every piece looks like a whole digit
+    and the digit itself too tall to be one)."""
+    images, labels = digits
+    three = ink_of(images, int(np.flatnonzero(labels[5000:] == 3)[0]) + 5000, 60)
+    broken = three.copy()
+    broken[18:21] = 0  # two gaps across the strokes: three blobs over one another
+    broken[38:41] = 0
+    picture, _ = written.lay_out([broken], [])
+    graph = oversegment(ink_map(picture))
+    assert len({piece.blob for piece in graph.pieces}) >= 3
+    assert graph.line_height >= 0.9 * 60
