@@ -5,13 +5,20 @@
 - pytorch/examples `mnist/main.py`: its `Net`, Adadelta lr 1.0 with StepLR gamma 0.7 per epoch,
   batch 64, 14 epochs, inputs normalised with (0.1307, 0.3081), no shuffling (the example only
   shuffles when an accelerator is used), unchanged. torchvision is replaced by the same arithmetic
-  on the same arrays. Runs only when `torch` is importable.
+  on the same arrays. Runs only when `torch` is importable, and in a process of its own
+  (`python -m benchmarks.peers torch`, which `train_speed.py` starts): with TensorFlow loaded in
+  the same process, importing torch's optimizers (they import triton) crashes it with a
+  segmentation fault (torch 2.14, TensorFlow 2.21).
 
 Each is scored on the 10,000 test images after every epoch, with the clock paused while it is
 scored, and stops once it reaches `stop_at`. Both return the same record as the project's recipes.
 """
 
+import argparse
+import json
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -133,3 +140,29 @@ def pytorch_mnist(splits, seed: int, stop_at: float | None = 0.99, epochs: int =
     return epoch_record("PyTorch examples/mnist", curve, len(x_train), stop_at,
                         parameters=sum(p.numel() for p in model.parameters()), torch=torch.__version__,
                         torch_threads=torch.get_num_threads(), source="pytorch/examples mnist/main.py")
+
+
+def main(argv=None) -> int:
+    """`python -m benchmarks.peers torch --out FILE`: the PyTorch row alone, in this process (no
+    TensorFlow), its record written as JSON. Exit status 3 when torch is not installed."""
+    parser = argparse.ArgumentParser(description="Run the PyTorch examples/mnist peer alone; write its record as JSON.")
+    parser.add_argument("peer", choices=["torch"])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--stop-at", type=float, default=0.99)
+    parser.add_argument("--epochs", type=int, default=14)
+    parser.add_argument("--limit", type=int, help="training images (a smoke run)")
+    args = parser.parse_args(argv)
+    from lenet.data import load_mnist
+    splits = load_mnist()
+    if args.limit:
+        splits = tuple((x[:args.limit], y[:args.limit]) for x, y in splits)
+    result = pytorch_mnist(splits, args.seed, args.stop_at, args.epochs)
+    if result is None:
+        return 3
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
