@@ -298,15 +298,10 @@ def export(args) -> dict:
             result["files"][int8_path.name] = int8_tmp.stat().st_size
             publish.append((int8_tmp, int8_path))
         result["exported"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        json_tmp = output.with_name(".export.json.tmp")
-        staged.append(json_tmp)
-        json_tmp.write_text(json.dumps(result, indent=2) + "\n")
-        for tmp, final in publish + [(json_tmp, output.with_name("export.json"))]:
-            os.replace(tmp, final)
+        publish_export(output, result, publish, staged)
         if not args.quantize:  # an int8 model from an earlier export would no longer match this one
             output.with_name(output.stem + "-int8.onnx").unlink(missing_ok=True)
-        if (args.run / "run.json").is_file() and output.parent.resolve() == args.run.resolve():
-            write_card(args.run)
+        refresh_card(args.run, output)
         return result
     finally:
         for tmp in staged:
@@ -349,17 +344,27 @@ def export_layers_only(args, model, keras_path: Path, x_test, metadata: dict) ->
         report = json.loads(report_path.read_text()) if report_path.is_file() else {}
         report["layers"] = layers_result
         report.setdefault("files", {})[layers_path.name] = layers_tmp.stat().st_size
-        json_tmp = output.with_name(".export.json.tmp")
-        staged.append(json_tmp)
-        json_tmp.write_text(json.dumps(report, indent=2) + "\n")
-        os.replace(layers_tmp, layers_path)
-        os.replace(json_tmp, report_path)
-        if (args.run / "run.json").is_file() and output.parent.resolve() == args.run.resolve():
-            write_card(args.run)
+        publish_export(output, report, [(layers_tmp, layers_path)], staged)
+        refresh_card(args.run, output)
         return report
     finally:
         for tmp in staged:
             tmp.unlink(missing_ok=True)
+
+
+def publish_export(output: Path, report: dict, moves: list[tuple[Path, Path]], staged: list[Path]) -> None:
+    """Stage export.json beside `output`, then move every staged file into place, the report last."""
+    json_tmp = output.with_name(".export.json.tmp")
+    staged.append(json_tmp)
+    json_tmp.write_text(json.dumps(report, indent=2) + "\n")
+    for tmp, final in moves + [(json_tmp, output.with_name("export.json"))]:
+        os.replace(tmp, final)
+
+
+def refresh_card(run: Path, output: Path) -> None:
+    """Rewrite the run's card when the export went into that run's own folder."""
+    if (run / "run.json").is_file() and output.parent.resolve() == run.resolve():
+        write_card(run)
 
 
 def check_writable(output: Path) -> None:
