@@ -35,9 +35,9 @@ from scipy import ndimage as ndi
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from demo import best_path, segment  # noqa: E402
+from demo import best_path, pipeline, segment  # noqa: E402
 from demo.model import DigitModel  # noqa: E402
-from demo.preprocess import INK_THRESHOLD, ink_map, to_mnist  # noqa: E402
+from demo.preprocess import INK_THRESHOLD, ink_map  # noqa: E402
 
 SETS = {"hard": (1500, 300), "pairs": (600, 301), "lone": (1000, 302)}  # count, seed
 EPOCHS = 10
@@ -63,16 +63,15 @@ def class_shapes(images: np.ndarray, labels: np.ndarray) -> dict:
 
 def read_all(model: DigitModel, numbers, shapes: dict, written) -> list[dict]:
     """Each number's graph, features and right candidates, as `read_number` would see them."""
-    size, box = model.contract.image_size, model.contract.digit_box
     examples = []
     for number in numbers:
         ink = ink_map(number.image)
         graph = segment.oversegment(ink)
-        inputs = [to_mnist(c.ink, image_size=size, digit_box=box) for c in graph.candidates]
-        probabilities = model.probabilities(np.stack(inputs)) if inputs else np.zeros((0, 10), np.float32)
+        inputs = pipeline.candidate_inputs(model, graph)
+        probabilities = model.probabilities(inputs) if len(inputs) else np.zeros((0, 10), np.float32)
         examples.append({"text": number.text, "nodes": len(graph.pieces),
                          "starts": [c.start for c in graph.candidates], "stops": [c.stop for c in graph.candidates],
-                         "labels": probabilities.argmax(axis=1) if inputs else np.zeros(0, int),
+                         "labels": probabilities.argmax(axis=1),
                          "digit": best_path.digit_features(graph, probabilities, shapes),
                          "noise": best_path.noise_features(graph), "truth": right_candidates(number, graph, written)})
     return examples

@@ -34,6 +34,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from demo.preprocess import INK_THRESHOLD
+from demo.preprocess_many import Canvas
 from demo.segment import Oversegmentation
 
 WEIGHTS_FILE = Path(__file__).with_name("number_weights.json")
@@ -96,7 +97,7 @@ def digit_features(graph: Oversegmentation, probabilities: np.ndarray, class_sha
     height_ratio = np.log(heights / graph.line_height)
     masks = [c.ink > INK_THRESHOLD for c in graph.candidates]
     mass = np.array([mask.sum() for mask in masks], dtype=float)
-    outline = np.array([(mask & ~ndi.binary_erosion(mask)).sum() for mask in masks], dtype=float)
+    outline = outline_lengths(masks)
     aspect_z = class_z(class_shapes["aspect"], np.log(widths / heights), classes)
     length_z = class_z(class_shapes["length"], np.log(np.maximum(outline, 1) / (2 * heights)), classes)
     typical = np.median(mass[np.abs(height_ratio) < 0.3]) if np.any(np.abs(height_ratio) < 0.3) else np.median(mass)
@@ -112,6 +113,13 @@ def digit_features(graph: Oversegmentation, probabilities: np.ndarray, class_sha
     columns += [np.eye(10)[classes], np.ones(count)]
     return np.column_stack(columns + list(cut_blob_features(graph, columns[0], columns[5])) + [inner_gaps(graph)]
                            + list(neighbour_overlaps(graph)))
+
+
+def outline_lengths(masks: list[np.ndarray]) -> np.ndarray:
+    """Per mask, its pixels with a 4-neighbour outside it (one erosion of all, side by side)."""
+    canvas = Canvas.of(masks, gap=1, dtype=bool)
+    outline = canvas.array & ~ndi.binary_erosion(canvas.array)
+    return np.array([np.count_nonzero(part) for part in canvas.parts(outline)], dtype=float)
 
 
 def cut_blob_features(graph: Oversegmentation, log_p: np.ndarray, length_z2: np.ndarray):

@@ -14,7 +14,8 @@ from demo import best_path, explain, segment
 from demo.errors import InputError
 from demo.images import load_image
 from demo.model import DigitModel
-from demo.preprocess import INK_THRESHOLD, ink_map, preprocess, to_mnist
+from demo.preprocess import INK_THRESHOLD, ink_map, preprocess
+from demo.preprocess_many import to_mnist_many
 
 
 @dataclass
@@ -92,13 +93,8 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     if not (ink > INK_THRESHOLD).any():
         return None
     graph = segment.oversegment(ink)
-    size, box, labels = model.contract.image_size, model.contract.digit_box, model.contract.class_labels
-    inputs = np.zeros((len(graph.candidates), size, size), np.float32)  # to_mnist gives None only for no ink
-    for model_input, candidate in zip(inputs, graph.candidates):
-        mnist = to_mnist(candidate.ink, image_size=size, digit_box=box)
-        if mnist is not None:
-            model_input[:] = mnist
-    probabilities = model.probabilities(inputs) if len(inputs) else np.zeros((0, len(labels)), np.float32)
+    inputs = candidate_inputs(model, graph)
+    probabilities = model.probabilities(inputs) if len(inputs) else np.zeros((0, len(model.contract.class_labels)), np.float32)
     path = best_path.choose(graph, probabilities)
     if len(path) > max_digits:
         raise InputError(f"The picture holds {len(path)} digits; write at most {max_digits}.")
@@ -106,3 +102,14 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
               for index in path]
     text = "".join(d.label if d.sure else "?" for d in digits)
     return NumberReading(text, digits, graph.ink, (time.perf_counter() - started) * 1000)
+
+
+def candidate_inputs(model: DigitModel, graph: segment.Oversegmentation) -> np.ndarray:
+    """The model input of every candidate digit of `graph`, preprocessed together
+    (demo.preprocess_many): (candidates, size, size) float32, all zero for a candidate without ink."""
+    size, box = model.contract.image_size, model.contract.digit_box
+    inputs = np.zeros((len(graph.candidates), size, size), np.float32)
+    for model_input, mnist in zip(inputs, to_mnist_many([c.ink for c in graph.candidates], size, box)):
+        if mnist is not None:
+            model_input[:] = mnist
+    return inputs

@@ -147,6 +147,8 @@ def clean_ink(signal: np.ndarray) -> np.ndarray:
 def as_ink_array(ink) -> np.ndarray:
     """`ink` as a 2-D float32 array in [0, 1] (NaN → 0, ±inf → 1 / 0); else InputError."""
     ink = np.asarray(ink)
+    if ink.dtype == np.float32 and ink.ndim == 2 and ink.size and ink.min() >= 0 and ink.max() <= 1:
+        return ink  # already one (NaN fails both comparisons)
     if ink.dtype.kind not in "buif":
         raise InputError("The ink map must be a numeric array.")
     if ink.ndim != 2 or ink.size == 0:
@@ -184,8 +186,9 @@ def remove_specks(ink: np.ndarray, min_fraction: float = SPECK_FRACTION) -> np.n
 
 def ink_bbox(ink: np.ndarray, threshold: float = BBOX_THRESHOLD) -> tuple[int, int, int, int] | None:
     """(x0, y0, x1, y1), end-exclusive, of the pixels above `threshold`; None if there are none."""
-    rows = np.flatnonzero((ink > threshold).any(axis=1))
-    cols = np.flatnonzero((ink > threshold).any(axis=0))
+    above = ink > threshold
+    rows = np.flatnonzero(above.any(axis=1))
+    cols = np.flatnonzero(above.any(axis=0))
     if rows.size == 0:
         return None
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
@@ -235,11 +238,15 @@ def normalise_stroke_width(crop: np.ndarray, digit_box: int) -> np.ndarray:
 
 
 def render_offset(mask: np.ndarray, offset: float) -> np.ndarray:
-    """The shape `mask` grown (offset > 0) or shrunk (< 0) by `offset` px, anti-aliased."""
+    """The shape `mask` grown (offset > 0) or shrunk (< 0) by `offset` px, anti-aliased: each
+    pixel's signed distance to the outline (inside − 0.5 within the shape, 0.5 − outside beyond
+    it) plus offset + 0.5, clipped to [0, 1]. Growing leaves the shape at 1 (its pixels lie ≥ 1 px
+    inside), thinning leaves the outside at 0: one distance transform does."""
+    if offset >= 0:
+        outside = ndi.distance_transform_edt(~mask)
+        return np.where(mask, 1, np.clip(1 + offset - outside, 0, 1)).astype(np.float32)
     inside = ndi.distance_transform_edt(mask)
-    outside = ndi.distance_transform_edt(~mask)
-    signed_distance = np.where(mask, inside - 0.5, 0.5 - outside)  # 0 on the shape's outline
-    return np.clip(signed_distance + offset + 0.5, 0, 1).astype(np.float32)
+    return np.where(mask, np.clip(inside + offset, 0, 1), 0).astype(np.float32)
 
 
 def fit_in_box(crop: np.ndarray, digit_box: int) -> np.ndarray:
@@ -258,9 +265,11 @@ def centre_by_mass(digit: np.ndarray, image_size: int) -> np.ndarray | None:
     Integer placement, as MNIST (its centres spread ±0.29 px, that of a uniform ±0.5 px error);
     parts pushed past the frame are cut. The result is scaled so its brightest pixel is 1.
     """
-    if digit.sum() <= 0:
+    total = digit.sum(dtype=np.float64)
+    if total <= 0:
         return None
-    centre_y, centre_x = ndi.center_of_mass(digit)
+    centre_y = digit.sum(axis=1, dtype=np.float64) @ np.arange(digit.shape[0]) / total
+    centre_x = digit.sum(axis=0, dtype=np.float64) @ np.arange(digit.shape[1]) / total
     top = round(image_size / 2 - centre_y)
     left = round(image_size / 2 - centre_x)
     frame = np.zeros((image_size, image_size), dtype=np.float32)

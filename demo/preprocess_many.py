@@ -1,0 +1,146 @@
+"""`to_mnist` for many ink maps at once: the same answers, each costly step run once for all.
+
+The Number reader preprocesses every candidate digit of a number (demo.segment: about 30 for five
+digits) the way MNIST was made. One by one, each costs two blob labellings and filters and up to
+three distance transforms: small calls whose fixed cost outweighs their work. Here the ink maps
+are laid side by side on one canvas, far enough apart that no step can see one part from another
+(`Canvas`), and each of those steps runs once on the canvas:
+
+- specks: one labelling, each blob's area against the largest blob *of its own part*, one
+  maximum filter (reach 2 px, parts ≥ 3 px apart);
+- stroke width: one distance transform and one 3×3 maximum filter for the ridges of all masks
+  (parts ≥ 1 px apart: every mask pixel's nearest background is its own part's);
+- re-rendering at MNIST's width: one outside distance transform for all the parts to thicken (laid
+  farther apart than any growth reaches), one inside distance transform for all those to thin.
+
+Cropping, fitting into the 20-px box and centring by mass stay per part: they are cheap. The
+result equals `[to_mnist(ink) for ink in inks]` (tests/test_preprocess.py holds them equal).
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from demo.preprocess import (EIGHT_CONNECTED, INK_THRESHOLD, MAX_THINNING, MNIST_STROKE_WIDTHS, SPECK_FRACTION,
+                             as_ink_array, centre_by_mass, crop_to_ink, fit_in_box)
+
+SPECK_REACH = 2            # remove_specks keeps ink within this many px of a kept blob (a 5×5 filter)
+
+
+@dataclass
+class Canvas:
+    """Arrays laid left to right on one zero canvas, `gap` px of zeros around each."""
+    array: np.ndarray
+    slices: list[tuple[slice, slice]]
+    part_of: np.ndarray            # per canvas pixel: the index of its part, −1 in the gaps
+
+    @classmethod
+    def of(cls, arrays: list[np.ndarray], gap: int, dtype=np.float32) -> "Canvas":
+        height = max(a.shape[0] for a in arrays) + 2 * gap
+        width = sum(a.shape[1] for a in arrays) + gap * (len(arrays) + 1)
+        canvas = np.zeros((height, width), dtype)
+        part_of = np.full((height, width), -1, np.int32)
+        slices, left = [], gap
+        for index, a in enumerate(arrays):
+            where = (slice(gap, gap + a.shape[0]), slice(left, left + a.shape[1]))
+            canvas[where] = a
+            part_of[where] = index
+            slices.append(where)
+            left += a.shape[1] + gap
+        return cls(canvas, slices, part_of)
+
+    def parts(self, array: np.ndarray) -> list[np.ndarray]:
+        """`array` (of the canvas's shape) cut back into the parts."""
+        return [array[where] for where in self.slices]
+
+
+def to_mnist_many(inks, image_size: int = 28, digit_box: int = 20) -> list[np.ndarray | None]:
+    """`demo.preprocess.to_mnist` of each ink map in `inks`, in order (None where one has no ink)."""
+    if not 1 <= digit_box <= image_size:
+        raise ValueError(f"need 1 <= digit_box <= image_size, got {digit_box} and {image_size}")
+    inks = [as_ink_array(ink) for ink in inks]
+    if not inks:
+        return []
+    crops = [crop_to_ink(ink) for ink in without_specks(inks)]
+    present = [index for index, crop in enumerate(crops) if crop is not None]
+    normalised = stroke_widths_normalised([crops[i] for i in present], digit_box)
+    out: list[np.ndarray | None] = [None] * len(inks)
+    for index, crop in zip(present, normalised):
+        crop = crop_to_ink(crop)
+        out[index] = None if crop is None else centre_by_mass(fit_in_box(crop, digit_box), image_size)
+    return out
+
+
+def without_specks(inks: list[np.ndarray]) -> list[np.ndarray]:
+    """`demo.preprocess.remove_specks` of each ink map: blobs under `SPECK_FRACTION` of their own
+    map's largest blob dropped, and ink farther than `SPECK_REACH` px from a kept blob."""
+    canvas = Canvas.of(inks, gap=SPECK_REACH + 1)
+    blobs, count = ndi.label(canvas.array > INK_THRESHOLD, structure=EIGHT_CONNECTED)
+    if count == 0:
+        return [np.zeros_like(ink) for ink in inks]
+    areas = np.bincount(blobs.ravel(), minlength=count + 1)
+    part_of_blob = np.zeros(count + 1, np.int64)
+    part_of_blob[blobs.ravel()] = canvas.part_of.ravel()
+    largest = np.zeros(len(inks), np.int64)
+    np.maximum.at(largest, part_of_blob[1:], areas[1:])
+    kept = areas >= SPECK_FRACTION * largest[part_of_blob]
+    kept[0] = False
+    near_kept = ndi.maximum_filter(kept[blobs], size=2 * SPECK_REACH + 1, mode="constant")
+    return canvas.parts(np.where(near_kept, canvas.array, 0).astype(np.float32))
+
+
+def stroke_widths_normalised(crops: list[np.ndarray], digit_box: int) -> list[np.ndarray]:
+    """`demo.preprocess.normalise_stroke_width` of each crop (same rule, same rendering)."""
+    if not crops:
+        return []
+    masks = [crop > 0.5 for crop in crops]
+    measured = [i for i, (crop, mask) in enumerate(zip(crops, masks)) if max(crop.shape) >= 2 * digit_box and mask.any()]
+    widths = stroke_widths([masks[i] for i in measured])
+    thinnest, thickest = MNIST_STROKE_WIDTHS
+    offsets = {}
+    for index, width in zip(measured, widths):
+        longer = max(crops[index].shape)
+        final_width = width * digit_box / longer
+        if not thinnest <= final_width <= thickest:
+            target_ratio = (thinnest if final_width < thinnest else thickest) / digit_box
+            offset = (target_ratio * longer - width) / (2 * (1 - target_ratio))
+            offsets[index] = max(offset, -MAX_THINNING * width)
+    out = list(crops)
+    if offsets:
+        rendered = rendered_offsets([masks[i] for i in offsets], list(offsets.values()))
+        for index, crop in zip(offsets, rendered):
+            out[index] = crop
+    return out
+
+
+def stroke_widths(masks: list[np.ndarray]) -> list[float]:
+    """`demo.preprocess.stroke_width` of each mask: 2 × its ridge's median distance − 1."""
+    if not masks:
+        return []
+    canvas = Canvas.of(masks, gap=1, dtype=bool)
+    distance = ndi.distance_transform_edt(canvas.array)
+    ridge = canvas.array & (distance >= ndi.maximum_filter(distance, size=3))
+    return [float(2 * np.median(d[r]) - 1) for d, r in zip(canvas.parts(distance), canvas.parts(ridge))]
+
+
+def rendered_offsets(masks: list[np.ndarray], offsets: list[float]) -> list[np.ndarray]:
+    """`demo.preprocess.render_offset` of each mask padded as `normalise_stroke_width` pads it:
+    the masks to grow on one canvas (one outside distance transform; they lie farther apart than
+    any growth reaches), those to thin on another (one inside distance transform)."""
+    out: list[np.ndarray | None] = [None] * len(masks)
+    growing = [i for i, offset in enumerate(offsets) if offset >= 0]
+    thinning = [i for i, offset in enumerate(offsets) if offset < 0]
+    if growing:
+        pads = [math.ceil(offsets[i]) + 1 for i in growing]
+        canvas = Canvas.of([np.pad(masks[i], pad) for i, pad in zip(growing, pads)], gap=max(pads) + 1, dtype=bool)
+        outside = ndi.distance_transform_edt(~canvas.array)
+        for i, mask, distance in zip(growing, canvas.parts(canvas.array), canvas.parts(outside)):
+            out[i] = np.where(mask, 1, np.clip(1 + offsets[i] - distance, 0, 1)).astype(np.float32)
+    if thinning:
+        canvas = Canvas.of([np.pad(masks[i], 1) for i in thinning], gap=1, dtype=bool)
+        inside = ndi.distance_transform_edt(canvas.array)
+        for i, mask, distance in zip(thinning, canvas.parts(canvas.array), canvas.parts(inside)):
+            out[i] = np.where(mask, np.clip(distance + offsets[i], 0, 1), 0).astype(np.float32)
+    return out
