@@ -323,16 +323,16 @@ def marks_read_as_digits(number: WrittenNumber, boxes) -> int:
 
 def digit_masks(number: WrittenNumber, shape: tuple[int, int], threshold: float = 0.2) -> list[np.ndarray]:
     """Each digit's ink above `threshold`, in the pixels of an ink map of the picture of `shape`
-    (the reader may have shrunk the picture)."""
-    scale_y, scale_x = shape[0] / number.image.size[1], shape[1] / number.image.size[0]
+    (the reader may have shrunk the picture): each digit alone on a picture-sized layer, shrunk
+    whole the way the reader shrinks (a box filter), so its pixels fall where the reader's do."""
+    width, height = number.image.size
     masks = []
     for (x0, y0, x1, y1), ink in zip(number.digit_boxes, number.digit_inks):
-        mask = np.zeros(shape, bool)
-        X0, Y0 = round(x0 * scale_x), round(y0 * scale_y)
-        X1, Y1 = max(X0 + 1, round(x1 * scale_x)), max(Y0 + 1, round(y1 * scale_y))
-        resized = np.asarray(Image.fromarray(ink).resize((X1 - X0, Y1 - Y0), Image.Resampling.BOX))
-        mask[Y0:Y1, X0:X1] = resized > threshold
-        masks.append(mask)
+        layer = np.zeros((height, width), np.float32)
+        layer[y0:y1, x0:x1] = ink
+        if layer.shape != tuple(shape):
+            layer = np.asarray(Image.fromarray(layer).resize(shape[::-1], Image.Resampling.BOX))
+        masks.append(layer > threshold)
     return masks
 
 
