@@ -16,7 +16,7 @@ Cost: `read_number` in process on the hard numbers, p50/p99 per digit count (2â€
 and in this process's CPU time (steadier on a shared machine), with one ONNX Runtime thread as
 the app runs it.
 
-    python benchmarks/number_reading.py              # 1,000 of each (~5 min on 2 cores)
+    python benchmarks/number_reading.py              # 1,000 of each (~3 min on 2 cores)
     python benchmarks/number_reading.py --quick      # 100 of each: a check that it works
     python benchmarks/number_reading.py --code DIR   # the demo of another checkout (e.g. main before a change)
 

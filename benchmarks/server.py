@@ -38,6 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import (FP32_MODEL, INT8_MODEL, AppServer, api_call, default_out, machine_info, print_table,  # noqa: E402
                                sketch_value, summary, write_canvases, write_upload_pngs, write_json)
+from demo.serving import DEFAULT_THREADS  # noqa: E402
 
 TARGET_P50_MS = 15.0
 TARGET_NUMBER_P50_MS = 40.0  # one 5-digit number
@@ -206,7 +207,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=default_out("server"), help="JSON output (default: %(default)s)")
     parser.add_argument("--model", default=str(FP32_MODEL), help="ONNX model for the in-process part (default: %(default)s)")
     parser.add_argument("--providers", help="ONNX Runtime providers for the in-process part (default: as the app)")
-    parser.add_argument("--threads", type=int, help="intra-op threads for the in-process part (default: as the app)")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                        help="intra-op threads for the in-process part (default: %(default)s, as the app)")
     parser.add_argument("--calls", type=int, help="in-process calls (default 300, --quick 40)")
     parser.add_argument("--http-calls", type=int, help="HTTP calls per kind (default 100, --quick 10)")
     parser.add_argument("--skip-http", action="store_true", help="in-process part only")
