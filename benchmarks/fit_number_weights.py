@@ -16,7 +16,7 @@ Not a benchmark: this makes the file `demo.best_path` reads. Steps:
    the chosen one); features are scaled to unit spread while learning, and the averaged weights
    are written back in the features' own units.
 
-    python benchmarks/fit_number_weights.py             # ~3 min on 2 cores
+    python benchmarks/fit_number_weights.py             # ~2 min on 2 cores
     python benchmarks/fit_number_weights.py --quick     # a check that it works (not written)
 """
 
