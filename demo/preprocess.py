@@ -206,7 +206,11 @@ def stroke_width(mask: np.ndarray) -> float:
     """Typical stroke width in pixels: 2 × the median distance-transform ridge value − 1."""
     mask = np.pad(mask, 1)  # the distance transform measures to the nearest 0 in the array
     distance = ndi.distance_transform_edt(mask)
-    ridge = mask & (distance >= ndi.maximum_filter(distance, size=3))
+    return width_at_ridge(distance, mask & (distance >= ndi.maximum_filter(distance, size=3)))
+
+
+def width_at_ridge(distance: np.ndarray, ridge: np.ndarray) -> float:
+    """2 × the median distance-transform value on the ridge − 1: a stroke's width in pixels."""
     return float(2 * np.median(distance[ridge]) - 1)
 
 
@@ -224,17 +228,29 @@ def normalise_stroke_width(crop: np.ndarray, digit_box: int) -> np.ndarray:
     mask = crop > 0.5
     if longer < 2 * digit_box or not mask.any():
         return crop
-    width = stroke_width(mask)
+    offset = stroke_offset(stroke_width(mask), longer, digit_box)
+    if offset is None:
+        return crop
+    return render_offset(np.pad(mask, render_pad(offset)), offset)
+
+
+def stroke_offset(width: float, longer: int, digit_box: int) -> float | None:
+    """How many px to grow (> 0) or thin (< 0) each side of strokes `width` px wide in a crop whose
+    longer side is `longer`, so that once fit into `digit_box` they are MNIST-wide; None when they
+    already are (`normalise_stroke_width` says why)."""
     final_width = width * digit_box / longer
     thinnest, thickest = MNIST_STROKE_WIDTHS
     if thinnest <= final_width <= thickest:
-        return crop
+        return None
     target_ratio = (thinnest if final_width < thinnest else thickest) / digit_box
     # Growing each side by `offset` also grows the crop, hence the box scale: solve for both.
     offset = (target_ratio * longer - width) / (2 * (1 - target_ratio))
-    offset = max(offset, -MAX_THINNING * width)
-    pad = math.ceil(max(offset, 0)) + 1
-    return render_offset(np.pad(mask, pad), offset)
+    return max(offset, -MAX_THINNING * width)
+
+
+def render_pad(offset: float) -> int:
+    """The margin a mask needs around it to be grown by `offset` px."""
+    return math.ceil(max(offset, 0)) + 1
 
 
 def render_offset(mask: np.ndarray, offset: float) -> np.ndarray:
@@ -243,9 +259,17 @@ def render_offset(mask: np.ndarray, offset: float) -> np.ndarray:
     it) plus offset + 0.5, clipped to [0, 1]. Growing leaves the shape at 1 (its pixels lie ≥ 1 px
     inside), thinning leaves the outside at 0: one distance transform does."""
     if offset >= 0:
-        outside = ndi.distance_transform_edt(~mask)
-        return np.where(mask, 1, np.clip(1 + offset - outside, 0, 1)).astype(np.float32)
-    inside = ndi.distance_transform_edt(mask)
+        return grown(mask, ndi.distance_transform_edt(~mask), offset)
+    return thinned(mask, ndi.distance_transform_edt(mask), offset)
+
+
+def grown(mask: np.ndarray, outside: np.ndarray, offset: float) -> np.ndarray:
+    """`render_offset` for offset ≥ 0, from the distance of each pixel to the shape."""
+    return np.where(mask, 1, np.clip(1 + offset - outside, 0, 1)).astype(np.float32)
+
+
+def thinned(mask: np.ndarray, inside: np.ndarray, offset: float) -> np.ndarray:
+    """`render_offset` for offset < 0, from the distance of each shape pixel to the outside."""
     return np.where(mask, np.clip(inside + offset, 0, 1), 0).astype(np.float32)
 
 

@@ -17,14 +17,13 @@ Cropping, fitting into the 20-px box and centring by mass stay per part: they ar
 result equals `[to_mnist(ink) for ink in inks]` (tests/test_preprocess.py holds them equal).
 """
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
 
-from demo.preprocess import (EIGHT_CONNECTED, INK_THRESHOLD, MAX_THINNING, MNIST_STROKE_WIDTHS, SPECK_FRACTION,
-                             as_ink_array, centre_by_mass, crop_to_ink, fit_in_box)
+from demo.preprocess import (EIGHT_CONNECTED, INK_THRESHOLD, SPECK_FRACTION, as_ink_array, centre_by_mass, crop_to_ink,
+                             fit_in_box, grown, render_pad, stroke_offset, thinned, width_at_ridge)
 
 SPECK_REACH = 2            # remove_specks keeps ink within this many px of a kept blob (a 5×5 filter)
 
@@ -34,26 +33,30 @@ class Canvas:
     """Arrays laid left to right on one zero canvas, `gap` px of zeros around each."""
     array: np.ndarray
     slices: list[tuple[slice, slice]]
-    part_of: np.ndarray            # per canvas pixel: the index of its part, −1 in the gaps
 
     @classmethod
     def of(cls, arrays: list[np.ndarray], gap: int, dtype=np.float32) -> "Canvas":
         height = max(a.shape[0] for a in arrays) + 2 * gap
         width = sum(a.shape[1] for a in arrays) + gap * (len(arrays) + 1)
         canvas = np.zeros((height, width), dtype)
-        part_of = np.full((height, width), -1, np.int32)
         slices, left = [], gap
-        for index, a in enumerate(arrays):
+        for a in arrays:
             where = (slice(gap, gap + a.shape[0]), slice(left, left + a.shape[1]))
             canvas[where] = a
-            part_of[where] = index
             slices.append(where)
             left += a.shape[1] + gap
-        return cls(canvas, slices, part_of)
+        return cls(canvas, slices)
 
     def parts(self, array: np.ndarray) -> list[np.ndarray]:
         """`array` (of the canvas's shape) cut back into the parts."""
         return [array[where] for where in self.slices]
+
+    def part_of(self) -> np.ndarray:
+        """Per canvas pixel, the index of its part; −1 in the gaps."""
+        index = np.full(self.array.shape, -1, np.int32)
+        for part, where in enumerate(self.slices):
+            index[where] = part
+        return index
 
 
 def to_mnist_many(inks, image_size: int = 28, digit_box: int = 20) -> list[np.ndarray | None]:
@@ -82,7 +85,7 @@ def without_specks(inks: list[np.ndarray]) -> list[np.ndarray]:
         return [np.zeros_like(ink) for ink in inks]
     areas = np.bincount(blobs.ravel(), minlength=count + 1)
     part_of_blob = np.zeros(count + 1, np.int64)
-    part_of_blob[blobs.ravel()] = canvas.part_of.ravel()
+    part_of_blob[blobs.ravel()] = canvas.part_of().ravel()
     largest = np.zeros(len(inks), np.int64)
     np.maximum.at(largest, part_of_blob[1:], areas[1:])
     kept = areas >= SPECK_FRACTION * largest[part_of_blob]
@@ -97,32 +100,25 @@ def stroke_widths_normalised(crops: list[np.ndarray], digit_box: int) -> list[np
         return []
     masks = [crop > 0.5 for crop in crops]
     measured = [i for i, (crop, mask) in enumerate(zip(crops, masks)) if max(crop.shape) >= 2 * digit_box and mask.any()]
-    widths = stroke_widths([masks[i] for i in measured])
-    thinnest, thickest = MNIST_STROKE_WIDTHS
     offsets = {}
-    for index, width in zip(measured, widths):
-        longer = max(crops[index].shape)
-        final_width = width * digit_box / longer
-        if not thinnest <= final_width <= thickest:
-            target_ratio = (thinnest if final_width < thinnest else thickest) / digit_box
-            offset = (target_ratio * longer - width) / (2 * (1 - target_ratio))
-            offsets[index] = max(offset, -MAX_THINNING * width)
+    for index, width in zip(measured, stroke_widths([masks[i] for i in measured])):
+        offset = stroke_offset(width, max(crops[index].shape), digit_box)
+        if offset is not None:
+            offsets[index] = offset
     out = list(crops)
-    if offsets:
-        rendered = rendered_offsets([masks[i] for i in offsets], list(offsets.values()))
-        for index, crop in zip(offsets, rendered):
-            out[index] = crop
+    for index, crop in zip(offsets, rendered_offsets([masks[i] for i in offsets], list(offsets.values()))):
+        out[index] = crop
     return out
 
 
 def stroke_widths(masks: list[np.ndarray]) -> list[float]:
-    """`demo.preprocess.stroke_width` of each mask: 2 × its ridge's median distance − 1."""
+    """`demo.preprocess.stroke_width` of each mask."""
     if not masks:
         return []
     canvas = Canvas.of(masks, gap=1, dtype=bool)
     distance = ndi.distance_transform_edt(canvas.array)
     ridge = canvas.array & (distance >= ndi.maximum_filter(distance, size=3))
-    return [float(2 * np.median(d[r]) - 1) for d, r in zip(canvas.parts(distance), canvas.parts(ridge))]
+    return [width_at_ridge(d, r) for d, r in zip(canvas.parts(distance), canvas.parts(ridge))]
 
 
 def rendered_offsets(masks: list[np.ndarray], offsets: list[float]) -> list[np.ndarray]:
@@ -133,14 +129,14 @@ def rendered_offsets(masks: list[np.ndarray], offsets: list[float]) -> list[np.n
     growing = [i for i, offset in enumerate(offsets) if offset >= 0]
     thinning = [i for i, offset in enumerate(offsets) if offset < 0]
     if growing:
-        pads = [math.ceil(offsets[i]) + 1 for i in growing]
+        pads = [render_pad(offsets[i]) for i in growing]
         canvas = Canvas.of([np.pad(masks[i], pad) for i, pad in zip(growing, pads)], gap=max(pads) + 1, dtype=bool)
         outside = ndi.distance_transform_edt(~canvas.array)
         for i, mask, distance in zip(growing, canvas.parts(canvas.array), canvas.parts(outside)):
-            out[i] = np.where(mask, 1, np.clip(1 + offsets[i] - distance, 0, 1)).astype(np.float32)
+            out[i] = grown(mask, distance, offsets[i])
     if thinning:
-        canvas = Canvas.of([np.pad(masks[i], 1) for i in thinning], gap=1, dtype=bool)
+        canvas = Canvas.of([np.pad(masks[i], render_pad(offsets[i])) for i in thinning], gap=1, dtype=bool)
         inside = ndi.distance_transform_edt(canvas.array)
         for i, mask, distance in zip(thinning, canvas.parts(canvas.array), canvas.parts(inside)):
-            out[i] = np.where(mask, np.clip(distance + offsets[i], 0, 1), 0).astype(np.float32)
+            out[i] = thinned(mask, distance, offsets[i])
     return out

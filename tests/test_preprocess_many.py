@@ -84,5 +84,5 @@ def test_canvas_keeps_each_part_apart_and_gives_it_back():
     assert canvas.array.shape == (5 + 4, 4 + 2 + 1 + 4 * 2)
     for part, back in zip(parts, canvas.parts(canvas.array)):
         np.testing.assert_array_equal(part, back)
-    assert set(np.unique(canvas.part_of)) == {-1, 0, 1, 2}
-    assert canvas.array[canvas.part_of == -1].max() == 0
+    assert set(np.unique(canvas.part_of())) == {-1, 0, 1, 2}
+    assert canvas.array[canvas.part_of() == -1].max() == 0
