@@ -1,23 +1,27 @@
-"""Fit the Number reader's path weights (demo/number_weights.json) on the TUNING pool.
+"""Fit the Number reader's whole-digit check (demo/whole_digit.npz) and path weights
+(demo/number_weights.json).
 
-Not a benchmark: this makes the file `demo.best_path` reads. Steps:
+Not a benchmark: this makes the files `demo.whole_digit` and `demo.best_path` read. Steps:
 
 1. class shapes: per class, mean and spread of log(width / height) and log(half the outline /
    height) over MNIST *training* digits (enlarged 4×, ink above `INK_THRESHOLD`);
-2. numbers written with MNIST *test* digits 0–4,999 (tests/written_numbers.py, pool TUNING: hard
-   numbers, touching pairs, lone digits), each over-segmented and every candidate read by the
-   model, exactly as `demo.pipeline.read_number` does;
-3. which candidates are right: a candidate is a digit when it holds ≥ 85 % of that digit's ink
+2. the whole-digit check: numbers written with MNIST *training* digits (tests/written_numbers.py:
+   hard numbers, touching pairs, lone digits), each over-segmented and every candidate
+   preprocessed as `demo.pipeline.read_number` does; scikit-learn's MLPClassifier (one hidden
+   layer of `CHECK_HIDDEN` ReLU units) learns which candidates are one whole digit (step 4's rule);
+3. numbers written with MNIST *test* digits 0–4,999 (pool TUNING), each over-segmented and every
+   candidate read by the model and the check, exactly as `read_number` does;
+4. which candidates are right: a candidate is a digit when it holds ≥ 85 % of that digit's ink
    and other ink amounting to ≤ 15 % of it (`written_numbers.is_digit`); the right path is the
    best one through such candidates, in order (noise arcs allowed) — numbers with none are left
    out;
-4. an averaged structured perceptron (Collins 2002): for each number, when the best path under the
+5. an averaged structured perceptron (Collins 2002): for each number, when the best path under the
    current weights reads it wrong, the weights move by (features of the right path − features of
    the chosen one); features are scaled to unit spread while learning, and the averaged weights
    are written back in the features' own units.
 
-    python benchmarks/fit_number_weights.py             # ~2 min on 2 cores
-    python benchmarks/fit_number_weights.py --quick     # a check that it works (not written)
+    python benchmarks/fit_number_weights.py             # ~5 min on 2 cores
+    python benchmarks/fit_number_weights.py --quick     # a check that it works (nothing written)
 """
 
 import argparse
@@ -35,11 +39,14 @@ from scipy import ndimage as ndi
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from demo import best_path, pipeline, segment  # noqa: E402
+from demo import best_path, pipeline, segment, whole_digit  # noqa: E402
 from demo.model import DigitModel  # noqa: E402
 from demo.preprocess import INK_THRESHOLD, ink_map  # noqa: E402
 
 SETS = {"hard": (1500, 300), "pairs": (600, 301), "lone": (1000, 302)}  # count, seed
+CHECK_SETS = {"hard": (3000, 500), "pairs": (1000, 501), "lone": (1000, 502)}  # of MNIST training digits
+CHECK_HIDDEN = 64
+MAKERS = {"hard": "hard_numbers", "pairs": "touching_pairs", "lone": "lone_digits"}
 EPOCHS = 10
 SHAPE_DIGITS = 6000    # MNIST training digits measured for the class shapes
 
@@ -61,7 +68,34 @@ def class_shapes(images: np.ndarray, labels: np.ndarray) -> dict:
     return shapes
 
 
-def read_all(model: DigitModel, numbers, shapes: dict, written) -> list[dict]:
+def train_check(model: DigitModel, images: np.ndarray, labels: np.ndarray, written, quick: bool,
+                started: float) -> tuple[whole_digit.WholeDigitCheck, dict]:
+    """The whole-digit check, learnt from the candidates of numbers written with `images` (MNIST
+    training digits), and what it scored on a tenth of them held out."""
+    from sklearn.neural_network import MLPClassifier
+    inputs, truths = [], []
+    for name, (count, seed) in CHECK_SETS.items():
+        count = count // 10 if quick else count
+        numbers = getattr(written, MAKERS[name])(images, labels, count, seed, pool=range(len(images)))
+        for number in numbers:
+            graph = segment.oversegment(ink_map(number.image))
+            if graph.candidates:
+                inputs.append(whole_digit.check_inputs(graph, pipeline.candidate_inputs(model, graph)))
+                truths.append(np.array(right_candidates(number, graph, written)) >= 0)
+        print(f"check, {name}: {count} numbers of training digits read ({time.perf_counter() - started:.0f} s)", flush=True)
+    inputs, truths = np.vstack(inputs), np.concatenate(truths)
+    network = MLPClassifier(hidden_layer_sizes=(CHECK_HIDDEN,), early_stopping=True, batch_size=256, max_iter=50,
+                            random_state=0).fit(inputs, truths)
+    (hidden_weights, output_weights), (hidden_bias, output_bias) = network.coefs_, network.intercepts_
+    check = whole_digit.WholeDigitCheck(hidden_weights.astype(np.float32), hidden_bias.astype(np.float32),  # as saved
+                                        output_weights[:, 0].astype(np.float32), float(np.float32(output_bias[0])))
+    scores = {"candidates": int(len(truths)), "whole digits": int(truths.sum()), "epochs": int(network.n_iter_),
+              "held-out accuracy": round(float(network.best_validation_score_), 4)}
+    print(f"check: {scores} ({time.perf_counter() - started:.0f} s)", flush=True)
+    return check, scores
+
+
+def read_all(model: DigitModel, numbers, shapes: dict, check: whole_digit.WholeDigitCheck, written) -> list[dict]:
     """Each number's graph, features and right candidates, as `read_number` would see them."""
     examples = []
     for number in numbers:
@@ -69,10 +103,11 @@ def read_all(model: DigitModel, numbers, shapes: dict, written) -> list[dict]:
         graph = segment.oversegment(ink)
         inputs = pipeline.candidate_inputs(model, graph)
         probabilities = model.probabilities(inputs) if len(inputs) else np.zeros((0, 10), np.float32)
+        whole = check.log_odds(graph, inputs)
         examples.append({"text": number.text, "nodes": len(graph.pieces),
                          "starts": [c.start for c in graph.candidates], "stops": [c.stop for c in graph.candidates],
                          "labels": probabilities.argmax(axis=1),
-                         "digit": best_path.digit_features(graph, probabilities, shapes),
+                         "digit": best_path.digit_features(graph, probabilities, shapes, whole),
                          "noise": best_path.noise_features(graph), "truth": right_candidates(number, graph, written)})
     return examples
 
@@ -167,6 +202,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the numbers, nothing written")
     parser.add_argument("--out", type=Path, default=best_path.WEIGHTS_FILE, help="weights file (default: %(default)s)")
+    parser.add_argument("--check-out", type=Path, default=whole_digit.WEIGHTS_FILE,
+                        help="whole-digit check file (default: %(default)s)")
     args = parser.parse_args(argv)
     from benchmarks.common import FP32_MODEL
     from lenet.data import load_mnist
@@ -175,11 +212,12 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     shapes = class_shapes(train_images[:SHAPE_DIGITS], train_labels[:SHAPE_DIGITS])
     model = DigitModel(FP32_MODEL, "cpu")  # the model the demo serves
-    makers = {"hard": written.hard_numbers, "pairs": written.touching_pairs, "lone": written.lone_digits}
+    check, check_scores = train_check(model, train_images, train_labels, written, args.quick, started)
     examples = {}
     for name, (count, seed) in SETS.items():
         count = count // 10 if args.quick else count
-        examples[name] = read_all(model, makers[name](test_images, test_labels, count, seed, pool=written.TUNING), shapes, written)
+        numbers = getattr(written, MAKERS[name])(test_images, test_labels, count, seed, pool=written.TUNING)
+        examples[name] = read_all(model, numbers, shapes, check, written)
         print(f"{name}: {count} numbers read ({time.perf_counter() - started:.0f} s)", flush=True)
     everything = [e for group in examples.values() for e in group]
     digit_weights, noise_weights = fit(everything, EPOCHS)
@@ -188,18 +226,23 @@ def main(argv=None) -> int:
           + ", ".join(f"{name} {value:.1%}" for name, value in fitted.items()))
     if args.quick:
         return 0
+    check.save(args.check_out)
     args.out.write_text(json.dumps({
         "fitted_by": "python benchmarks/fit_number_weights.py",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "model_sha256": hashlib.sha256(Path(FP32_MODEL).read_bytes()).hexdigest(),
         "tuning_pool": f"MNIST test digits {written.TUNING.start}-{written.TUNING.stop - 1}",
         "sets": {name: {"count": count, "seed": seed} for name, (count, seed) in SETS.items()},
+        "whole_digit_check": {"file": args.check_out.name, "hidden_units": CHECK_HIDDEN,
+                              "numbers_of_training_digits": {name: {"count": count, "seed": seed}
+                                                             for name, (count, seed) in CHECK_SETS.items()},
+                              **check_scores},
         "epochs": EPOCHS, "read_right_on_tuning": fitted,
         "class_shapes": shapes,
         "digit": dict(zip(best_path.DIGIT_FEATURES, map(float, digit_weights))),
         "noise": dict(zip(best_path.NOISE_FEATURES, map(float, noise_weights))),
     }, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    print(f"wrote {args.check_out} and {args.out}")
     return 0
 
 

@@ -15,7 +15,9 @@ A candidate's score is a weighted sum of what the model says and plain geometric
 - the strokes its cuts go through, how many blobs and pieces it joins and the widest gap
   between them, and how far the pieces beside it reach under it;
 - for a piece of a cut blob, how surely the whole blob reads as one digit of the right length;
-- which class it was read as (a slice of almost any digit reads as a "1").
+- which class it was read as (a slice of almost any digit reads as a "1");
+- how surely a small network trained on pieces, pairs and whole digits says it is one whole digit
+  (demo.whole_digit): the model itself reads a slice of a digit as surely as a digit.
 
 A noise arc, which skips a mark or a piece too short to be a digit, scores by its size. The
 weights and class shapes (`number_weights.json`) are made by `python
@@ -36,6 +38,7 @@ from scipy import ndimage as ndi
 from demo.preprocess import INK_THRESHOLD
 from demo.preprocess_many import Canvas
 from demo.segment import Oversegmentation
+from demo.whole_digit import WholeDigitCheck
 
 WEIGHTS_FILE = Path(__file__).with_name("number_weights.json")
 LOG_FLOOR = -60.0         # log-probabilities below this carry no more information (LeNet is sure of
@@ -45,7 +48,7 @@ DIGIT_FEATURES = ("log p", "log p runner-up", "shorter than the line²", "taller
                   "aspect z²", "length z²", "length z above", "ink mass below typical", "strokes cut",
                   "cut", "extra blobs", "extra pieces") + tuple(f"read as {k}" for k in range(10)) + (
                   "digit", "whole blob read sure", "whole blob length z²", "gap inside",
-                  "overlaps the piece before", "overlaps the piece after")
+                  "overlaps the piece before", "overlaps the piece after", "whole digit log-odds")
 NOISE_FEATURES = ("noise", "height", "width", "mark")
 
 
@@ -77,15 +80,19 @@ def shipped_fit() -> Fit:
     return load_fit()
 
 
-def choose(graph: Oversegmentation, probabilities: np.ndarray, fit: Fit | None = None) -> list[int]:
-    """The candidates (indices into `graph.candidates`) read as the number's digits, left to right."""
+def choose(graph: Oversegmentation, model_inputs: np.ndarray, probabilities: np.ndarray, check: WholeDigitCheck,
+           fit: Fit | None = None) -> list[int]:
+    """The candidates (indices into `graph.candidates`) read as the number's digits, left to right,
+    from each candidate's model input and what the model said of it, and the whole-digit `check`."""
     fit = fit or shipped_fit()
-    digit_scores = digit_features(graph, probabilities, fit.class_shapes) @ fit.digit_weights
+    whole = check.log_odds(graph, model_inputs)
+    digit_scores = digit_features(graph, probabilities, fit.class_shapes, whole) @ fit.digit_weights
     noise_scores = {piece: float(f @ fit.noise_weights) for piece, f in noise_features(graph).items()}
     return best_path(graph, digit_scores, noise_scores)
 
 
-def digit_features(graph: Oversegmentation, probabilities: np.ndarray, class_shapes: dict) -> np.ndarray:
+def digit_features(graph: Oversegmentation, probabilities: np.ndarray, class_shapes: dict,
+                   whole_digit_log_odds: np.ndarray) -> np.ndarray:
     """(candidates, len(DIGIT_FEATURES)): the features of each candidate digit of `graph`."""
     count = len(graph.candidates)
     if count == 0:
@@ -112,7 +119,7 @@ def digit_features(graph: Oversegmentation, probabilities: np.ndarray, class_sha
                blobs - 1.0, pieces - 1.0]
     columns += [np.eye(10)[classes], np.ones(count)]
     return np.column_stack(columns + list(cut_blob_features(graph, columns[0], columns[5])) + [inner_gaps(graph)]
-                           + list(neighbour_overlaps(graph)))
+                           + list(neighbour_overlaps(graph)) + [whole_digit_log_odds])
 
 
 def outline_lengths(masks: list[np.ndarray]) -> np.ndarray:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from demo import best_path, explain, segment
+from demo import best_path, explain, segment, whole_digit
 from demo.errors import InputError
 from demo.images import load_image
 from demo.model import DigitModel
@@ -95,7 +95,7 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     graph = segment.oversegment(ink)
     inputs = candidate_inputs(model, graph)
     probabilities = model.probabilities(inputs) if len(inputs) else np.zeros((0, len(model.contract.class_labels)), np.float32)
-    path = best_path.choose(graph, probabilities)
+    path = best_path.choose(graph, inputs, probabilities, whole_digit.shipped())
     if len(path) > max_digits:
         raise InputError(f"The picture holds {len(path)} digits; write at most {max_digits}.")
     digits = [NumberDigit.of(model, inputs[index], probabilities[index], box=graph.candidates[index].box)
