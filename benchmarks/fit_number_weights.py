@@ -1,4 +1,4 @@
-"""Fit the Number reader's whole-digit check (demo/whole_digit.npz) and path weights
+"""Fit the Number reader's whole-digit check (demo/whole_digit.onnx) and path weights
 (demo/number_weights.json).
 
 Not a benchmark: this makes the files `demo.whole_digit` and `demo.best_path` read. Steps:
@@ -8,7 +8,8 @@ Not a benchmark: this makes the files `demo.whole_digit` and `demo.best_path` re
 2. the whole-digit check: numbers written with MNIST *training* digits (tests/written_numbers.py:
    hard numbers, touching pairs, lone digits), each over-segmented and every candidate
    preprocessed as `demo.pipeline.read_number` does; scikit-learn's MLPClassifier (one hidden
-   layer of `CHECK_HIDDEN` ReLU units) learns which candidates are one whole digit (step 4's rule);
+   layer of `CHECK_HIDDEN` ReLU units) learns which candidates are one whole digit (step 4's rule),
+   saved as an ONNX graph;
 3. numbers written with MNIST *test* digits 0–4,999 (pool TUNING), each over-segmented and every
    candidate read by the model and the check, exactly as `read_number` does;
 4. which candidates are right: a candidate is a digit when it holds ≥ 85 % of that digit's ink
@@ -29,6 +30,7 @@ import datetime
 import hashlib
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -69,9 +71,9 @@ def class_shapes(images: np.ndarray, labels: np.ndarray) -> dict:
 
 
 def train_check(model: DigitModel, images: np.ndarray, labels: np.ndarray, written, quick: bool,
-                started: float) -> tuple[whole_digit.WholeDigitCheck, dict]:
-    """The whole-digit check, learnt from the candidates of numbers written with `images` (MNIST
-    training digits), and what it scored on a tenth of them held out."""
+                started: float) -> tuple[bytes, dict]:
+    """The whole-digit check (as ONNX, `check_graph`), learnt from the candidates of numbers
+    written with `images` (MNIST training digits), and what it scored on a tenth of them held out."""
     from sklearn.neural_network import MLPClassifier
     inputs, truths = [], []
     for name, (count, seed) in CHECK_SETS.items():
@@ -86,13 +88,36 @@ def train_check(model: DigitModel, images: np.ndarray, labels: np.ndarray, writt
     inputs, truths = np.vstack(inputs), np.concatenate(truths)
     network = MLPClassifier(hidden_layer_sizes=(CHECK_HIDDEN,), early_stopping=True, batch_size=256, max_iter=50,
                             random_state=0).fit(inputs, truths)
-    (hidden_weights, output_weights), (hidden_bias, output_bias) = network.coefs_, network.intercepts_
-    check = whole_digit.WholeDigitCheck(hidden_weights.astype(np.float32), hidden_bias.astype(np.float32),  # as saved
-                                        output_weights[:, 0].astype(np.float32), float(np.float32(output_bias[0])))
     scores = {"candidates": int(len(truths)), "whole digits": int(truths.sum()), "epochs": int(network.n_iter_),
               "held-out accuracy": round(float(network.best_validation_score_), 4)}
     print(f"check: {scores} ({time.perf_counter() - started:.0f} s)", flush=True)
-    return check, scores
+    return check_graph(network.coefs_, network.intercepts_, scores), scores
+
+
+def check_graph(weights: list[np.ndarray], biases: list[np.ndarray], scores: dict) -> bytes:
+    """The network (one hidden ReLU layer, one output unit) as an ONNX graph that gives the
+    log-odds (the output unit before its logistic function), as `demo.whole_digit` runs it."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    (hidden_weights, output_weights), (hidden_bias, output_bias) = weights, biases
+    initial = [numpy_helper.from_array(np.asarray(value, np.float32), name) for name, value in (
+        ("hidden_weights", hidden_weights), ("hidden_bias", hidden_bias), ("output_weights", output_weights),
+        ("output_bias", output_bias))] + [numpy_helper.from_array(np.array([1], np.int64), "axis")]
+    graph = helper.make_graph([
+        helper.make_node("Gemm", [whole_digit.INPUT_NAME, "hidden_weights", "hidden_bias"], ["hidden_sum"]),
+        helper.make_node("Relu", ["hidden_sum"], ["hidden"]),
+        helper.make_node("Gemm", ["hidden", "output_weights", "output_bias"], ["output_sum"]),
+        helper.make_node("Squeeze", ["output_sum", "axis"], [whole_digit.OUTPUT_NAME]),
+    ], "whole_digit_check",
+        [helper.make_tensor_value_info(whole_digit.INPUT_NAME, TensorProto.FLOAT, ["batch", hidden_weights.shape[0]])],
+        [helper.make_tensor_value_info(whole_digit.OUTPUT_NAME, TensorProto.FLOAT, ["batch"])], initial)
+    check = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="fit_number_weights.py")
+    check.ir_version = 8  # what ONNX Runtime 1.x reads
+    helper.set_model_props(check, {"inputs": json.dumps(["28×28 model input pixels", *whole_digit.GEOMETRY]),
+                                   "trained_on": "numbers written with MNIST training digits", **{
+                                       key: str(value) for key, value in scores.items()}})
+    onnx.checker.check_model(check)
+    return check.SerializeToString()
 
 
 def read_all(model: DigitModel, numbers, shapes: dict, check: whole_digit.WholeDigitCheck, written) -> list[dict]:
@@ -212,7 +237,10 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     shapes = class_shapes(train_images[:SHAPE_DIGITS], train_labels[:SHAPE_DIGITS])
     model = DigitModel(FP32_MODEL, "cpu")  # the model the demo serves
-    check, check_scores = train_check(model, train_images, train_labels, written, args.quick, started)
+    check_file, check_scores = train_check(model, train_images, train_labels, written, args.quick, started)
+    with tempfile.TemporaryDirectory() as folder:  # read back as the demo reads it
+        (Path(folder) / "check.onnx").write_bytes(check_file)
+        check = whole_digit.WholeDigitCheck(Path(folder) / "check.onnx")
     examples = {}
     for name, (count, seed) in SETS.items():
         count = count // 10 if args.quick else count
@@ -226,7 +254,7 @@ def main(argv=None) -> int:
           + ", ".join(f"{name} {value:.1%}" for name, value in fitted.items()))
     if args.quick:
         return 0
-    check.save(args.check_out)
+    args.check_out.write_bytes(check_file)
     args.out.write_text(json.dumps({
         "fitted_by": "python benchmarks/fit_number_weights.py",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

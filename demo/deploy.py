@@ -3,7 +3,7 @@ files the Space needs.
 
 What goes up (`space_files`): app.py, README.md (its front matter makes the repository a Gradio
 Space), requirements.txt (serving only: no TensorFlow), the demo/ package (its code and the number reader's
-fitted weights, demo/number_weights.json and demo/whole_digit.npz), the shipped model
+fitted weights, demo/number_weights.json and demo/whole_digit.onnx), the shipped model
 (`demo.runs.SHIPPED_MODEL`), the files of each shipped run folder that the training tab reads
 (its run card and the files it names: `demo.runs.page_files`) and the example pictures. Never runs/, .venv, caches, tests, benchmarks,
 Keras models or the int8 model (the page uses neither). They are copied into a staging folder and
@@ -24,7 +24,7 @@ from pathlib import Path
 from demo.runs import ARTIFACTS, CARD_FILE, ROOT, SHIPPED_MODEL, page_files
 
 APP_FILES = ("app.py", "README.md", "requirements.txt")
-DEMO_PATTERNS = ("*.py", "*.json", "*.npz")   # the demo package: code and the number reader's fitted weights
+DEMO_PATTERNS = ("*.py", "*.json", "*.onnx")   # the demo package: code and the number reader's fitted weights
 EXAMPLE_PATTERN = "examples/*.png"
 HUB_FILE_LIMIT = 10 * 1024 * 1024       # the Hub refuses larger files outside Xet/LFS altogether
 HUB_PLAIN_BINARY_LIMIT = 1024 * 1024    # binaries over this must go through Xet/LFS (upload_folder does)

@@ -10,44 +10,50 @@ digit. `demo.best_path` weighs that beside the model's own reading.
 
 `benchmarks/fit_number_weights.py` trains it (scikit-learn's MLPClassifier) on numbers written
 with MNIST *training* digits, a candidate counting as a digit when it is one of the written digits
-(`tests/written_numbers.is_digit`), and saves its weights to `whole_digit.npz`; serving needs numpy
-only.
+(`tests/written_numbers.is_digit`), and saves it as a two-layer ONNX graph, `whole_digit.onnx`,
+which ONNX Runtime runs here on one CPU thread (numpy's matrix product would wake every core's
+BLAS thread for it).
 """
 
 import functools
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from demo.model import make_session
 from demo.segment import Oversegmentation
 
-WEIGHTS_FILE = Path(__file__).with_name("whole_digit.npz")
+WEIGHTS_FILE = Path(__file__).with_name("whole_digit.onnx")
 GEOMETRY = ("width / line height", "height / line height", "strokes cut", "pieces")
-MAX_LOG_ODDS = 15.0      # surer than this says no more (p ≈ 1 − 3e-7)
+INPUT_NAME = "candidates"    # float32 (N, pixels + len(GEOMETRY)): `check_inputs`
+OUTPUT_NAME = "log_odds"     # float32 (N,)
+MAX_LOG_ODDS = 15.0          # surer than this says no more (p ≈ 1 − 3e-7)
 
 
-@dataclass(frozen=True)
 class WholeDigitCheck:
-    """A one-hidden-layer network: inputs (model input pixels, then GEOMETRY) → ReLU → log-odds."""
-    hidden_weights: np.ndarray   # (pixels + len(GEOMETRY), hidden)
-    hidden_bias: np.ndarray      # (hidden,)
-    output_weights: np.ndarray   # (hidden,)
-    output_bias: float
+    """The check saved at `path` (an ONNX graph: inputs → ReLU layer → log-odds), run by ONNX
+    Runtime on the CPU. RuntimeError (saying how to make it) if it is missing, corrupt or made for
+    other inputs than `pixels` pixels and GEOMETRY."""
+
+    def __init__(self, path: Path = WEIGHTS_FILE, pixels: int = 28 * 28, threads: int = 1):
+        try:
+            self.session = make_session(path, ["CPUExecutionProvider"], threads=threads)
+            inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+            width = pixels + len(GEOMETRY)
+            if [(i.name, i.shape[1:]) for i in inputs] != [(INPUT_NAME, [width])] or [o.name for o in outputs] != [OUTPUT_NAME]:
+                raise ValueError(f"inputs {[(i.name, i.shape) for i in inputs]}, outputs {[o.name for o in outputs]}; "
+                                 f"expected {INPUT_NAME} (N, {width}) → {OUTPUT_NAME}")
+        except Exception as error:  # ONNX Runtime raises its own types for a missing or corrupt file
+            raise RuntimeError(f"{path} is missing or was made for other inputs ({error}): "
+                               "python benchmarks/fit_number_weights.py makes it") from None
 
     def log_odds(self, graph: Oversegmentation, model_inputs: np.ndarray) -> np.ndarray:
         """Per candidate of `graph` (whose model inputs are `model_inputs`), the log-odds that it
         is one whole digit, within ±MAX_LOG_ODDS."""
         if not len(graph.candidates):
             return np.zeros(0)
-        hidden = np.maximum(check_inputs(graph, model_inputs) @ self.hidden_weights + self.hidden_bias, 0)
-        return np.clip(hidden @ self.output_weights + self.output_bias, -MAX_LOG_ODDS, MAX_LOG_ODDS)
-
-    def save(self, path: Path = WEIGHTS_FILE) -> None:
-        np.savez_compressed(path, hidden_weights=self.hidden_weights.astype(np.float32),
-                            hidden_bias=self.hidden_bias.astype(np.float32),
-                            output_weights=self.output_weights.astype(np.float32),
-                            output_bias=np.float32(self.output_bias))
+        odds = self.session.run([OUTPUT_NAME], {INPUT_NAME: check_inputs(graph, model_inputs)})[0]
+        return np.clip(odds.astype(float), -MAX_LOG_ODDS, MAX_LOG_ODDS)
 
 
 def check_inputs(graph: Oversegmentation, model_inputs: np.ndarray) -> np.ndarray:
@@ -58,23 +64,6 @@ def check_inputs(graph: Oversegmentation, model_inputs: np.ndarray) -> np.ndarra
     return np.hstack([model_inputs.reshape(len(model_inputs), -1), geometry]).astype(np.float32, copy=False)
 
 
-def load(path: Path = WEIGHTS_FILE, pixels: int = 28 * 28) -> WholeDigitCheck:
-    """The check saved at `path`; RuntimeError (saying how to make it) if it is missing or does not
-    fit inputs of `pixels` pixels."""
-    try:
-        with np.load(path) as saved:
-            check = WholeDigitCheck(saved["hidden_weights"], saved["hidden_bias"], saved["output_weights"],
-                                    float(saved["output_bias"]))
-        hidden = check.hidden_weights.shape[1]
-        if check.hidden_weights.shape[0] != pixels + len(GEOMETRY) or check.hidden_bias.shape != (hidden,) \
-                or check.output_weights.shape != (hidden,):
-            raise ValueError(f"weights of shape {check.hidden_weights.shape} for {pixels} pixels")
-        return check
-    except (OSError, KeyError, ValueError, IndexError) as error:
-        raise RuntimeError(f"{path} is missing or was made for other inputs ({error!r}): "
-                           "python benchmarks/fit_number_weights.py makes it") from None
-
-
 @functools.cache
 def shipped() -> WholeDigitCheck:
-    return load()
+    return WholeDigitCheck()

@@ -18,7 +18,7 @@ EXAMPLES = sorted(path.name for path in (ROOT / "artifacts" / "examples").glob("
 
 
 def expected_space_files() -> set[str]:
-    code = {f"demo/{path.name}" for pattern in ("*.py", "*.json", "*.npz") for path in (ROOT / "demo").glob(pattern)}
+    code = {f"demo/{path.name}" for pattern in ("*.py", "*.json", "*.onnx") for path in (ROOT / "demo").glob(pattern)}
     runs = {f"artifacts/{run}/{name}" for run in SHIPPED_RUNS
             for name in ("card.json", "report.json", "confusion.png", "misclassified.npz", "lenet-layers.onnx")}
     return ({"app.py", "README.md", "requirements.txt", SHIPPED_MODEL.relative_to(ROOT).as_posix()}
@@ -28,7 +28,7 @@ def expected_space_files() -> set[str]:
 def test_the_space_gets_exactly_what_the_app_reads():
     files = deploy.space_files()
     assert set(files) == expected_space_files()
-    assert "demo/number_weights.json" in files and "demo/whole_digit.npz" in files and "artifacts/robust/card.json" in files and "artifacts/seed/confusion.png" in files and len(EXAMPLES) >= 10
+    assert "demo/number_weights.json" in files and "demo/whole_digit.onnx" in files and "artifacts/robust/card.json" in files and "artifacts/seed/confusion.png" in files and len(EXAMPLES) >= 10
     for name in files:
         assert not name.startswith(("runs/", ".venv", "tests/", "benchmarks/", "lenet/", "export/", "."))
         assert not name.endswith((".keras", "-int8.onnx"))

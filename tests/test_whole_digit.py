@@ -39,22 +39,29 @@ def test_the_check_ranks_whole_digits_above_pieces_and_pairs(scored):
     assert np.abs(odds).max() <= whole_digit.MAX_LOG_ODDS
 
 
-def test_saved_weights_read_back_the_same(tmp_path, scored):
-    check = whole_digit.shipped()
-    check.save(tmp_path / "check.npz")
-    again = whole_digit.load(tmp_path / "check.npz")
-    for name in ("hidden_weights", "hidden_bias", "output_weights"):
-        assert np.array_equal(getattr(again, name), getattr(check, name))
-    assert again.output_bias == check.output_bias
+def test_the_saved_graph_is_the_network_it_was_made_from(tmp_path):
+    """fit_number_weights.check_graph writes what `WholeDigitCheck` runs: the same log-odds as the
+    network computed by hand (ReLU layer, then one unit), for inputs the size of a candidate's."""
+    from benchmarks.fit_number_weights import check_graph
+    rng = np.random.default_rng(0)
+    width = 28 * 28 + len(whole_digit.GEOMETRY)
+    weights = [rng.normal(0, 0.1, (width, 16)), rng.normal(0, 1, (16, 1))]
+    biases = [rng.normal(0, 0.1, 16), rng.normal(0, 1, 1)]
+    (tmp_path / "check.onnx").write_bytes(check_graph(weights, biases, {"held-out accuracy": 0.5}))
+    check = whole_digit.WholeDigitCheck(tmp_path / "check.onnx")
+    inputs = rng.random((7, width)).astype(np.float32)
+    by_hand = np.maximum(inputs @ weights[0] + biases[0], 0) @ weights[1][:, 0] + biases[1][0]
+    got = check.session.run([whole_digit.OUTPUT_NAME], {whole_digit.INPUT_NAME: inputs})[0]
+    assert got.shape == (7,) and np.allclose(got, by_hand, atol=1e-4)
 
 
-def test_a_missing_or_mismatched_file_says_how_to_make_it(tmp_path):
+def test_a_missing_corrupt_or_mismatched_file_says_how_to_make_it(tmp_path):
+    from benchmarks.fit_number_weights import check_graph
     with pytest.raises(RuntimeError, match="fit_number_weights.py makes it"):
-        whole_digit.load(tmp_path / "absent.npz")
-    np.savez(tmp_path / "other.npz", hidden_weights=np.zeros((100, 8)), hidden_bias=np.zeros(8),
-             output_weights=np.zeros(8), output_bias=np.float32(0))
+        whole_digit.WholeDigitCheck(tmp_path / "absent.onnx")
+    (tmp_path / "corrupt.onnx").write_bytes(b"not an onnx graph")
+    with pytest.raises(RuntimeError, match="fit_number_weights.py makes it"):
+        whole_digit.WholeDigitCheck(tmp_path / "corrupt.onnx")
+    (tmp_path / "other.onnx").write_bytes(check_graph([np.zeros((100, 8)), np.zeros((8, 1))], [np.zeros(8), np.zeros(1)], {}))
     with pytest.raises(RuntimeError, match="other inputs"):
-        whole_digit.load(tmp_path / "other.npz")
-    (tmp_path / "corrupt.npz").write_bytes(b"not a zip")
-    with pytest.raises(RuntimeError, match="fit_number_weights.py makes it"):
-        whole_digit.load(tmp_path / "corrupt.npz")
+        whole_digit.WholeDigitCheck(tmp_path / "other.onnx")
