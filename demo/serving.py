@@ -18,6 +18,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
+from demo import best_path, whole_digit
 from demo.model import DigitModel, ModelError
 from demo.runs import MODEL_RULE, ModelChoice, choose_model, display_path
 
@@ -82,6 +83,10 @@ def start(argv: list[str] | None = None, announce: bool = True) -> Served:
         model = DigitModel(choice.path, args.providers, threads=threads)
     except (ModelError, ValueError) as error:
         fail(f"{error} (chosen as {choice.source}; rule: {MODEL_RULE})")
+    try:  # the number reader's fitted files: a broken checkout says so now, not at the first number
+        best_path.shipped_fit(), whole_digit.shipped()
+    except RuntimeError as error:
+        fail(str(error))
     prepare_process()
     served = Served(model, choice, concurrency, threads, private_cache_folder())
     if announce:

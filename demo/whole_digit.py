@@ -66,4 +66,4 @@ def check_inputs(graph: Oversegmentation, model_inputs: np.ndarray) -> np.ndarra
 
 @functools.cache
 def shipped() -> WholeDigitCheck:
-    return WholeDigitCheck()
+    return WholeDigitCheck(WEIGHTS_FILE)

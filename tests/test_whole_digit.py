@@ -65,3 +65,19 @@ def test_a_missing_corrupt_or_mismatched_file_says_how_to_make_it(tmp_path):
     (tmp_path / "other.onnx").write_bytes(check_graph([np.zeros((100, 8)), np.zeros((8, 1))], [np.zeros(8), np.zeros(1)], {}))
     with pytest.raises(RuntimeError, match="other inputs"):
         whole_digit.WholeDigitCheck(tmp_path / "other.onnx")
+
+
+def test_the_app_will_not_start_without_its_check(tmp_path, monkeypatch, capsys):
+    """`python app.py` loads the number reader's files at start: one line, exit status 2, before
+    it touches the process (signals, cache folder)."""
+    from demo import serving
+    monkeypatch.setattr(whole_digit, "WEIGHTS_FILE", tmp_path / "absent.onnx")
+    whole_digit.shipped.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as exit:
+            serving.start(["--model", str(SHIPPED_MODEL)], announce=False)
+    finally:
+        whole_digit.shipped.cache_clear()
+    error = capsys.readouterr().err.strip().splitlines()
+    assert exit.value.code == 2 and len(error) == 1
+    assert error[0].startswith("error: ") and "absent.onnx" in error[0] and "fit_number_weights.py makes it" in error[0]
