@@ -214,7 +214,12 @@ def median_latency_ms(session, batch: np.ndarray, calls: int) -> float:
 
 
 def quantize_int8(fp32_path: Path, int8_path: Path, calibration: np.ndarray) -> None:
-    """Static post-training quantization: QDQ format, per-channel int8 weights, uint8 activations."""
+    """Static post-training quantization: QDQ format, per-channel int8 weights, uint8 activations.
+
+    Weights use 7 bits (`reduce_range`): x86 CPUs without VNNI (AVX2 only) multiply uint8 by int8
+    in pairs summed in 16 bits, which saturate with full 8-bit weights, so the same int8 file gave
+    99.56% on an AVX2 CPU and 99.64% on a VNNI one (robust run). With 7 bits no sum can saturate
+    and every x86 CPU computes the same integers."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -230,7 +235,8 @@ def quantize_int8(fp32_path: Path, int8_path: Path, calibration: np.ndarray) -> 
     try:
         quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
         quantize_static(str(prepared), str(int8_path), Calibration(), quant_format=QuantFormat.QDQ,
-                        per_channel=True, weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
+                        per_channel=True, reduce_range=True, weight_type=QuantType.QInt8,
+                        activation_type=QuantType.QUInt8)
     finally:
         prepared.unlink(missing_ok=True)
 
@@ -290,10 +296,11 @@ def export(args) -> dict:
             quantize_int8(fp32_tmp, int8_tmp, contract.to_model_input(x_train[order]))
             int8_model = onnx.load(int8_tmp)
             set_metadata(int8_model, model_metadata(
-                args.run, keras_path, args.opset, "int8 (static QDQ, per-channel)", uncertain_below))
+                args.run, keras_path, args.opset, "int8 (static QDQ, per-channel, 7-bit weights)", uncertain_below))
             onnx.save(int8_model, int8_tmp)
             onnx.checker.check_model(str(int8_tmp), full_check=True)
-            result["int8"] = {"calibration_images": CALIBRATION_IMAGES, "calibration_source": "MNIST training set",
+            result["int8"] = {"weights": "int8 per channel in 7 bits (reduce_range: the same answers with and without VNNI)",
+                              "calibration_images": CALIBRATION_IMAGES, "calibration_source": "MNIST training set",
                               **compare_int8(session, cpu_session(int8_tmp), x_test, y_test)}
             result["files"][int8_path.name] = int8_tmp.stat().st_size
             publish.append((int8_tmp, int8_path))

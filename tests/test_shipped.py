@@ -46,7 +46,10 @@ def test_shipped_int8_matches_its_report(test_set, run, floor, int8_gap):
     x, y = test_set
     accuracy = float(np.mean(onnx_probabilities(run / "lenet-int8.onnx", x).argmax(1) == y))
     report = json.loads((run / "export.json").read_text())["int8"]
-    assert accuracy == pytest.approx(report["int8_test_accuracy"], abs=1e-9)
+    # 7-bit weights (export/to_onnx.quantize_int8): CPUs with and without VNNI compute the same
+    # integers (with 8-bit weights this file gave 99.56% on an AVX2 CPU, 99.64% on a VNNI one); one
+    # image of slack for the float rounding of the scales.
+    assert accuracy == pytest.approx(report["int8_test_accuracy"], abs=1e-4)
     assert abs(accuracy - report["fp32_test_accuracy"]) <= int8_gap
 
 
@@ -66,7 +69,9 @@ def test_shipped_parity_still_holds_for_the_shipped_keras_model(test_set, run, f
     assert hashlib.sha256((run / "model.keras").read_bytes()).hexdigest() == export["source_sha256"]
     keras_p = keras.saving.load_model(run / "model.keras").predict(x, batch_size=1000, verbose=0)
     onnx_p = onnx_probabilities(run / "lenet.onnx", x)
-    assert np.abs(keras_p - onnx_p).max() <= max(export["parity"]["max_abs_diff"] * 1.01, 1e-6)
+    # The recorded difference is the exporting CPU's (7.2e-7 on one, 1.4e-6 on an AVX2 one): the
+    # promise is the exporter's tolerance.
+    assert np.abs(keras_p - onnx_p).max() <= export["parity"]["tolerance"] <= 1e-5
     assert np.array_equal(keras_p.argmax(1), onnx_p.argmax(1))
 
 
