@@ -313,6 +313,6 @@ def test_inside_tab_shows_conv1_maps_of_a_drawn_seven(page):
         assert not error_toasts(page), error_toasts(page)
         assert time.monotonic() < deadline, f"no Inside view of the 7: {results(page)!r}"
         page.wait_for_timeout(200)
-    assert conv1.first.is_visible()
+    conv1.first.wait_for(state="visible", timeout=ANSWER_TIMEOUT_S * 1000)  # the grid may still be fading in
     picture = np.asarray(Image.open(io.BytesIO(page.request.get(conv1.first.get_attribute("src")).body())).convert("RGB"))
     assert tiles_in(picture) == (4, 5)  # 20 feature maps
