@@ -18,7 +18,6 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
-from demo import best_path, whole_digit
 from demo.model import DigitModel, ModelError
 from demo.runs import MODEL_RULE, ModelChoice, choose_model, display_path
 
@@ -84,6 +83,7 @@ def start(argv: list[str] | None = None, announce: bool = True) -> Served:
     except (ModelError, ValueError) as error:
         fail(f"{error} (chosen as {choice.source}; rule: {MODEL_RULE})")
     try:  # the number reader's fitted files: a broken checkout says so now, not at the first number
+        from demo import best_path, whole_digit  # imported here: a bad --model exits before scipy loads
         best_path.shipped_fit(), whole_digit.shipped()
     except RuntimeError as error:
         fail(str(error))

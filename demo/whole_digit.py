@@ -44,7 +44,8 @@ class WholeDigitCheck:
                 raise ValueError(f"inputs {[(i.name, i.shape) for i in inputs]}, outputs {[o.name for o in outputs]}; "
                                  f"expected {INPUT_NAME} (N, {width}) → {OUTPUT_NAME}")
         except Exception as error:  # ONNX Runtime raises its own types for a missing or corrupt file
-            raise RuntimeError(f"{path} is missing or was made for other inputs ({error}): "
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+            raise RuntimeError(f"{path} is missing or was made for other inputs ({reason}): "
                                "python benchmarks/fit_number_weights.py makes it") from None
 
     def log_odds(self, graph: Oversegmentation, model_inputs: np.ndarray) -> np.ndarray:
