@@ -10,7 +10,11 @@ the page, the API and the CLI read it:
   model's own ceiling: each digit's ink read alone (no segmentation to get wrong);
 - touching pairs of any two digits: read right;
 - lone digits: read right, split into more than one digit;
-- specks and dots read as a digit (a digit box lying inside a speck's or dot's box).
+- specks and dots read as a digit (a digit box lying inside a speck's or dot's box);
+- why each hard number read wrong went wrong (`failure_causes`): the model misreads one of its
+  digits even read alone, no path through candidates that are its written digits reads it (the
+  cuts or a candidate's preprocessing lost it), or such a path exists and the weights chose
+  another; and the MNIST test images the model misreads alone, with how often each was drawn.
 
 Cost: `read_number` in process on the hard numbers, p50/p99 per digit count (2–6), in wall time
 and in this process's CPU time (steadier on a shared machine), with one ONNX Runtime thread as
@@ -27,7 +31,7 @@ Targets (reported, never asserted): exact ≥ 97 %, touching pairs ≥ 90 %, lon
 import argparse
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +73,7 @@ def main(argv=None) -> int:
         results[name] = [read(pipeline, model, number, written) for number in numbers]
         print(f"read {len(numbers)} {name}", flush=True)
     ceiling = model_ceiling(model, sets["hard"])
+    causes, misread_images = failure_causes(model, sets["hard"], results["hard"], ceiling, written)
 
     hard, pairs, lone = results["hard"], results["pairs"], results["lone"]
     exact = np.mean([r["labels"] == n.text for r, n in zip(hard, sets["hard"])])
@@ -101,6 +106,11 @@ def main(argv=None) -> int:
     ], title=f"Reading hard numbers ({count} per set, MNIST test digits 5,000–9,999)")
     print_table(["numbers with", "count", "read exactly"], [[kind, n, f"{acc:.1%}"] for kind, (n, acc) in by_kind.items()],
                 title="Exact by what the number holds")
+    if causes:
+        print_table(["cause", "numbers", "share of all"], [[cause, n, f"{n / count:.1%}"] for cause, n in causes.items()],
+                    title="Why the hard numbers read wrong went wrong")
+        print("MNIST test images the model misreads alone (times drawn): "
+              + (", ".join(f"#{index} ×{n}" for index, n in misread_images.items()) or "none"))
     print_table(["digits", "p50 ms", "p99 ms", "CPU p50 ms", "CPU p99 ms", "numbers"],
                 [[d, s["p50"], s["p99"], cpu_cost[d]["p50"], cpu_cost[d]["p99"], s["n"]] for d, s in cost.items()],
                 title=f"read_number in process, wall and this process's CPU time (on a shared machine the CPU time "
@@ -109,7 +119,8 @@ def main(argv=None) -> int:
         "benchmark": "number_reading", "quick": args.quick, "count_per_set": count, "seeds": SEEDS,
         "demo": str(Path(pipeline.__file__).parent), "machine": machine_info(provider=model.provider, threads=args.threads),
         "targets": TARGETS, "results": summary_row, "exact_by_kind": by_kind, "read_number_ms_by_digits": cost,
-        "read_number_cpu_ms_by_digits": cpu_cost,
+        "read_number_cpu_ms_by_digits": cpu_cost, "failure_causes": causes,
+        "misread_alone_test_images": {str(index): n for index, n in misread_images.items()},
         "generator": {name: getattr(written, name) for name in ("HEIGHTS", "SIZE_JITTER", "BASELINE_JITTER", "GAP_KINDS",
                                                                  "BREAK_CHANCE", "SPECK_CHANCE", "DOT_CHANCE")},
         "failures": [{"text": n.text, "read": r["labels"]} for r, n in zip(hard, sets["hard"]) if r["labels"] != n.text][:50],
@@ -140,6 +151,37 @@ def model_ceiling(model, numbers) -> list[str]:
     for (k, _), p in zip(inputs, probabilities):
         texts[k] += model.contract.class_labels[int(p.argmax())]
     return texts
+
+
+def failure_causes(model, numbers, readings, ceiling, written) -> tuple[dict, dict]:
+    """({cause: numbers}, {MNIST test index: times drawn}) for the numbers read wrong.
+
+    Causes: "the model misreads a digit even read alone" (`ceiling`); "no right candidates": no path
+    through candidates that are the written digits (`fit_number_weights.right_candidates`) reads
+    the number; "the path": one does, and the fitted weights chose another. Empty when the
+    checkout being measured (`--code`) has no fitted reader to ask.
+    """
+    try:
+        from benchmarks import fit_number_weights as fitting
+        from demo import best_path, whole_digit
+        fit, check = best_path.shipped_fit(), whole_digit.shipped()
+    except (ImportError, AttributeError, RuntimeError) as error:
+        print(f"failure causes not measured: {error}")
+        return {}, {}
+    causes = {"the model misreads a digit even read alone": 0, "no right candidates": 0, "the path": 0}
+    misread = Counter()
+    for number, reading, alone in zip(numbers, readings, ceiling):
+        misread.update(index for index, want, got in zip(number.test_indices, number.text, alone) if want != got)
+        if reading["labels"] == number.text:
+            continue
+        if alone != number.text:
+            causes["the model misreads a digit even read alone"] += 1
+            continue
+        example = fitting.read_all(model, [number], fit.class_shapes, check, written)[0]
+        right = fitting.best_arcs(example, fit.digit_weights, fit.noise_weights, right_only=True)
+        found = right is not None and fitting.text_of(example, right) == number.text
+        causes["the path" if found else "no right candidates"] += 1
+    return causes, dict(misread.most_common())
 
 
 def accuracy_by_kind(readings, numbers) -> dict:
