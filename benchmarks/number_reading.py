@@ -109,8 +109,8 @@ def main(argv=None) -> int:
     if causes:
         print_table(["cause", "numbers", "share of all"], [[cause, n, f"{n / count:.1%}"] for cause, n in causes.items()],
                     title="Why the hard numbers read wrong went wrong")
-        print("MNIST test images the model misreads alone (times drawn): "
-              + (", ".join(f"#{index} ×{n}" for index, n in misread_images.items()) or "none"))
+    print("MNIST test images the model misreads alone (times drawn): "
+          + (", ".join(f"#{index} ×{n}" for index, n in misread_images.items()) or "none"))
     print_table(["digits", "p50 ms", "p99 ms", "CPU p50 ms", "CPU p99 ms", "numbers"],
                 [[d, s["p50"], s["p99"], cpu_cost[d]["p50"], cpu_cost[d]["p99"], s["n"]] for d, s in cost.items()],
                 title=f"read_number in process, wall and this process's CPU time (on a shared machine the CPU time "
@@ -154,33 +154,34 @@ def model_ceiling(model, numbers) -> list[str]:
 
 
 def failure_causes(model, numbers, readings, ceiling, written) -> tuple[dict, dict]:
-    """({cause: numbers}, {MNIST test index: times drawn}) for the numbers read wrong.
+    """({cause: numbers}, {MNIST test index: times drawn}) for the numbers read wrong, and the
+    test images the model misreads alone.
 
     Causes: "the model misreads a digit even read alone" (`ceiling`); "no right candidates": no path
     through candidates that are the written digits (`fit_number_weights.right_candidates`) reads
-    the number; "the path": one does, and the fitted weights chose another. Empty when the
-    checkout being measured (`--code`) has no fitted reader to ask.
+    the number; "the path": one does, and the fitted weights chose another. The causes are empty
+    when the checkout being measured (`--code`) has no fitted reader of this kind to ask.
     """
+    misread = Counter(index for number, alone in zip(numbers, ceiling)
+                      for index, want, got in zip(number.test_indices, number.text, alone) if want != got)
+    causes = {"the model misreads a digit even read alone": 0, "no right candidates": 0, "the path": 0}
     try:
         from benchmarks import fit_number_weights as fitting
         from demo import best_path, whole_digit
         fit, check = best_path.shipped_fit(), whole_digit.shipped()
-    except (ImportError, AttributeError, RuntimeError) as error:
-        print(f"failure causes not measured: {error}")
-        return {}, {}
-    causes = {"the model misreads a digit even read alone": 0, "no right candidates": 0, "the path": 0}
-    misread = Counter()
-    for number, reading, alone in zip(numbers, readings, ceiling):
-        misread.update(index for index, want, got in zip(number.test_indices, number.text, alone) if want != got)
-        if reading["labels"] == number.text:
-            continue
-        if alone != number.text:
-            causes["the model misreads a digit even read alone"] += 1
-            continue
-        example = fitting.read_all(model, [number], fit.class_shapes, check, written)[0]
-        right = fitting.best_arcs(example, fit.digit_weights, fit.noise_weights, right_only=True)
-        found = right is not None and fitting.text_of(example, right) == number.text
-        causes["the path" if found else "no right candidates"] += 1
+        for number, reading, alone in zip(numbers, readings, ceiling):
+            if reading["labels"] == number.text:
+                continue
+            if alone != number.text:
+                causes["the model misreads a digit even read alone"] += 1
+                continue
+            example = fitting.read_all(model, [number], fit.class_shapes, check, written)[0]
+            right = fitting.best_arcs(example, fit.digit_weights, fit.noise_weights, right_only=True)
+            found = right is not None and fitting.text_of(example, right) == number.text
+            causes["the path" if found else "no right candidates"] += 1
+    except (ImportError, AttributeError, RuntimeError, TypeError) as error:
+        print(f"failure causes not measured for this checkout: {error}")
+        causes = {}
     return causes, dict(misread.most_common())
 
 
