@@ -136,6 +136,11 @@ def cuda_unavailable_reason(driver: bool, libraries: bool) -> str:
     return "CUDA not used: ONNX Runtime's CUDA provider failed to start (run with LENET_PROVIDERS=cuda to see its error)"
 
 
+def first_line(error: Exception) -> str:
+    """An error's first line (ONNX Runtime's messages run on with a stack), at most 300 characters."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+
+
 def make_session(path: str | Path, providers: list[str], threads: int | None = None, spinning: bool = True,
                  nchwc: bool = False, optimized_model_path: str | Path | None = None) -> ort.InferenceSession:
     """An ONNX Runtime session with the demo's settings. `threads`: intra-op threads (None: ONNX
@@ -177,8 +182,7 @@ class DigitModel:
             self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
             self.contract = Contract.from_metadata(self.metadata)
         except Exception as error:  # ONNX Runtime raises its own types for a broken file
-            reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
-            raise ModelError(f"cannot serve {self.path}: {reason}") from None
+            raise ModelError(f"cannot serve {self.path}: {first_line(error)}") from None
         finally:
             ort.set_default_logger_severity(2)
         self.provider = self.session.get_providers()[0]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from demo.model import make_session
+from demo.model import first_line, make_session
 from demo.segment import Oversegmentation
 
 WEIGHTS_FILE = Path(__file__).with_name("whole_digit.onnx")
@@ -44,8 +44,7 @@ class WholeDigitCheck:
                 raise ValueError(f"inputs {[(i.name, i.shape) for i in inputs]}, outputs {[o.name for o in outputs]}; "
                                  f"expected {INPUT_NAME} (N, {width}) → {OUTPUT_NAME}")
         except Exception as error:  # ONNX Runtime raises its own types for a missing or corrupt file
-            reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
-            raise RuntimeError(f"{path} is missing or was made for other inputs ({reason}): "
+            raise RuntimeError(f"{path} is missing or was made for other inputs ({first_line(error)}): "
                                "python benchmarks/fit_number_weights.py makes it") from None
 
     def log_odds(self, graph: Oversegmentation, model_inputs: np.ndarray) -> np.ndarray:
