@@ -17,6 +17,9 @@ from demo.model import DigitModel
 from demo.preprocess import INK_THRESHOLD, ink_map, preprocess
 from demo.preprocess_many import to_mnist_many
 
+REREAD_BELOW = 0.99   # a chosen digit read less surely than this from the shrunk ink is read again at
+                      # full size (hard numbers: 3 % of digits; re-reading all gains nothing more)
+
 
 @dataclass
 class ModelAnswer:
@@ -84,7 +87,8 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
 
     Recognition-based segmentation (demo.segment, demo.best_path): candidate digits from an
     over-segmentation, every one preprocessed like MNIST and read by the model in one batch, the
-    digits chosen as the best path. Raises `InputError` for more than `max_digits` digits.
+    digits chosen as the best path, and those read unsurely read once more from the full-size ink
+    (`read_again_at_full_size`). Raises `InputError` for more than `max_digits` digits.
     """
     started = time.perf_counter()
     if source is None:
@@ -98,8 +102,9 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     path = best_path.choose(graph, inputs, probabilities, whole_digit.shipped())
     if len(path) > max_digits:
         raise InputError(f"The picture holds {len(path)} digits; write at most {max_digits}.")
-    digits = [NumberDigit.of(model, inputs[index], probabilities[index], box=graph.candidates[index].box)
-              for index in path]
+    chosen_inputs, chosen = read_again_at_full_size(model, ink, graph, path, inputs, probabilities)
+    digits = [NumberDigit.of(model, model_input, p, box=graph.candidates[index].box)
+              for index, model_input, p in zip(path, chosen_inputs, chosen)]
     text = "".join(d.label if d.sure else "?" for d in digits)
     return NumberReading(text, digits, graph.ink, (time.perf_counter() - started) * 1000)
 
@@ -107,9 +112,38 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
 def candidate_inputs(model: DigitModel, graph: segment.Oversegmentation) -> np.ndarray:
     """The model input of every candidate digit of `graph`, preprocessed together
     (demo.preprocess_many): (candidates, size, size) float32, all zero for a candidate without ink."""
+    return model_inputs(model, [c.ink for c in graph.candidates])
+
+
+def model_inputs(model: DigitModel, inks: list[np.ndarray]) -> np.ndarray:
+    """The model input of each ink map, preprocessed together: (len(inks), size, size) float32,
+    all zero for one without ink."""
     size, box = model.contract.image_size, model.contract.digit_box
-    inputs = np.zeros((len(graph.candidates), size, size), np.float32)
-    for model_input, mnist in zip(inputs, to_mnist_many([c.ink for c in graph.candidates], size, box)):
+    inputs = np.zeros((len(inks), size, size), np.float32)
+    for model_input, mnist in zip(inputs, to_mnist_many(inks, size, box)):
         if mnist is not None:
             model_input[:] = mnist
     return inputs
+
+
+def read_again_at_full_size(model: DigitModel, ink: np.ndarray, graph: segment.Oversegmentation, path: list[int],
+                            inputs: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The chosen digits' model inputs and probabilities. The path was chosen on the ink shrunk to
+    `segment.WORKING_HEIGHT` (cheap enough to read every candidate). When it was, each chosen digit
+    read less surely than `REREAD_BELOW` is read a second time from the full-size ink
+    (`segment.ink_at_full_size`), as a digit read alone is, and its probabilities become those of
+    both readings together (their normalised geometric mean: a two-view ensemble); its input
+    becomes the full-size one. Digits read surely keep their first reading."""
+    chosen_inputs, chosen = inputs[path].copy(), probabilities[path].copy()
+    unsure = [k for k, p in enumerate(chosen) if p.max() < REREAD_BELOW]
+    if graph.ink.shape == ink.shape or not unsure:
+        return chosen_inputs, chosen
+    again = model_inputs(model, [segment.ink_at_full_size(graph, graph.candidates[path[k]], ink) for k in unsure])
+    inked = again.any(axis=(1, 2))
+    unsure, again = [k for k, kept in zip(unsure, inked) if kept], again[inked]
+    if not unsure:
+        return chosen_inputs, chosen
+    joint = np.sqrt(chosen[unsure] * model.probabilities(again))
+    chosen[unsure] = joint / np.maximum(joint.sum(axis=1, keepdims=True), np.finfo(np.float32).tiny)
+    chosen_inputs[unsure] = again
+    return chosen_inputs, chosen

@@ -28,6 +28,8 @@ The graph's nodes are the positions between pieces (0 … len(pieces)); a candid
 pieces i … j − 1 is an arc i → j; a mark or a piece too short to be a digit may also be skipped
 (a "noise" arc i → i + 1). Each candidate carries its own ink (other pieces' ink zeroed) for
 `demo.preprocess.to_mnist`, its box, and how many strokes its cuts went through.
+`ink_at_full_size` takes a candidate's ink from the full-size map again, for the chosen digits'
+second reading (demo.pipeline).
 """
 
 from dataclasses import dataclass
@@ -48,7 +50,7 @@ HALO = 2                     # faint ink this close (px, either axis) to a piece
 MARK_SIZE = 0.25             # pieces under this share of the line height both ways are marks
 MIN_DIGIT_PX = 8             # ... and pieces under this many pixels both ways, whatever the line
 ISOLATION = 0.15             # marks farther than this (× line height) from all other ink are noise
-MIN_DIGIT_HEIGHT = 0.4       # a digit is at least this share of the line height tall
+MIN_DIGIT_HEIGHT = 0.5       # a digit is at least this share of the line height tall
 CUT_MIN_WIDTH = 0.25         # blobs at least this wide (× line height) may be two digits
 MIN_PIECE_WIDTH = 0.08       # slices narrower than this (× line height) are not made
 VALLEY_PROMINENCE = 0.05     # projection valleys shallower than this share of its peak are noise
@@ -326,6 +328,23 @@ def strokes_cut(pieces: list[Piece], start: int, stop: int) -> int:
     parts = {(piece.blob, piece.part) for piece in run}
     return sum(piece.cut_left * ((piece.blob, piece.part - 1) not in parts)
                + piece.cut_right * ((piece.blob, piece.part + 1) not in parts) for piece in run)
+
+
+def ink_at_full_size(graph: Oversegmentation, candidate: Candidate, full_ink: np.ndarray) -> np.ndarray:
+    """The candidate's ink taken from `full_ink`, the ink map `graph` was made from: when that was
+    shrunk to `WORKING_HEIGHT`, every full-size pixel under the candidate's pixels (its own pieces',
+    faint ink included) keeps its ink, all else is 0; otherwise just the candidate's ink. MNIST's
+    digits were made from the full-size scan, and so is a digit read alone (demo.preprocess)."""
+    if graph.ink.shape == full_ink.shape:
+        return candidate.ink
+    scale_y, scale_x = graph.ink.shape[0] / full_ink.shape[0], graph.ink.shape[1] / full_ink.shape[1]
+    x0, y0, x1, y1 = candidate.box
+    top, left = int(np.floor(y0 / scale_y)), int(np.floor(x0 / scale_x))
+    bottom, right = min(full_ink.shape[0], int(np.ceil(y1 / scale_y))), min(full_ink.shape[1], int(np.ceil(x1 / scale_x)))
+    rows = np.clip(np.floor((np.arange(top, bottom) + 0.5) * scale_y).astype(int) - y0, 0, y1 - y0 - 1)
+    columns = np.clip(np.floor((np.arange(left, right) + 0.5) * scale_x).astype(int) - x0, 0, x1 - x0 - 1)
+    own = (candidate.ink > 0)[rows[:, None], columns[None, :]]
+    return np.where(own, full_ink[top:bottom, left:right], 0).astype(np.float32)
 
 
 # --- box helpers ---------------------------------------------------------------------------------

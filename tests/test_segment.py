@@ -12,7 +12,7 @@ from PIL import Image
 
 from demo.errors import InputError
 from demo.preprocess import INK_THRESHOLD, ink_map
-from demo.segment import MAX_COMPONENTS, WORKING_HEIGHT, oversegment
+from demo.segment import MAX_COMPONENTS, MIN_DIGIT_HEIGHT, WORKING_HEIGHT, oversegment
 from tests import written_numbers as written
 
 
@@ -84,7 +84,7 @@ def test_dots_and_specks_alone_are_never_candidates(digits):
     ink[3:5, 3:5] = 1                                                         # specks in corners
     ink[-5:-3, -5:-3] = 1
     graph = oversegment(ink)
-    assert all(c.box[3] - c.box[1] >= 0.4 * graph.line_height for c in graph.candidates)
+    assert all(c.box[3] - c.box[1] >= MIN_DIGIT_HEIGHT * graph.line_height for c in graph.candidates)
     assert not any(p.mark for p in graph.pieces if p.box[1] < 10 or p.box[3] > ink.shape[0] - 10)
 
 
