@@ -21,7 +21,7 @@ Not a benchmark: this makes the files `demo.whole_digit` and `demo.best_path` re
    the chosen one); features are scaled to unit spread while learning, and the averaged weights
    are written back in the features' own units.
 
-    python benchmarks/fit_number_weights.py             # ~5 min on 2 cores
+    python benchmarks/fit_number_weights.py             # ~8 min on 2 cores
     python benchmarks/fit_number_weights.py --quick     # a check that it works (nothing written)
 """
 
@@ -45,7 +45,7 @@ from demo import best_path, pipeline, segment, whole_digit  # noqa: E402
 from demo.model import DigitModel  # noqa: E402
 from demo.preprocess import INK_THRESHOLD, ink_map  # noqa: E402
 
-SETS = {"hard": (1500, 300), "pairs": (600, 301), "lone": (1000, 302)}  # count, seed
+SETS = {"hard": (3000, 300), "pairs": (1200, 301), "lone": (2000, 302)}  # count, seed
 CHECK_SETS = {"hard": (3000, 500), "pairs": (1000, 501), "lone": (1000, 502)}  # of MNIST training digits
 CHECK_HIDDEN = 64
 MAKERS = {"hard": "hard_numbers", "pairs": "touching_pairs", "lone": "lone_digits"}
