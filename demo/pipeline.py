@@ -135,13 +135,13 @@ def read_again_at_full_size(model: DigitModel, ink: np.ndarray, graph: segment.O
     both readings together (their normalised geometric mean: a two-view ensemble); its input
     becomes the full-size one. Digits read surely keep their first reading."""
     chosen_inputs, chosen = inputs[path].copy(), probabilities[path].copy()
-    unsure = [k for k, p in enumerate(chosen) if p.max() < REREAD_BELOW]
-    if graph.ink.shape == ink.shape or not unsure:
+    unsure = np.flatnonzero(chosen.max(axis=1, initial=0.0) < REREAD_BELOW)
+    if graph.ink.shape == ink.shape or not unsure.size:
         return chosen_inputs, chosen
     again = model_inputs(model, [segment.ink_at_full_size(graph, graph.candidates[path[k]], ink) for k in unsure])
-    inked = again.any(axis=(1, 2))
-    unsure, again = [k for k, kept in zip(unsure, inked) if kept], again[inked]
-    if not unsure:
+    inked = again.any(axis=(1, 2))  # (a crop whose ink all falls under MNIST's thresholds keeps its first reading)
+    unsure, again = unsure[inked], again[inked]
+    if not unsure.size:
         return chosen_inputs, chosen
     joint = np.sqrt(chosen[unsure] * model.probabilities(again))
     chosen[unsure] = joint / np.maximum(joint.sum(axis=1, keepdims=True), np.finfo(np.float32).tiny)
