@@ -159,8 +159,10 @@ def failure_causes(model, numbers, readings, ceiling, written) -> tuple[dict, di
 
     Causes: "the model misreads a digit even read alone" (`ceiling`); "no right candidates": no path
     through candidates that are the written digits (`fit_number_weights.right_candidates`) reads
-    the number; "the path": one does, and the fitted weights chose another. The causes are empty
-    when the checkout being measured (`--code`) has no fitted reader of this kind to ask.
+    the number, each of its digits read as `read_number` reads a chosen digit (an unsure one read
+    again at full size, `pipeline.read_again_at_full_size`, where the checkout has it); "the path":
+    one does, and the fitted weights chose another. The causes are empty when the checkout being
+    measured (`--code`) has no fitted reader of this kind to ask.
     """
     misread = Counter(index for number, alone in zip(numbers, ceiling)
                       for index, want, got in zip(number.test_indices, number.text, alone) if want != got)
@@ -180,9 +182,25 @@ def failure_causes(model, numbers, readings, ceiling, written) -> tuple[dict, di
             continue
         example = fitting.read_all(model, [number], fit.class_shapes, check, written)[0]
         right = fitting.best_arcs(example, fit.digit_weights, fit.noise_weights, right_only=True)
-        found = right is not None and fitting.text_of(example, right) == number.text
+        found = right is not None and read_as_chosen(model, number, [k for kind, k in right if kind == "d"]) == number.text
         causes["the path" if found else "no right candidates"] += 1
     return causes, dict(misread.most_common())
+
+
+def read_as_chosen(model, number, path: list[int]) -> str:
+    """The labels `read_number` gives the candidates `path` of `number`'s graph if it chose them:
+    their first readings, the unsure ones read again at full size where this checkout does that."""
+    from demo import pipeline, segment
+    from demo.preprocess import ink_map
+    ink = ink_map(number.image)
+    graph = segment.oversegment(ink)
+    inputs = pipeline.candidate_inputs(model, graph)
+    probabilities = model.probabilities(inputs)
+    if hasattr(pipeline, "read_again_at_full_size"):
+        _, probabilities = pipeline.read_again_at_full_size(model, ink, graph, path, inputs, probabilities)
+    else:
+        probabilities = probabilities[path]
+    return "".join(model.contract.class_labels[int(p.argmax())] for p in probabilities)
 
 
 def accuracy_by_kind(readings, numbers) -> dict:
