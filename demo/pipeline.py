@@ -19,6 +19,8 @@ from demo.preprocess_many import to_mnist_many
 
 REREAD_BELOW = 0.99   # a chosen digit read less surely than this from the shrunk ink is read again at
                       # full size (hard numbers: 3 % of digits; re-reading all gains nothing more)
+NUDGES = ((1, -1), (1, 1), (2, -1), (2, 1))  # ... there also moved 1 px up, down, left and right
+                      # ((axis, step) of the inputs' batch): MNIST's own centring is only ±0.5 px
 
 
 @dataclass
@@ -87,8 +89,8 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
 
     Recognition-based segmentation (demo.segment, demo.best_path): candidate digits from an
     over-segmentation, every one preprocessed like MNIST and read by the model in one batch, the
-    digits chosen as the best path, and those read unsurely read once more from the full-size ink
-    (`read_again_at_full_size`). Raises `InputError` for more than `max_digits` digits.
+    digits chosen as the best path, and those read unsurely read again from the full-size ink, from
+    five positions (`read_again_at_full_size`). Raises `InputError` for more than `max_digits` digits.
     """
     started = time.perf_counter()
     if source is None:
@@ -130,10 +132,12 @@ def read_again_at_full_size(model: DigitModel, ink: np.ndarray, graph: segment.O
                             inputs: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The chosen digits' model inputs and probabilities. The path was chosen on the ink shrunk to
     `segment.WORKING_HEIGHT` (cheap enough to read every candidate). When it was, each chosen digit
-    read less surely than `REREAD_BELOW` is read a second time from the full-size ink
-    (`segment.ink_at_full_size`), as a digit read alone is, and its probabilities become those of
-    both readings together (their normalised geometric mean: a two-view ensemble); its input
-    becomes the full-size one. Digits read surely keep their first reading."""
+    read less surely than `REREAD_BELOW` is read again from the full-size ink
+    (`segment.ink_at_full_size`), as a digit read alone is: that input as it is and moved by one
+    pixel each way (`NUDGES`; integer centring puts a digit up to half a pixel off, and an unsure
+    reading is the one such a shift can tip). Its probabilities become those of all six readings
+    together (their normalised geometric mean: an ensemble of views), and its input becomes the
+    full-size one. Digits read surely keep their first reading."""
     chosen_inputs, chosen = inputs[path].copy(), probabilities[path].copy()
     unsure = np.flatnonzero(chosen.max(axis=1, initial=0.0) < REREAD_BELOW)
     if graph.ink.shape == ink.shape or not unsure.size:
@@ -143,7 +147,9 @@ def read_again_at_full_size(model: DigitModel, ink: np.ndarray, graph: segment.O
     unsure, again = unsure[inked], again[inked]
     if not unsure.size:
         return chosen_inputs, chosen
-    joint = np.sqrt(chosen[unsure] * model.probabilities(again))
+    views = np.concatenate([again] + [np.roll(again, step, axis) for axis, step in NUDGES])
+    readings = np.concatenate([chosen[unsure][None], model.probabilities(views).reshape(len(NUDGES) + 1, len(again), -1)])
+    joint = np.exp(np.log(np.maximum(readings, 1e-30)).mean(axis=0))  # (a zero probability vetoes no class)
     chosen[unsure] = joint / np.maximum(joint.sum(axis=1, keepdims=True), np.finfo(np.float32).tiny)
     chosen_inputs[unsure] = again
     return chosen_inputs, chosen
