@@ -23,6 +23,7 @@ the app runs it.
     python benchmarks/number_reading.py              # 1,000 of each (~3 min on 2 cores)
     python benchmarks/number_reading.py --quick      # 100 of each: a check that it works
     python benchmarks/number_reading.py --code DIR   # the demo of another checkout (e.g. main before a change)
+    python benchmarks/number_reading.py --seeds 112 113 114 --count 2000 --out /tmp/other.json  # another sample
 
 Targets (reported, never asserted): exact ≥ 97 %, touching pairs ≥ 90 %, lone digits split ≤ 2 in
 1,000, no speck read as a digit, p50 ≤ 40 ms for a 5-digit number.
@@ -49,6 +50,9 @@ def main(argv=None) -> int:
     parser.add_argument("--code", type=Path, help="import `demo` from this checkout instead (a before/after figure)")
     parser.add_argument("--model", help="ONNX model (default: artifacts/fast/lenet.onnx)")
     parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default: 1, as the app)")
+    parser.add_argument("--seeds", type=int, nargs=3, metavar=("HARD", "PAIRS", "LONE"),
+                        default=list(SEEDS.values()), help="the sets' seeds (default: %(default)s): other "
+                        "samples of the same pool, to see how far a figure moves between samples")
     parser.add_argument("--out", help="JSON output (default: benchmarks/results/number_reading.json)")
     args = parser.parse_args(argv)
     count = args.count or (100 if args.quick else 1000)
@@ -63,10 +67,11 @@ def main(argv=None) -> int:
 
     model = DigitModel(args.model or FP32_MODEL, "cpu", args.threads)
     _, (images, labels) = load_mnist()
-    print(f"demo from {Path(pipeline.__file__).parent}; model {args.model or FP32_MODEL}; {count} per set", flush=True)
-    sets = {"hard": written.hard_numbers(images, labels, count, SEEDS["hard"]),
-            "pairs": written.touching_pairs(images, labels, count, SEEDS["pairs"]),
-            "lone": written.lone_digits(images, labels, count, SEEDS["lone"])}
+    seeds = dict(zip(SEEDS, args.seeds))
+    print(f"demo from {Path(pipeline.__file__).parent}; model {args.model or FP32_MODEL}; {count} per set, seeds {seeds}", flush=True)
+    sets = {"hard": written.hard_numbers(images, labels, count, seeds["hard"]),
+            "pairs": written.touching_pairs(images, labels, count, seeds["pairs"]),
+            "lone": written.lone_digits(images, labels, count, seeds["lone"])}
     pipeline.read_number(model, sets["hard"][0].image)  # warm-up
     results = {}
     for name, numbers in sets.items():
@@ -116,7 +121,7 @@ def main(argv=None) -> int:
                 title=f"read_number in process, wall and this process's CPU time (on a shared machine the CPU time "
                       f"is the steadier figure; target p50 ≤ {TARGETS['p50_ms_5_digits']:.0f} ms for 5 digits)")
     write_json(args.out or default_out("number_reading"), {
-        "benchmark": "number_reading", "quick": args.quick, "count_per_set": count, "seeds": SEEDS,
+        "benchmark": "number_reading", "quick": args.quick, "count_per_set": count, "seeds": seeds,
         "demo": str(Path(pipeline.__file__).parent), "machine": machine_info(provider=model.provider, threads=args.threads),
         "targets": TARGETS, "results": summary_row, "exact_by_kind": by_kind, "read_number_ms_by_digits": cost,
         "read_number_cpu_ms_by_digits": cpu_cost, "failure_causes": causes,
