@@ -10,7 +10,7 @@ import numpy as np
 from keras import layers
 
 from lenet import contract
-from lenet.augment import writers_augmentation
+from lenet.augment import RandomShift, writers_augmentation
 from lenet.model import build_lenet
 from lenet.recipes import RECIPES, Recipe  # noqa: F401  (RECIPES: re-exported for callers)
 
@@ -70,15 +70,13 @@ def augmentation_layers(recipe: Recipe, seed: int) -> list[layers.Layer]:
         raise ValueError(f"unknown distortions {recipe.distortions!r}")
     if not recipe.shift_pixels:
         return []
-    fraction = recipe.shift_pixels / contract.IMAGE_SIZE
-    return [layers.RandomTranslation(fraction, fraction, fill_mode="constant", interpolation="nearest", seed=seed,
-                                     name="random_shifts")]
+    return [RandomShift(recipe.shift_pixels, seed=seed, name="random_shifts")]
 
 
 def compile_lenet(recipe: Recipe, data: Data, precision: str = "float32", seed: int = 1) -> keras.Model:
     """LeNet compiled for `recipe`; `precision` "mixed_bfloat16" computes in bfloat16 (weights stay
     float32, softmax in float32). With augmentation, LeNet is wrapped behind the recipe's layers
-    (Keras's RandomTranslation for 'fast'), which act only while training; `lenet_of(model)` is
+    (`lenet.augment.RandomShift` for 'fast'), which act only while training; `lenet_of(model)` is
     LeNet itself."""
     model = build_lenet(dtype=None if precision == "float32" else precision)
     augmentation = augmentation_layers(recipe, seed)
