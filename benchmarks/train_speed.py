@@ -38,7 +38,7 @@ from benchmarks import peers  # noqa: E402
 from benchmarks.common import cpu_model  # noqa: E402
 from lenet import training  # noqa: E402
 from lenet.data import load_mnist  # noqa: E402
-from lenet.device import describe_device, make_deterministic, resolve_precision  # noqa: E402
+from lenet.device import describe_device, make_deterministic, resolve_precision, use_compilation_cache  # noqa: E402
 
 TARGETS = (0.98, 0.99)
 ROWS = ("fast", "seed", "robust", "keras-io", "torch")
@@ -130,7 +130,11 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="6,000 training images, 2 epochs per row: a smoke run")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "train_speed.json")
+    parser.add_argument("--no-compilation-cache", action="store_true",
+                        help="on JAX, compile every step afresh (a first run) instead of loading the steps "
+                             "`python -m lenet.train` and earlier runs compiled")
     args = parser.parse_args(argv)
+    args.compilation_cache = "off" if args.no_compilation_cache else use_compilation_cache()
     rows = [row.strip() for row in args.rows.split(",") if row.strip()]
     unknown = sorted(set(rows) - set(ROWS))
     if unknown:
@@ -194,6 +198,7 @@ def write_results(args, rows: list[str], notes: list[str], results: dict, speedu
         "benchmark": "train_speed", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "device": describe_device(),
                     "cpu_model": cpu_model(), "load_average_1_5_15_min": [round(x, 2) for x in os.getloadavg()]},
+        "compilation_cache": args.compilation_cache,
         "quick": args.quick, "rows": rows, "notes": notes, "speedup_fast99_vs_seed98": speedup, "target_speedup": 10,
         "results": results}, indent=2) + "\n")
 

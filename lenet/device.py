@@ -1,4 +1,8 @@
-"""What the Keras backend trains on, and making it deterministic. The only backend-specific code."""
+"""What the Keras backend trains on, making it deterministic, and keeping its compiled steps. The only
+backend-specific code."""
+
+import os
+from pathlib import Path
 
 import keras
 
@@ -61,6 +65,31 @@ def make_deterministic(seed: int) -> None:
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
         tf.config.experimental.enable_op_determinism()
+
+
+def compilation_cache_dir() -> Path:
+    """Where JAX keeps compiled training steps: $JAX_COMPILATION_CACHE_DIR when set, else
+    <$XDG_CACHE_HOME or ~/.cache>/lenet/jax (beside the MNIST cache)."""
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return Path(os.environ["JAX_COMPILATION_CACHE_DIR"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")).expanduser() / "lenet" / "jax"
+
+
+def use_compilation_cache() -> dict | None:
+    """On JAX, keep every compiled step on disk (JAX's persistent compilation cache), so a later run
+    on this machine loads the training step instead of compiling it again. On a GPU the compile,
+    with XLA's autotuning of the convolutions, is most of a short run: measured on one H200, the
+    fast recipe reached 99% after 10.9 s the first time and 1.85 s the next. Call before anything
+    is computed (JAX reads the setting at its first compile). Returns {"folder", "entries_before"}
+    (0 entries: this run compiles from scratch), or None on other backends."""
+    if keras.backend.backend() != "jax":
+        return None
+    import jax
+    folder = compilation_cache_dir()
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # the small evaluation steps too
+    entries = sum(1 for _ in folder.iterdir()) if folder.is_dir() else 0
+    return {"folder": str(folder), "entries_before": entries}
 
 
 def gpu_not_used_reason(device: str) -> str | None:

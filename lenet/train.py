@@ -159,9 +159,11 @@ def train_into(folder: Path, args, started: float) -> dict:
     import numpy as np
 
     from lenet import card, report, training, uncertainty
-    from lenet.device import describe_device, gpu_not_used_reason, make_deterministic, resolve_precision
+    from lenet.device import (describe_device, gpu_not_used_reason, make_deterministic, resolve_precision,
+                              use_compilation_cache)
     from lenet.model import describe
 
+    compilation_cache = use_compilation_cache()  # JAX: a later run loads the compiled step (before any compile)
     recipe = training.RECIPES[args.recipe].with_overrides(
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate)
     make_deterministic(args.seed)
@@ -199,6 +201,7 @@ def train_into(folder: Path, args, started: float) -> dict:
         "train_images": len(data.x_train), "validation_images": len(data.x_val), "test_images": len(data.y_test),
         "parameters": int(model.count_params()), "device": device, "precision": precision,
         "keras_backend": keras.backend.backend(),
+        **({"compilation_cache": compilation_cache} if compilation_cache else {}),
         "versions": report.package_versions("keras", "tensorflow", "jax", "numpy", "scikit-learn"),
         "train_seconds": round(train_seconds, 1),
         "test_accuracy": round(summary["test_accuracy"], 6), "test_loss": round(test_loss, 6),

@@ -95,3 +95,14 @@ def test_held_out_metrics_agree_with_keras_evaluate(mnist):
     metrics.on_epoch_end(0, logs)
     loss, accuracy = model.evaluate(data.x_val[:2000], data.y_val[:2000], batch_size=500, verbose=0)
     assert abs(logs["val_loss"] - loss) < 1e-4 and abs(logs["val_accuracy"] - accuracy) < 1e-6
+
+
+def test_compiled_steps_are_kept_beside_the_mnist_cache_and_only_on_jax(monkeypatch, tmp_path):
+    from lenet import device
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert device.compilation_cache_dir() == tmp_path / "lenet" / "jax"
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path / "mine"))
+    assert device.compilation_cache_dir() == tmp_path / "mine"   # a user's own JAX setting wins
+    assert keras.backend.backend() == "tensorflow" and device.use_compilation_cache() is None
+    assert not (tmp_path / "mine").exists()
