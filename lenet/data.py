@@ -48,11 +48,15 @@ class DataError(RuntimeError):
     """MNIST could not be loaded; the message says what was tried and what to do."""
 
 
+def cache_root() -> Path:
+    """<$XDG_CACHE_HOME or ~/.cache>/lenet: where the project keeps what it can make again."""
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")).expanduser() / "lenet"
+
+
 def default_cache_dir() -> Path:
     if os.environ.get("LENET_DATA_DIR"):
         return Path(os.environ["LENET_DATA_DIR"]).expanduser()
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")).expanduser()
-    return base / "lenet" / "mnist"
+    return cache_root() / "mnist"
 
 
 def sha256_bytes(data: bytes) -> str:

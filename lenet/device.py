@@ -6,6 +6,8 @@ from pathlib import Path
 
 import keras
 
+from lenet.data import cache_root
+
 
 def describe_device() -> str:
     """'GPU (NVIDIA H100 …)' or 'CPU', for whatever backend Keras runs on."""
@@ -72,16 +74,17 @@ def compilation_cache_dir() -> Path:
     <$XDG_CACHE_HOME or ~/.cache>/lenet/jax (beside the MNIST cache)."""
     if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
         return Path(os.environ["JAX_COMPILATION_CACHE_DIR"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")).expanduser() / "lenet" / "jax"
+    return cache_root() / "jax"
 
 
 def use_compilation_cache() -> dict | None:
     """On JAX, keep every compiled step on disk (JAX's persistent compilation cache), so a later run
     on this machine loads the training step instead of compiling it again. On a GPU the compile,
     with XLA's autotuning of the convolutions, is most of a short run: measured on one H200, the
-    fast recipe reached 99% after 11.2 s of training with an empty cache and 2.15 s the next time. Call before anything
-    is computed (JAX reads the setting at its first compile). Returns {"folder", "entries_before"}
-    (0 entries: this run compiles from scratch), or None on other backends."""
+    fast recipe reached 99% after 11.2 s of training with an empty cache and 2.15 s the next time.
+    Call before anything is computed (JAX reads the setting at its first compile). Returns
+    {"folder", "entries_before"} (0 entries: this run compiles from scratch), or None on other
+    backends."""
     if keras.backend.backend() != "jax":
         return None
     import jax
