@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     parser.add_argument("--count", type=int, help="numbers per set (default 1000, --quick 100)")
     parser.add_argument("--quick", action="store_true", help="100 per set: a check that the script works")
     parser.add_argument("--code", type=Path, help="import `demo` from this checkout instead (a before/after figure)")
-    parser.add_argument("--model", help="ONNX model (default: artifacts/fast/lenet.onnx)")
+    parser.add_argument("--model", help="ONNX model (default: the one the demo serves, artifacts/robust/lenet.onnx)")
     parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default: 1, as the app)")
     parser.add_argument("--seeds", type=int, nargs=3, metavar=("HARD", "PAIRS", "LONE"),
                         default=list(SEEDS.values()), help="the sets' seeds (default: %(default)s): other "
