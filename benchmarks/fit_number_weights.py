@@ -121,20 +121,27 @@ def check_graph(weights: list[np.ndarray], biases: list[np.ndarray], scores: dic
 
 
 def read_all(model: DigitModel, numbers, shapes: dict, check: whole_digit.WholeDigitCheck, written) -> list[dict]:
-    """Each number's graph, features and right candidates, as `read_number` would see them."""
+    """Each number's straight-cut graph, features and right candidates, as `read_number` would see
+    them (the weights are fit on these graphs and score the bent-cut ones alike)."""
     examples = []
     for number in numbers:
         ink = ink_map(number.image)
-        graph = segment.oversegment(ink)
-        inputs = pipeline.candidate_inputs(model, graph)
-        probabilities = model.probabilities(inputs) if len(inputs) else np.zeros((0, 10), np.float32)
-        whole = check.log_odds(graph, inputs)
-        examples.append({"text": number.text, "nodes": len(graph.pieces),
-                         "starts": [c.start for c in graph.candidates], "stops": [c.stop for c in graph.candidates],
-                         "labels": probabilities.argmax(axis=1),
-                         "digit": best_path.digit_features(graph, probabilities, shapes, whole),
-                         "noise": best_path.noise_features(graph), "truth": right_candidates(number, graph, written)})
+        examples.append(example_of(model, number, segment.oversegment(ink), shapes, check, written))
     return examples
+
+
+def example_of(model: DigitModel, number, graph: segment.Oversegmentation, shapes: dict,
+               check: whole_digit.WholeDigitCheck, written) -> dict:
+    """One graph of `number` with what `best_arcs` needs: its candidates' features and labels, and
+    which of them are its written digits."""
+    inputs = pipeline.candidate_inputs(model, graph)
+    probabilities = model.probabilities(inputs) if len(inputs) else np.zeros((0, 10), np.float32)
+    whole = check.log_odds(graph, inputs)
+    return {"text": number.text, "nodes": len(graph.pieces),
+            "starts": [c.start for c in graph.candidates], "stops": [c.stop for c in graph.candidates],
+            "labels": probabilities.argmax(axis=1),
+            "digit": best_path.digit_features(graph, probabilities, shapes, whole),
+            "noise": best_path.noise_features(graph), "truth": right_candidates(number, graph, written)}
 
 
 def right_candidates(number, graph, written) -> list[int]:

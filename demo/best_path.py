@@ -84,11 +84,20 @@ def choose(graph: Oversegmentation, model_inputs: np.ndarray, probabilities: np.
            fit: Fit | None = None) -> list[int]:
     """The candidates (indices into `graph.candidates`) read as the number's digits, left to right,
     from each candidate's model input and what the model said of it, and the whole-digit `check`."""
+    return choose_scored(graph, model_inputs, probabilities, check, fit)[0]
+
+
+def choose_scored(graph: Oversegmentation, model_inputs: np.ndarray, probabilities: np.ndarray,
+                  check: WholeDigitCheck, fit: Fit | None = None) -> tuple[list[int], float]:
+    """`choose`'s candidates and their path's score (digit and noise arcs together), by which two
+    over-segmentations of one number compare."""
     fit = fit or shipped_fit()
     whole = check.log_odds(graph, model_inputs)
     digit_scores = digit_features(graph, probabilities, fit.class_shapes, whole) @ fit.digit_weights
     noise_scores = {piece: float(f @ fit.noise_weights) for piece, f in noise_features(graph).items()}
-    return best_path(graph, digit_scores, noise_scores)
+    arcs = best_arcs(graph, digit_scores, noise_scores)
+    score = sum(float(digit_scores[arc]) if arc >= 0 else noise_scores[-1 - arc] for arc in arcs)
+    return [arc for arc in arcs if arc >= 0], score
 
 
 def digit_features(graph: Oversegmentation, probabilities: np.ndarray, class_shapes: dict,

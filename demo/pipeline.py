@@ -88,9 +88,10 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     all its ink is specks and dots).
 
     Recognition-based segmentation (demo.segment, demo.best_path): candidate digits from an
-    over-segmentation, every one preprocessed like MNIST and read by the model in one batch, the
-    digits chosen as the best path, and those read unsurely read again from the full-size ink, from
-    five positions (`read_again_at_full_size`). Raises `InputError` for more than `max_digits` digits.
+    over-segmentation (two, when a blob is wide enough to need bent cuts: the path that scores
+    higher wins), every one preprocessed like MNIST and read by the model in one batch, the digits
+    chosen as the best path, and those read unsurely read again from the full-size ink, from five
+    positions (`read_again_at_full_size`). Raises `InputError` for more than `max_digits` digits.
     """
     started = time.perf_counter()
     if source is None:
@@ -98,10 +99,13 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     ink = ink_map(load_image(source))
     if not (ink > INK_THRESHOLD).any():
         return None
-    graph = segment.oversegment(ink)
-    inputs = candidate_inputs(model, graph)
-    probabilities = model.probabilities(inputs) if len(inputs) else np.zeros((0, len(model.contract.class_labels)), np.float32)
-    path = best_path.choose(graph, inputs, probabilities, whole_digit.shipped())
+    graphs = segment.oversegmentations(ink)
+    check = whole_digit.shipped()
+    readings = []
+    for graph, (inputs, probabilities) in zip(graphs, read_candidates(model, graphs)):
+        path, score = best_path.choose_scored(graph, inputs, probabilities, check)
+        readings.append((score, graph, path, inputs, probabilities))
+    _, graph, path, inputs, probabilities = max(readings, key=lambda reading: reading[0])  # (ties: the first)
     if len(path) > max_digits:
         raise InputError(f"The picture holds {len(path)} digits; write at most {max_digits}.")
     chosen_inputs, chosen = read_again_at_full_size(model, ink, graph, path, inputs, probabilities)
@@ -109,6 +113,25 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
               for index, model_input, p in zip(path, chosen_inputs, chosen)]
     text = "".join(d.label if d.sure else "?" for d in digits)
     return NumberReading(text, digits, graph.ink, (time.perf_counter() - started) * 1000)
+
+
+def read_candidates(model: DigitModel, graphs: list[segment.Oversegmentation]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per graph, its candidates' model inputs and the model's probabilities for them, all read in
+    one batch; a candidate two graphs share (the same box and ink) is preprocessed and read once."""
+    slot_of: dict[tuple, int] = {}
+    inks, slots = [], []
+    for graph in graphs:
+        graph_slots = []
+        for candidate in graph.candidates:
+            key = (candidate.box, candidate.ink.tobytes())
+            if key not in slot_of:
+                slot_of[key] = len(inks)
+                inks.append(candidate.ink)
+            graph_slots.append(slot_of[key])
+        slots.append(np.array(graph_slots, dtype=np.int64))
+    inputs = model_inputs(model, inks)
+    probabilities = model.probabilities(inputs) if len(inputs) else np.zeros((0, len(model.contract.class_labels)), np.float32)
+    return [(inputs[graph_slots], probabilities[graph_slots]) for graph_slots in slots]
 
 
 def candidate_inputs(model: DigitModel, graph: segment.Oversegmentation) -> np.ndarray:

@@ -16,6 +16,11 @@ lets the recognizer decide (demo.best_path picks the best path through them):
 4. blobs wide enough to hold two digits (a "1" touching anything included) are cut, vertically,
    at candidate columns: the valleys of their vertical ink projection, the dips of their upper
    contour and the rises of their lower contour (`scipy.signal.find_peaks`);
+   `oversegmentations` also gives a second over-segmentation in which the blobs at least
+   `BENT_CUT_MIN_WIDTH` line heights wide are cut along *bent* cuts instead: from each of those
+   columns, the path from top to bottom through the least ink, straying at most `BEND` line
+   heights (touching digits often overlap, so no vertical line parts them: a 3 tucked under a 6's
+   hook, a 6 under a 7's bar). Both are read; the better path wins (demo.pipeline);
 5. the blobs and their slices are the *pieces*, ordered by their blob's centre, a blob's slices
    left to right; anti-aliased ink too faint to count goes to the nearest piece within `HALO` px
    (as `to_mnist` keeps it);
@@ -59,6 +64,9 @@ CUTS_PER_DIGIT = 3           # the most cut columns tried per digit a blob may h
 MAX_DIGITS_PER_BLOB = 12     # a blob wider than this many line heights is a line: never cut
 MAX_BLOBS = 4                # the most blobs one digit is made of (a broken stroke, a detached bar)
 MAX_JOIN_GAP = 0.25          # pieces of one digit are at most this far apart (× line height)
+BENT_CUT_MIN_WIDTH = 1.0     # blobs at least this wide (× line height) are also cut along bent paths
+BEND = 0.2                   # a bent cut strays at most this far (× line height) from its column ...
+BEND_COST = 0.01             # ... and pays this much ink per pixel it strays (straight through blank space)
 STACKED = 0.5                # blobs sharing this share of the narrower one's columns are one column
 MAX_ASPECT = 1.6             # a candidate digit is at most this wide × max(its, the line's) height
 
@@ -96,11 +104,19 @@ class Oversegmentation:
 
 
 def oversegment(ink: np.ndarray) -> Oversegmentation:
-    """Pieces and candidate digits of the number in `ink` (float32 (H, W) in [0, 1], 1 = ink).
+    """Pieces and candidate digits of the number in `ink` (float32 (H, W) in [0, 1], 1 = ink),
+    every wide blob cut vertically.
 
     Raises `InputError` when the picture holds more than `MAX_COMPONENTS` blobs of ink or
     `MAX_MARKS` pieces (noise, a photo of a page): that is not a number.
     """
+    return oversegmentations(ink, bent=False)[0]
+
+
+def oversegmentations(ink: np.ndarray, bent: bool = True) -> list[Oversegmentation]:
+    """`oversegment`'s graph and, when `bent` and a blob is at least `BENT_CUT_MIN_WIDTH` line
+    heights wide, a second one with those blobs cut along bent cuts (`bent_cut`). Both share all
+    that comes before the cuts; the candidates that do not involve a bent cut are the same."""
     ink = as_ink_array(ink)
     blobs, count = ink_blobs(ink)
     if count > MAX_COMPONENTS:
@@ -108,18 +124,28 @@ def oversegment(ink: np.ndarray) -> Oversegmentation:
     if count > MAX_MARKS:
         raise too_many_marks(MAX_MARKS)
     if count == 0:
-        return Oversegmentation([], [], 0.0, ink)
+        return [Oversegmentation([], [], 0.0, ink)]
     blob_boxes = label_boxes(blobs)
     height = line_height(blobs, blob_boxes)
     if height > WORKING_HEIGHT:
         ink = shrunk(ink, WORKING_HEIGHT / height)
         blobs, count = ink_blobs(ink)
         if count == 0:
-            return Oversegmentation([], [], 0.0, ink)
+            return [Oversegmentation([], [], 0.0, ink)]
         blob_boxes = label_boxes(blobs)
         height = line_height(blobs, blob_boxes)
     blobs, blob_boxes = without_isolated_marks(blobs, blob_boxes, height)
-    labels, cuts = cut_wide_blobs(blobs, blob_boxes, ink, height)
+    graphs = [graph_of(blobs, blob_boxes, ink, height, bent_blobs=set())]
+    wide = {blob for blob, box in blob_boxes.items() if box[2] - box[0] >= BENT_CUT_MIN_WIDTH * height}
+    if bent and wide:
+        graphs.append(graph_of(blobs, blob_boxes, ink, height, bent_blobs=wide))
+    return graphs
+
+
+def graph_of(blobs: np.ndarray, blob_boxes: dict[int, Box], ink: np.ndarray, height: float,
+             bent_blobs: set[int]) -> Oversegmentation:
+    """The over-segmentation of `blobs`, the `bent_blobs` among them cut along bent cuts."""
+    labels, cuts = cut_wide_blobs(blobs, blob_boxes, ink, height, bent_blobs)
     if len(cuts) > MAX_MARKS:
         raise too_many_marks(MAX_MARKS)
     labels = with_halo(labels, ink)
@@ -198,22 +224,64 @@ def is_mark(box: Box, height: float) -> bool:
     return max(box[2] - box[0], box[3] - box[1]) < max(MARK_SIZE * height, MIN_DIGIT_PX)
 
 
-def cut_wide_blobs(blobs: np.ndarray, boxes: dict[int, Box], ink: np.ndarray, height: float):
-    """A label image of pieces: each blob at least `CUT_MIN_WIDTH` × `height` wide is sliced
-    vertically at its `cut_columns`. Returns (labels, cuts): `cuts[label]` = (blob, strokes cut at
-    the left edge, at the right edge, slice index) for every piece label 1…n."""
+def cut_wide_blobs(blobs: np.ndarray, boxes: dict[int, Box], ink: np.ndarray, height: float,
+                   bent_blobs: set[int] = frozenset()):
+    """A label image of pieces: each blob at least `CUT_MIN_WIDTH` × `height` wide is sliced at its
+    `cut_columns`, vertically, or along `bent_cut`s for the `bent_blobs`. Returns (labels, cuts):
+    `cuts[label]` = (blob, strokes cut at the left edge, at the right edge, slice index) for every
+    piece label 1…n."""
     labels = np.zeros(blobs.shape, dtype=np.int32)
     cuts: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)]
     for blob, (x0, y0, x1, y1) in boxes.items():
         own = blobs[y0:y1, x0:x1] == blob
-        columns = cut_columns(np.where(own, ink[y0:y1, x0:x1], 0), height)
-        strokes = [stroke_count(own[:, column]) for column in columns]
-        slice_of_column = np.searchsorted(columns, np.arange(x1 - x0), side="right")
+        blob_ink = np.where(own, ink[y0:y1, x0:x1], 0)
+        columns = cut_columns(blob_ink, height)
+        paths = bent_cuts(blob_ink, columns, height) if blob in bent_blobs else [np.full(y1 - y0, c) for c in columns]
+        rows = np.arange(y1 - y0)
+        strokes = [stroke_count(own[rows, path]) for path in paths]
         ys, xs = np.nonzero(own)
-        labels[y0 + ys, x0 + xs] = len(cuts) + slice_of_column[xs]
+        slice_of_pixel = np.zeros(ys.size, dtype=np.int32)
+        for path in paths:
+            slice_of_pixel += xs >= path[ys]
+        labels[y0 + ys, x0 + xs] = len(cuts) + slice_of_pixel
         edges = [0] + strokes + [0]
         cuts += [(blob, edges[k], edges[k + 1], k) for k in range(len(columns) + 1)]
     return labels, cuts
+
+
+def bent_cuts(blob_ink: np.ndarray, columns: list[int], height: float) -> list[np.ndarray]:
+    """A `bent_cut` from each of `columns` (sorted), each kept right of the one before so that
+    they never cross: per cut, its column in each row of the blob."""
+    paths: list[np.ndarray] = []
+    for column in columns:
+        path = bent_cut(blob_ink, column, height)
+        if paths:
+            path = np.minimum(np.maximum(path, paths[-1] + 1), blob_ink.shape[1] - 1)
+        paths.append(path)
+    return paths
+
+
+def bent_cut(blob_ink: np.ndarray, column: int, height: float) -> np.ndarray:
+    """The path from the blob's top row to its bottom one, one column per row, moving at most one
+    column from row to row and at most `BEND` × `height` from `column`, through the least ink
+    (each column away from `column` costing `BEND_COST` more): dynamic programming, row by row."""
+    rows, width = blob_ink.shape
+    reach = max(1, round(BEND * height))
+    lo, hi = max(0, column - reach), min(width - 1, column + reach)
+    cost = blob_ink[:, lo:hi + 1] + BEND_COST * np.abs(np.arange(lo, hi + 1) - column)[None, :]
+    total = cost[0].astype(np.float64)
+    step = np.zeros(cost.shape, dtype=np.int8)
+    blocked = np.array([np.inf])
+    for y in range(1, rows):
+        options = np.vstack([np.concatenate([blocked, total[:-1]]), total, np.concatenate([total[1:], blocked])])
+        came = options.argmin(axis=0)
+        step[y] = came - 1
+        total = cost[y] + options[came, np.arange(total.size)]
+    path = np.empty(rows, dtype=np.int64)
+    path[-1] = int(total.argmin())
+    for y in range(rows - 1, 0, -1):
+        path[y - 1] = path[y] + step[y, path[y]]
+    return path + lo
 
 
 def cut_columns(blob_ink: np.ndarray, height: float) -> list[int]:
