@@ -19,8 +19,8 @@ lets the recognizer decide (demo.best_path picks the best path through them):
    `oversegmentations` also gives a second over-segmentation in which the blobs at least
    `BENT_CUT_MIN_WIDTH` line heights wide are cut along *bent* cuts instead: from each of those
    columns, the path from top to bottom through the least ink, straying at most `BEND` line
-   heights (touching digits often overlap, so no vertical line parts them: a 3 tucked under a 6's
-   hook, a 6 under a 7's bar). Both are read; the better path wins (demo.pipeline);
+   heights (slanted touching digits share columns, so no vertical line parts them: two leaning
+   6s, a 3 against a 0). Both are read; the path that scores higher wins (demo.pipeline);
 5. the blobs and their slices are the *pieces*, ordered by their blob's centre, a blob's slices
    left to right; anti-aliased ink too faint to count goes to the nearest piece within `HALO` px
    (as `to_mnist` keeps it);
@@ -115,7 +115,7 @@ def oversegment(ink: np.ndarray) -> Oversegmentation:
 
 def oversegmentations(ink: np.ndarray, bent: bool = True) -> list[Oversegmentation]:
     """`oversegment`'s graph and, when `bent` and a blob is at least `BENT_CUT_MIN_WIDTH` line
-    heights wide, a second one with those blobs cut along bent cuts (`bent_cut`). Both share all
+    heights wide, a second one with those blobs cut along bent cuts (`bent_cuts`). Both share all
     that comes before the cuts; the candidates that do not involve a bent cut are the same."""
     ink = as_ink_array(ink)
     blobs, count = ink_blobs(ink)
@@ -227,7 +227,7 @@ def is_mark(box: Box, height: float) -> bool:
 def cut_wide_blobs(blobs: np.ndarray, boxes: dict[int, Box], ink: np.ndarray, height: float,
                    bent_blobs: set[int] = frozenset()):
     """A label image of pieces: each blob at least `CUT_MIN_WIDTH` × `height` wide is sliced at its
-    `cut_columns`, vertically, or along `bent_cut`s for the `bent_blobs`. Returns (labels, cuts):
+    `cut_columns`, vertically, or along `bent_cuts` for the `bent_blobs`. Returns (labels, cuts):
     `cuts[label]` = (blob, strokes cut at the left edge, at the right edge, slice index) for every
     piece label 1…n."""
     labels = np.zeros(blobs.shape, dtype=np.int32)
@@ -250,38 +250,40 @@ def cut_wide_blobs(blobs: np.ndarray, boxes: dict[int, Box], ink: np.ndarray, he
 
 
 def bent_cuts(blob_ink: np.ndarray, columns: list[int], height: float) -> list[np.ndarray]:
-    """A `bent_cut` from each of `columns` (sorted), each kept right of the one before so that
-    they never cross: per cut, its column in each row of the blob."""
-    paths: list[np.ndarray] = []
-    for column in columns:
-        path = bent_cut(blob_ink, column, height)
-        if paths:
-            path = np.minimum(np.maximum(path, paths[-1] + 1), blob_ink.shape[1] - 1)
-        paths.append(path)
-    return paths
-
-
-def bent_cut(blob_ink: np.ndarray, column: int, height: float) -> np.ndarray:
-    """The path from the blob's top row to its bottom one, one column per row, moving at most one
-    column from row to row and at most `BEND` × `height` from `column`, through the least ink
-    (each column away from `column` costing `BEND_COST` more): dynamic programming, row by row."""
+    """Per column of `columns` (sorted), its bent cut: the path from the blob's top row to its
+    bottom one, one column per row, moving at most one column from row to row and at most `BEND` ×
+    `height` from its column, through the least ink (each column away from it costing `BEND_COST`
+    more), found by dynamic programming row by row, all the blob's cuts at once; each is then kept
+    right of the one before, so that they never cross. Returns each cut's column in every row."""
+    if not columns:
+        return []
     rows, width = blob_ink.shape
     reach = max(1, round(BEND * height))
-    lo, hi = max(0, column - reach), min(width - 1, column + reach)
-    cost = blob_ink[:, lo:hi + 1] + BEND_COST * np.abs(np.arange(lo, hi + 1) - column)[None, :]
+    offsets = np.arange(-reach, reach + 1)
+    xs = np.asarray(columns)[:, None] + offsets[None, :]                      # (cuts, window)
+    cost = np.where((xs >= 0) & (xs < width), blob_ink[:, np.clip(xs, 0, width - 1)], np.inf)  # (rows, cuts, window)
+    cost = cost + BEND_COST * np.abs(offsets)
     total = cost[0].astype(np.float64)
     step = np.zeros(cost.shape, dtype=np.int8)
-    blocked = np.array([np.inf])
+    blocked = np.full((len(columns), 1), np.inf)
     for y in range(1, rows):
-        options = np.vstack([np.concatenate([blocked, total[:-1]]), total, np.concatenate([total[1:], blocked])])
-        came = options.argmin(axis=0)
-        step[y] = came - 1
-        total = cost[y] + options[came, np.arange(total.size)]
-    path = np.empty(rows, dtype=np.int64)
-    path[-1] = int(total.argmin())
+        best, came = np.concatenate([blocked, total[:, :-1]], axis=1), np.full(total.shape, -1, np.int8)
+        for move, option in ((0, total), (1, np.concatenate([total[:, 1:], blocked], axis=1))):
+            better = option < best  # ties keep the leftmost move, as argmin over (left, stay, right) would
+            best, came = np.where(better, option, best), np.where(better, move, came).astype(np.int8)
+        step[y] = came
+        total = cost[y] + best
+    position = np.empty((rows, len(columns)), dtype=np.int64)
+    position[-1] = total.argmin(axis=1)
+    cuts = np.arange(len(columns))
     for y in range(rows - 1, 0, -1):
-        path[y - 1] = path[y] + step[y, path[y]]
-    return path + lo
+        position[y - 1] = position[y] + step[y, cuts, position[y]]
+    paths = []
+    for path in (position + xs[:, :1].T).T:   # window index → column of the blob
+        if paths:
+            path = np.minimum(np.maximum(path, paths[-1] + 1), width - 1)
+        paths.append(path)
+    return paths
 
 
 def cut_columns(blob_ink: np.ndarray, height: float) -> list[int]:

@@ -12,7 +12,7 @@ from PIL import Image
 
 from demo.errors import InputError
 from demo.preprocess import INK_THRESHOLD, ink_map
-from demo.segment import (BEND, MAX_COMPONENTS, MIN_DIGIT_HEIGHT, WORKING_HEIGHT, bent_cut, oversegment,
+from demo.segment import (BEND, MAX_COMPONENTS, MIN_DIGIT_HEIGHT, WORKING_HEIGHT, bent_cuts, oversegment,
                           oversegmentations)
 from tests import written_numbers as written
 
@@ -96,7 +96,7 @@ def test_a_bent_cut_follows_a_blank_seam_a_straight_one_crosses():
     ink = np.ones((20, 30), np.float32)
     ink[np.arange(20), seam] = 0
     assert ink[:, 13].sum() > 0
-    path = bent_cut(ink, 13, height)
+    path, = bent_cuts(ink, [13], height)
     assert np.array_equal(path, seam)
     assert np.abs(np.diff(path)).max() <= 1 and np.abs(path - 13).max() <= BEND * height
 
