@@ -196,7 +196,9 @@ def right_path_reads(model, number, fitting, fit, check, written) -> bool:
     from demo import segment
     from demo.preprocess import ink_map
     ink = ink_map(number.image)
-    graphs = segment.oversegmentations(ink) if hasattr(segment, "oversegmentations") else [segment.oversegment(ink)]
+    graphs = [segment.oversegment(ink)]
+    if hasattr(segment, "with_bent_cuts") and segment.with_bent_cuts(graphs[0]) is not None:
+        graphs.append(segment.with_bent_cuts(graphs[0]))
     for graph in graphs:
         example = fitting.example_of(model, number, graph, fit.class_shapes, check, written)
         right = fitting.best_arcs(example, fit.digit_weights, fit.noise_weights, right_only=True)

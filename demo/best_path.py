@@ -80,24 +80,31 @@ def shipped_fit() -> Fit:
     return load_fit()
 
 
+@dataclass(frozen=True)
+class Choice:
+    """The best path through one over-segmentation."""
+    path: list[int]                  # the candidates read as the number's digits, left to right
+    score: float                     # its digit and noise arcs' scores together (how graphs compare)
+    whole_digit_log_odds: np.ndarray  # per candidate of the graph, the check's log-odds
+
+
 def choose(graph: Oversegmentation, model_inputs: np.ndarray, probabilities: np.ndarray, check: WholeDigitCheck,
            fit: Fit | None = None) -> list[int]:
     """The candidates (indices into `graph.candidates`) read as the number's digits, left to right,
     from each candidate's model input and what the model said of it, and the whole-digit `check`."""
-    return choose_scored(graph, model_inputs, probabilities, check, fit)[0]
+    return choose_path(graph, model_inputs, probabilities, check, fit).path
 
 
-def choose_scored(graph: Oversegmentation, model_inputs: np.ndarray, probabilities: np.ndarray,
-                  check: WholeDigitCheck, fit: Fit | None = None) -> tuple[list[int], float]:
-    """`choose`'s candidates and their path's score (digit and noise arcs together), by which two
-    over-segmentations of one number compare."""
+def choose_path(graph: Oversegmentation, model_inputs: np.ndarray, probabilities: np.ndarray,
+                check: WholeDigitCheck, fit: Fit | None = None) -> Choice:
+    """`choose`'s candidates, with their path's score and what the check said of each candidate."""
     fit = fit or shipped_fit()
     whole = check.log_odds(graph, model_inputs)
     digit_scores = digit_features(graph, probabilities, fit.class_shapes, whole) @ fit.digit_weights
     noise_scores = {piece: float(f @ fit.noise_weights) for piece, f in noise_features(graph).items()}
     arcs = best_arcs(graph, digit_scores, noise_scores)
     score = sum(float(digit_scores[arc]) if arc >= 0 else noise_scores[-1 - arc] for arc in arcs)
-    return [arc for arc in arcs if arc >= 0], score
+    return Choice([arc for arc in arcs if arc >= 0], score, whole)
 
 
 def digit_features(graph: Oversegmentation, probabilities: np.ndarray, class_shapes: dict,

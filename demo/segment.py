@@ -16,11 +16,12 @@ lets the recognizer decide (demo.best_path picks the best path through them):
 4. blobs wide enough to hold two digits (a "1" touching anything included) are cut, vertically,
    at candidate columns: the valleys of their vertical ink projection, the dips of their upper
    contour and the rises of their lower contour (`scipy.signal.find_peaks`);
-   `oversegmentations` also gives a second over-segmentation in which the blobs at least
+   `with_bent_cuts` gives a second over-segmentation in which the blobs at least
    `BENT_CUT_MIN_WIDTH` line heights wide are cut along *bent* cuts instead: from each of those
    columns, the path from top to bottom through the least ink, straying at most `BEND` line
    heights (slanted touching digits share columns, so no vertical line parts them: two leaning
-   6s, a 3 against a 0). Both are read; the path that scores higher wins (demo.pipeline);
+   6s, a 3 against a 0). The reader reads it too when it doubts its first reading, and the path
+   that scores higher wins (demo.pipeline);
 5. the blobs and their slices are the *pieces*, ordered by their blob's centre, a blob's slices
    left to right; anti-aliased ink too faint to count goes to the nearest piece within `HALO` px
    (as `to_mnist` keeps it);
@@ -37,7 +38,7 @@ pieces i … j − 1 is an arc i → j; a mark or a piece too short to be a digi
 second reading (demo.pipeline).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
@@ -96,27 +97,52 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class LineBlobs:
+    """A number's blobs at the size it is cut at, marks far from the digits dropped: all that
+    comes before the cuts, which both over-segmentations share."""
+    ink: np.ndarray               # the ink map (shrunk if its digits were tall)
+    labels: np.ndarray            # its blobs, labelled
+    boxes: dict[int, Box]         # each blob's box
+    height: float                 # the line's digit height
+
+    def wide(self) -> set[int]:
+        """The blobs at least `BENT_CUT_MIN_WIDTH` line heights wide: those bent cuts may part."""
+        return {blob for blob, box in self.boxes.items() if box[2] - box[0] >= BENT_CUT_MIN_WIDTH * self.height}
+
+
+@dataclass(frozen=True)
 class Oversegmentation:
     pieces: list[Piece]
     candidates: list[Candidate]
     line_height: float
     ink: np.ndarray               # the ink map the boxes refer to (shrunk if its digits were tall)
+    blobs: LineBlobs | None = field(default=None, repr=False, compare=False)  # what it was cut from
 
 
 def oversegment(ink: np.ndarray) -> Oversegmentation:
     """Pieces and candidate digits of the number in `ink` (float32 (H, W) in [0, 1], 1 = ink),
-    every wide blob cut vertically.
+    every wide blob cut vertically (`with_bent_cuts` gives the second over-segmentation).
 
     Raises `InputError` when the picture holds more than `MAX_COMPONENTS` blobs of ink or
     `MAX_MARKS` pieces (noise, a photo of a page): that is not a number.
     """
-    return oversegmentations(ink, bent=False)[0]
+    blobs = line_blobs(ink)
+    if isinstance(blobs, np.ndarray):  # no ink left to cut
+        return Oversegmentation([], [], 0.0, blobs)
+    return graph_of(blobs, bent_blobs=set())
 
 
-def oversegmentations(ink: np.ndarray, bent: bool = True) -> list[Oversegmentation]:
-    """`oversegment`'s graph and, when `bent` and a blob is at least `BENT_CUT_MIN_WIDTH` line
-    heights wide, a second one with those blobs cut along bent cuts (`bent_cuts`). Both share all
-    that comes before the cuts; the candidates that do not involve a bent cut are the same."""
+def with_bent_cuts(graph: Oversegmentation) -> Oversegmentation | None:
+    """`graph`'s number over-segmented again with its blobs at least `BENT_CUT_MIN_WIDTH` line
+    heights wide cut along `bent_cuts` instead of vertically; None when it has no such blob. The
+    candidates that involve no bent cut are the same as `graph`'s."""
+    wide = graph.blobs.wide() if graph.blobs is not None else set()
+    return graph_of(graph.blobs, bent_blobs=wide) if wide else None
+
+
+def line_blobs(ink: np.ndarray) -> LineBlobs | np.ndarray:
+    """The blobs of `ink` at the size they are cut at (module docstring, steps 1–3), or, when no
+    blob is left, the ink map they would have been found in."""
     ink = as_ink_array(ink)
     blobs, count = ink_blobs(ink)
     if count > MAX_COMPONENTS:
@@ -124,33 +150,28 @@ def oversegmentations(ink: np.ndarray, bent: bool = True) -> list[Oversegmentati
     if count > MAX_MARKS:
         raise too_many_marks(MAX_MARKS)
     if count == 0:
-        return [Oversegmentation([], [], 0.0, ink)]
+        return ink
     blob_boxes = label_boxes(blobs)
     height = line_height(blobs, blob_boxes)
     if height > WORKING_HEIGHT:
         ink = shrunk(ink, WORKING_HEIGHT / height)
         blobs, count = ink_blobs(ink)
         if count == 0:
-            return [Oversegmentation([], [], 0.0, ink)]
+            return ink
         blob_boxes = label_boxes(blobs)
         height = line_height(blobs, blob_boxes)
     blobs, blob_boxes = without_isolated_marks(blobs, blob_boxes, height)
-    graphs = [graph_of(blobs, blob_boxes, ink, height, bent_blobs=set())]
-    wide = {blob for blob, box in blob_boxes.items() if box[2] - box[0] >= BENT_CUT_MIN_WIDTH * height}
-    if bent and wide:
-        graphs.append(graph_of(blobs, blob_boxes, ink, height, bent_blobs=wide))
-    return graphs
+    return LineBlobs(ink, blobs, blob_boxes, height)
 
 
-def graph_of(blobs: np.ndarray, blob_boxes: dict[int, Box], ink: np.ndarray, height: float,
-             bent_blobs: set[int]) -> Oversegmentation:
+def graph_of(blobs: LineBlobs, bent_blobs: set[int]) -> Oversegmentation:
     """The over-segmentation of `blobs`, the `bent_blobs` among them cut along bent cuts."""
-    labels, cuts = cut_wide_blobs(blobs, blob_boxes, ink, height, bent_blobs)
+    labels, cuts = cut_wide_blobs(blobs.labels, blobs.boxes, blobs.ink, blobs.height, bent_blobs)
     if len(cuts) > MAX_MARKS:
         raise too_many_marks(MAX_MARKS)
-    labels = with_halo(labels, ink)
-    pieces, labels = ordered_pieces(labels, cuts, height)
-    return Oversegmentation(pieces, candidates(pieces, labels, ink, height), height, ink)
+    labels = with_halo(labels, blobs.ink)
+    pieces, labels = ordered_pieces(labels, cuts, blobs.height)
+    return Oversegmentation(pieces, candidates(pieces, labels, blobs.ink, blobs.height), blobs.height, blobs.ink, blobs)
 
 
 def too_many_marks(limit: int) -> InputError:
