@@ -197,8 +197,8 @@ def right_path_reads(model, number, fitting, fit, check, written) -> bool:
     from demo.preprocess import ink_map
     ink = ink_map(number.image)
     graphs = [segment.oversegment(ink)]
-    if hasattr(segment, "with_bent_cuts") and segment.with_bent_cuts(graphs[0]) is not None:
-        graphs.append(segment.with_bent_cuts(graphs[0]))
+    bent = segment.with_bent_cuts(graphs[0]) if hasattr(segment, "with_bent_cuts") else None
+    graphs += [bent] if bent is not None else []
     for graph in graphs:
         example = fitting.example_of(model, number, graph, fit.class_shapes, check, written)
         right = fitting.best_arcs(example, fit.digit_weights, fit.noise_weights, right_only=True)

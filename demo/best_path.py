@@ -208,15 +208,10 @@ def noise_features(graph: Oversegmentation) -> dict[int, np.ndarray]:
             for i, p in enumerate(graph.pieces) if p.mark or p.short}
 
 
-def best_path(graph: Oversegmentation, digit_scores: np.ndarray, noise_scores: dict[int, float]) -> list[int]:
-    """Indices of the candidates on the highest-scoring path from cut position 0 to the last
-    (noise arcs are left out of the answer), left to right. Every picture has a path: a piece
-    that is not noise is a candidate on its own (demo.segment.candidates)."""
-    return [arc for arc in best_arcs(graph, digit_scores, noise_scores) if arc >= 0]
-
-
 def best_arcs(graph: Oversegmentation, digit_scores: np.ndarray, noise_scores: dict[int, float]) -> list[int]:
-    """The arcs of the best path, left to right: a candidate's index, or −1 − piece for a noise arc."""
+    """The arcs of the highest-scoring path from cut position 0 to the last, left to right: a
+    candidate's index, or −1 − piece for a noise arc. Every picture has a path: a piece that is not
+    noise is a candidate on its own (demo.segment.candidates)."""
     nodes = len(graph.pieces)
     arcs_into: list[list[tuple[int, int, float]]] = [[] for _ in range(nodes + 1)]
     for index, candidate in enumerate(graph.candidates):
