@@ -176,7 +176,7 @@ def failure_causes(model, numbers, readings, ceiling, written) -> tuple[dict, di
         from benchmarks import fit_number_weights as fitting
         from demo import best_path, whole_digit
         fit, check = best_path.shipped_fit(), whole_digit.shipped()
-        fitting.example_of  # noqa: B018 (a checkout from before it cannot say)
+        fitting.candidate_readings  # noqa: B018 (a checkout from before it cannot say)
     except (ImportError, AttributeError, RuntimeError) as error:
         print(f"failure causes not measured for this checkout: {error}")
         return {}, dict(misread.most_common())
@@ -200,20 +200,20 @@ def right_path_reads(model, number, fitting, fit, check, written) -> bool:
     bent = segment.with_bent_cuts(graphs[0]) if hasattr(segment, "with_bent_cuts") else None
     graphs += [bent] if bent is not None else []
     for graph in graphs:
-        example = fitting.example_of(model, number, graph, fit.class_shapes, check, written)
+        readings = fitting.candidate_readings(model, graph)
+        example = fitting.example_of(model, number, graph, fit.class_shapes, check, written, readings)
         right = fitting.best_arcs(example, fit.digit_weights, fit.noise_weights, right_only=True)
-        if right is not None and read_as_chosen(model, ink, graph, [k for kind, k in right if kind == "d"]) == number.text:
+        if right is not None and read_as_chosen(model, ink, graph, [k for kind, k in right if kind == "d"],
+                                                *readings) == number.text:
             return True
     return False
 
 
-def read_as_chosen(model, ink, graph, path: list[int]) -> str:
+def read_as_chosen(model, ink, graph, path: list[int], inputs, probabilities) -> str:
     """The labels `read_number` gives the candidates `path` of `graph` (an over-segmentation of
-    `ink`) if it chose them: their first readings, the unsure ones read again at full size where
-    this checkout does that."""
+    `ink`, its candidates' model `inputs` and `probabilities`) if it chose them: their first
+    readings, the unsure ones read again at full size where this checkout does that."""
     from demo import pipeline
-    inputs = pipeline.candidate_inputs(model, graph)
-    probabilities = model.probabilities(inputs)
     if hasattr(pipeline, "read_again_at_full_size"):
         _, probabilities = pipeline.read_again_at_full_size(model, ink, graph, path, inputs, probabilities)
     else:

@@ -127,8 +127,8 @@ def oversegment(ink: np.ndarray) -> Oversegmentation:
     `MAX_MARKS` pieces (noise, a photo of a page): that is not a number.
     """
     blobs = line_blobs(ink)
-    if isinstance(blobs, np.ndarray):  # no ink left to cut
-        return Oversegmentation([], [], 0.0, blobs)
+    if not blobs.boxes:  # no ink left to cut
+        return Oversegmentation([], [], 0.0, blobs.ink)
     return graph_of(blobs, bent_blobs=set())
 
 
@@ -140,9 +140,9 @@ def with_bent_cuts(graph: Oversegmentation) -> Oversegmentation | None:
     return graph_of(graph.blobs, bent_blobs=wide) if wide else None
 
 
-def line_blobs(ink: np.ndarray) -> LineBlobs | np.ndarray:
-    """The blobs of `ink` at the size they are cut at (module docstring, steps 1–3), or, when no
-    blob is left, the ink map they would have been found in."""
+def line_blobs(ink: np.ndarray) -> LineBlobs:
+    """The blobs of `ink` at the size they are cut at (module docstring, steps 1–3); none (and a
+    height of 0) when it holds no ink above the threshold."""
     ink = as_ink_array(ink)
     blobs, count = ink_blobs(ink)
     if count > MAX_COMPONENTS:
@@ -150,14 +150,14 @@ def line_blobs(ink: np.ndarray) -> LineBlobs | np.ndarray:
     if count > MAX_MARKS:
         raise too_many_marks(MAX_MARKS)
     if count == 0:
-        return ink
+        return LineBlobs(ink, blobs, {}, 0.0)
     blob_boxes = label_boxes(blobs)
     height = line_height(blobs, blob_boxes)
     if height > WORKING_HEIGHT:
         ink = shrunk(ink, WORKING_HEIGHT / height)
         blobs, count = ink_blobs(ink)
         if count == 0:
-            return ink
+            return LineBlobs(ink, blobs, {}, 0.0)
         blob_boxes = label_boxes(blobs)
         height = line_height(blobs, blob_boxes)
     blobs, blob_boxes = without_isolated_marks(blobs, blob_boxes, height)
@@ -246,7 +246,7 @@ def is_mark(box: Box, height: float) -> bool:
 
 
 def cut_wide_blobs(blobs: np.ndarray, boxes: dict[int, Box], ink: np.ndarray, height: float,
-                   bent_blobs: set[int] = frozenset()):
+                   bent_blobs: set[int]):
     """A label image of pieces: each blob at least `CUT_MIN_WIDTH` × `height` wide is sliced at its
     `cut_columns`, vertically, or along `bent_cuts` for the `bent_blobs`. Returns (labels, cuts):
     `cuts[label]` = (blob, strokes cut at the left edge, at the right edge, slice index) for every
