@@ -45,7 +45,7 @@ from demo import best_path, pipeline, segment, whole_digit  # noqa: E402
 from demo.model import DigitModel  # noqa: E402
 from demo.preprocess import INK_THRESHOLD, ink_map  # noqa: E402
 
-SETS = {"hard": (3000, 300), "pairs": (1200, 301), "lone": (2000, 302)}  # count, seed
+SETS = {"hard": (6000, 300), "pairs": (2400, 301), "lone": (4000, 302)}  # count, seed
 CHECK_SETS = {"hard": (3000, 500), "pairs": (1000, 501), "lone": (1000, 502)}  # of MNIST training digits
 CHECK_HIDDEN = 64
 MAKERS = {"hard": "hard_numbers", "pairs": "touching_pairs", "lone": "lone_digits"}
