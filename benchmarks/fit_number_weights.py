@@ -134,20 +134,14 @@ def example_of(model: DigitModel, number, graph: segment.Oversegmentation, shape
                check: whole_digit.WholeDigitCheck, written, readings=None) -> dict:
     """One graph of `number` with what `best_arcs` needs: its candidates' features and labels, and
     which of them are its written digits. `readings`: the candidates' (inputs, probabilities),
-    when the caller has them already (`candidate_readings`)."""
-    inputs, probabilities = readings or candidate_readings(model, graph)
+    when the caller has them already (`pipeline.CandidateReadings`)."""
+    inputs, probabilities = readings or pipeline.CandidateReadings(model).of(graph)
     whole = check.log_odds(graph, inputs)
     return {"text": number.text, "nodes": len(graph.pieces),
             "starts": [c.start for c in graph.candidates], "stops": [c.stop for c in graph.candidates],
             "labels": probabilities.argmax(axis=1),
             "digit": best_path.digit_features(graph, probabilities, shapes, whole),
             "noise": best_path.noise_features(graph), "truth": right_candidates(number, graph, written)}
-
-
-def candidate_readings(model: DigitModel, graph: segment.Oversegmentation) -> tuple[np.ndarray, np.ndarray]:
-    """The model inputs of `graph`'s candidates and the model's probabilities for them."""
-    inputs = pipeline.candidate_inputs(model, graph)
-    return inputs, model.probabilities(inputs) if len(inputs) else np.zeros((0, 10), np.float32)
 
 
 def right_candidates(number, graph, written) -> list[int]:

@@ -174,9 +174,9 @@ def failure_causes(model, numbers, readings, ceiling, written) -> tuple[dict, di
     causes = {"the model misreads a digit even read alone": 0, "no right candidates": 0, "the path": 0}
     try:
         from benchmarks import fit_number_weights as fitting
-        from demo import best_path, whole_digit
+        from demo import best_path, pipeline, whole_digit
         fit, check = best_path.shipped_fit(), whole_digit.shipped()
-        fitting.candidate_readings  # noqa: B018 (a checkout from before it cannot say)
+        fitting.example_of, pipeline.CandidateReadings  # noqa: B018 (a checkout from before them cannot say)
     except (ImportError, AttributeError, RuntimeError) as error:
         print(f"failure causes not measured for this checkout: {error}")
         return {}, dict(misread.most_common())
@@ -193,14 +193,14 @@ def failure_causes(model, numbers, readings, ceiling, written) -> tuple[dict, di
 def right_path_reads(model, number, fitting, fit, check, written) -> bool:
     """Whether, in one of the number's over-segmentations, the best path through the candidates
     that are its written digits reads it, each digit read as `read_number` reads a chosen one."""
-    from demo import segment
+    from demo import pipeline, segment
     from demo.preprocess import ink_map
     ink = ink_map(number.image)
     graphs = [segment.oversegment(ink)]
     bent = segment.with_bent_cuts(graphs[0]) if hasattr(segment, "with_bent_cuts") else None
     graphs += [bent] if bent is not None else []
     for graph in graphs:
-        readings = fitting.candidate_readings(model, graph)
+        readings = pipeline.CandidateReadings(model).of(graph)
         example = fitting.example_of(model, number, graph, fit.class_shapes, check, written, readings)
         right = fitting.best_arcs(example, fit.digit_weights, fit.noise_weights, right_only=True)
         if right is not None and read_as_chosen(model, ink, graph, [k for kind, k in right if kind == "d"],

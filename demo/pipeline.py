@@ -134,7 +134,7 @@ def doubted(graph: segment.Oversegmentation, choice: best_path.Choice, probabili
     line heights wide is read less surely than `SURE_DIGIT`, or the whole-digit check gives it
     log-odds under `SURE_WHOLE`: only then may bent cuts read the number otherwise (on the tuning
     numbers they never changed a reading this sure, which are 38% of those with a wide blob)."""
-    wide = graph.blobs.wide() if graph.blobs is not None else set()
+    wide = graph.blobs.wide()
     for index in choice.path:
         candidate = graph.candidates[index]
         if any(graph.pieces[i].blob in wide for i in range(candidate.start, candidate.stop)) and (

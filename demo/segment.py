@@ -116,7 +116,7 @@ class Oversegmentation:
     candidates: list[Candidate]
     line_height: float
     ink: np.ndarray               # the ink map the boxes refer to (shrunk if its digits were tall)
-    blobs: LineBlobs | None = field(default=None, repr=False, compare=False)  # what it was cut from
+    blobs: LineBlobs = field(repr=False, compare=False)  # what it was cut from
 
 
 def oversegment(ink: np.ndarray) -> Oversegmentation:
@@ -128,7 +128,7 @@ def oversegment(ink: np.ndarray) -> Oversegmentation:
     """
     blobs = line_blobs(ink)
     if not blobs.boxes:  # no ink left to cut
-        return Oversegmentation([], [], 0.0, blobs.ink)
+        return Oversegmentation([], [], 0.0, blobs.ink, blobs)
     return graph_of(blobs, bent_blobs=set())
 
 
@@ -136,7 +136,7 @@ def with_bent_cuts(graph: Oversegmentation) -> Oversegmentation | None:
     """`graph`'s number over-segmented again with its blobs at least `BENT_CUT_MIN_WIDTH` line
     heights wide cut along `bent_cuts` instead of vertically; None when it has no such blob. The
     candidates that involve no bent cut are the same as `graph`'s."""
-    wide = graph.blobs.wide() if graph.blobs is not None else set()
+    wide = graph.blobs.wide()
     return graph_of(graph.blobs, bent_blobs=wide) if wide else None
 
 
