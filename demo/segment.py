@@ -27,8 +27,10 @@ lets the recognizer decide (demo.best_path picks the best path through them):
    (as `to_mnist` keeps it);
 6. a *candidate* digit is a run of consecutive pieces: one piece, or neighbours that overlap or
    nearly touch horizontally (a broken stroke, a 5's detached bar, a 4 drawn in two strokes)
-   from at most `MAX_BLOBS` blobs, not wider than `MAX_ASPECT` × its height, at least
-   `MIN_DIGIT_HEIGHT` of the line tall, and not made of marks only.
+   from at most `MAX_BLOBS` blobs, not wider than `MAX_ASPECT` × its height (a whole blob, all
+   its slices and nothing else, up to `WHOLE_BLOB_ASPECT`: a flat 0, 2 or 7 is one stroke, where
+   two digits side by side are seldom that wide), at least `MIN_DIGIT_HEIGHT` of the line tall,
+   and not made of marks only.
 
 The graph's nodes are the positions between pieces (0 … len(pieces)); a candidate covering
 pieces i … j − 1 is an arc i → j; a mark or a piece too short to be a digit may also be skipped
@@ -38,6 +40,7 @@ pieces i … j − 1 is an arc i → j; a mark or a piece too short to be a digi
 second reading (demo.pipeline).
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -69,7 +72,8 @@ BENT_CUT_MIN_WIDTH = 1.0     # blobs at least this wide (× line height) are als
 BEND = 0.2                   # a bent cut strays at most this far (× line height) from its column ...
 BEND_COST = 0.01             # ... and pays this much ink per pixel it strays (straight through blank space)
 STACKED = 0.5                # blobs sharing this share of the narrower one's columns are one column
-MAX_ASPECT = 1.6             # a candidate digit is at most this wide × max(its, the line's) height
+MAX_ASPECT = 1.6             # a candidate digit is at most this wide × max(its, the line's) height ...
+WHOLE_BLOB_ASPECT = 2.2      # ... a whole blob at most this (a flat 0, 2 or 7; see benchmarks/README.md)
 
 Box = tuple[int, int, int, int]  # (x0, y0, x1, y1), end-exclusive
 
@@ -385,6 +389,7 @@ def candidates(pieces: list[Piece], labels: np.ndarray, ink: np.ndarray, height:
     """Every run of consecutive pieces from at most `MAX_BLOBS` blobs that could be one digit
     (module docstring). A single piece that is not short is always a candidate, so every picture
     has a reading."""
+    slices = Counter(piece.blob for piece in pieces)
     found = []
     for start in range(len(pieces)):
         box, blobs = None, set()
@@ -395,9 +400,12 @@ def candidates(pieces: list[Piece], labels: np.ndarray, ink: np.ndarray, height:
                 break
             box = piece.box if box is None else union(box, piece.box)
             run = pieces[start:stop]
-            too_wide = (box[2] - box[0]) > MAX_ASPECT * max(box[3] - box[1], height)
-            if too_wide and stop - start > 1:
-                break
+            width, limit = box[2] - box[0], max(box[3] - box[1], height)
+            if width > MAX_ASPECT * limit and stop - start > 1:
+                if len(blobs) > 1 or width > WHOLE_BLOB_ASPECT * limit:
+                    break
+                if stop - start < slices[piece.blob]:
+                    continue  # part of a wide blob: only the whole of it may be this wide
             if (box[3] - box[1]) < MIN_DIGIT_HEIGHT * height or all(p.mark for p in run):
                 continue
             found.append(Candidate(start, stop, box, run_ink(labels, ink, box, start, stop),

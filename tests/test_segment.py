@@ -12,8 +12,8 @@ from PIL import Image
 
 from demo.errors import InputError
 from demo.preprocess import INK_THRESHOLD, ink_map
-from demo.segment import (BEND, MAX_COMPONENTS, MIN_DIGIT_HEIGHT, WORKING_HEIGHT, bent_cuts, oversegment,
-                          with_bent_cuts)
+from demo.segment import (BEND, MAX_ASPECT, MAX_COMPONENTS, MIN_DIGIT_HEIGHT, WHOLE_BLOB_ASPECT, WORKING_HEIGHT,
+                          bent_cuts, oversegment, with_bent_cuts)
 from tests import written_numbers as written
 
 
@@ -111,6 +111,20 @@ def test_a_digit_broken_in_pieces_has_a_candidate_joining_them(digits):
     graph = oversegment(ink_map(picture))
     assert len({piece.blob for piece in graph.pieces}) >= 2
     assert candidate_for(graph, layer_masks([picture], graph.ink.shape)[0])
+
+
+@pytest.mark.parametrize("label", [0, 2, 4, 7])
+def test_a_flat_digit_is_one_candidate_though_wider_than_two_digits_may_be(digits, label):
+    images, labels = digits
+    aspect = (MAX_ASPECT + WHOLE_BLOB_ASPECT) / 2
+    for index in np.flatnonzero(labels[5000:] == label)[:5] + 5000:
+        picture, _ = written.lay_out([written.flattened(ink_of(images, int(index), 60), aspect)], [])
+        graph = oversegment(ink_map(picture))
+        whole = candidate_for(graph, layer_masks([picture], graph.ink.shape)[0])
+        assert any(c.box[2] - c.box[0] > MAX_ASPECT * (c.box[3] - c.box[1]) for c in whole)
+        # parts of it are no wider than other candidates: only the whole blob may be this flat
+        assert all(c.box[2] - c.box[0] <= MAX_ASPECT * max(c.box[3] - c.box[1], graph.line_height)
+                   for c in graph.candidates if c not in whole)
 
 
 def test_dots_and_specks_alone_are_never_candidates(digits):

@@ -19,6 +19,7 @@ drawn like the sketchpad sends them (dark on an opaque white canvas), half as tr
     pairs = touching_pairs(images, labels, 1000, seed=13)      # two digits whose inks meet or cross
     lone = lone_digits(images, labels, 1000, seed=14)          # one digit, no specks, no breaks
     picture, alone = lay_out(inks, gaps)                       # your digits, boxes gaps px apart
+    flat = flattened(enlarged(images[i], 60), 1.9)             # a digit stretched sideways
 """
 
 from dataclasses import dataclass
@@ -175,6 +176,12 @@ def enlarged(image: np.ndarray, height: float) -> np.ndarray:
     size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
     resized = Image.fromarray(crop).resize(size, Image.Resampling.BICUBIC)
     return np.asarray(resized, dtype=np.float32) / 255
+
+
+def flattened(ink: np.ndarray, aspect: float) -> np.ndarray:
+    """`ink` stretched sideways to `aspect` × its height: a flat digit (a wide 0, a long-tailed 2)."""
+    size = (round(aspect * ink.shape[0]), ink.shape[0])
+    return np.asarray(Image.fromarray(ink).resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
 
 
 def pen_change(rng: np.random.Generator, height: float) -> float:
