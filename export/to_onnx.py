@@ -387,11 +387,11 @@ def check_writable(output: Path) -> None:
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = parse_args(argv)
-    from lenet.train import stop_cleanly_on_sigterm
-    stop_cleanly_on_sigterm()
+    from lenet.train import interrupts_stop_cleanly
     try:
-        check_writable(args.output)
-        result = export(args)
+        with interrupts_stop_cleanly({"staging": None}):  # Ctrl-C and kill: its own temporary files go
+            check_writable(args.output)
+            result = export(args)
     except (ExportError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

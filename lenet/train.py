@@ -13,9 +13,12 @@ import argparse
 import os
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,6 +29,9 @@ ARTIFACTS = ROOT / "artifacts"
 RUNS = ROOT / "runs"
 RUN_FILES = ("model.keras", "history.json", "report.txt", "report.json", "confusion.json", "confusion.png",
              "misclassified.json", "misclassified.npz", "curves.png", "run.json", "card.json")
+
+
+INTERRUPTED = "\ninterrupted: nothing was written"
 
 
 class UserError(Exception):
@@ -226,32 +232,65 @@ def publish(staging: Path, output: Path) -> None:
         staging.rename(output)
 
 
-def stop_cleanly_on_sigterm() -> None:
-    """`kill` (SIGTERM) interrupts like Ctrl-C, so the staging folder is removed, not left behind."""
-    import signal
-    import threading
-    if threading.current_thread() is threading.main_thread():
-        def interrupt(*_):
-            raise KeyboardInterrupt
-        signal.signal(signal.SIGTERM, interrupt)
+INTERRUPT_GRACE_SECONDS = 20  # an interrupted run that has not unwound by then is ended by force
+
+
+@contextmanager
+def interrupts_stop_cleanly(pending: dict):
+    """While training: Ctrl-C (SIGINT, unless the shell started this process ignoring it) and `kill`
+    (SIGTERM) raise KeyboardInterrupt, so `main` removes the staging folder `pending["staging"]` and
+    says so. Should the interrupted run not unwind within `INTERRUPT_GRACE_SECONDS` (a thread that
+    Keras or TensorFlow feeds training from can hold it: seen once in CI), a watchdog removes the
+    staging folder, says the same and ends the process. The previous handlers come back after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(*_):
+        if not pending.get("interrupted"):
+            pending["interrupted"] = True
+            threading.Thread(target=end_if_stuck, args=(pending,), daemon=True).start()
+        raise KeyboardInterrupt
+
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGTERM, interrupt)
+    if previous[signal.SIGINT] is signal.default_int_handler:
+        signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        pending["done"] = True
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def end_if_stuck(pending: dict) -> None:
+    time.sleep(INTERRUPT_GRACE_SECONDS)
+    if pending.get("done"):
+        return
+    if pending.get("staging") is not None:
+        shutil.rmtree(pending["staging"], ignore_errors=True)
+    print(INTERRUPTED, file=sys.stderr, flush=True)
+    os._exit(130)
 
 
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
     started = time.perf_counter()
     args = parse_args(argv)
-    stop_cleanly_on_sigterm()
+    pending: dict = {"staging": None}
     staging = None
     try:
-        check_output(args.output, args.overwrite, args.ship)
-        for stale in remove_stale_staging(args.output.parent):
-            print(f"removed {stale}, left by a run that was killed", file=sys.stderr)
-        staging = Path(tempfile.mkdtemp(dir=args.output.parent, prefix=staging_prefix(args.output)))
-        run = train_into(staging, args, started)
-        publish(staging, args.output)
-        staging = None
+        with interrupts_stop_cleanly(pending):
+            check_output(args.output, args.overwrite, args.ship)
+            for stale in remove_stale_staging(args.output.parent):
+                print(f"removed {stale}, left by a run that was killed", file=sys.stderr)
+            staging = pending["staging"] = Path(tempfile.mkdtemp(dir=args.output.parent, prefix=staging_prefix(args.output)))
+            run = train_into(staging, args, started)
+            publish(staging, args.output)
+            staging = pending["staging"] = None
     except KeyboardInterrupt:
-        print("\ninterrupted: nothing was written", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -271,4 +310,9 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    if code == 130:  # interrupted: leave at once, not waiting on threads Keras or TensorFlow left running
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

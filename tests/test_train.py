@@ -149,3 +149,34 @@ def test_interrupted_run_leaves_nothing(tmp_path):
     assert proc.returncode == 130, err[-500:]
     assert "interrupted: nothing was written" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_run_that_cannot_unwind_is_ended_and_leaves_nothing(tmp_path):
+    """Once in CI, Ctrl-C did not stop training within 60 s: something Keras or TensorFlow runs
+    held the unwinding. Here training holds it on purpose (it catches KeyboardInterrupt and keeps
+    going); the watchdog must still end the run, with the usual message, and leave no staging."""
+    out = tmp_path / "stuck"
+    stuck = ("import runpy, signal, sys, time; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+             "import lenet.train as train\n"
+             "train.INTERRUPT_GRACE_SECONDS = 3\n"
+             "def train_into(staging, args, started):\n"
+             "    (staging / 'model.keras').write_text('half')\n"
+             "    print('training LeNet (stuck on purpose)', flush=True)\n"
+             "    while True:\n"
+             "        try:\n"
+             "            time.sleep(60)\n"
+             "        except KeyboardInterrupt:\n"
+             "            pass\n"
+             "train.train_into = train_into\n"
+             "sys.exit(train.main(sys.argv[1:]))\n")
+    proc = subprocess.Popen([sys.executable, "-c", stuck, "--output", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    for line in proc.stdout:
+        if line.startswith("training LeNet"):
+            break
+    assert list(tmp_path.glob(".stuck.partial-*/model.keras"))
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err[-500:]
+    assert "interrupted: nothing was written" in err
+    assert list(tmp_path.iterdir()) == []
