@@ -389,7 +389,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from lenet.train import interrupts_stop_cleanly
     try:
-        with interrupts_stop_cleanly({"staging": None}):  # Ctrl-C and kill: its own temporary files go
+        with interrupts_stop_cleanly({"staging": None}):  # Ctrl-C and kill unwind export(), which removes its temporary files
             check_writable(args.output)
             result = export(args)
     except (ExportError, DataError) as error:

@@ -278,17 +278,16 @@ def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
     started = time.perf_counter()
     args = parse_args(argv)
-    pending: dict = {"staging": None}
-    staging = None
+    pending: dict = {"staging": None}  # the staging folder while it exists (also for the watchdog)
     try:
         with interrupts_stop_cleanly(pending):
             check_output(args.output, args.overwrite, args.ship)
             for stale in remove_stale_staging(args.output.parent):
                 print(f"removed {stale}, left by a run that was killed", file=sys.stderr)
-            staging = pending["staging"] = Path(tempfile.mkdtemp(dir=args.output.parent, prefix=staging_prefix(args.output)))
-            run = train_into(staging, args, started)
-            publish(staging, args.output)
-            staging = pending["staging"] = None
+            pending["staging"] = Path(tempfile.mkdtemp(dir=args.output.parent, prefix=staging_prefix(args.output)))
+            run = train_into(pending["staging"], args, started)
+            publish(pending["staging"], args.output)
+            pending["staging"] = None
     except KeyboardInterrupt:
         print(INTERRUPTED, file=sys.stderr)
         return 130
@@ -302,8 +301,8 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+        if pending["staging"] is not None:
+            shutil.rmtree(pending["staging"], ignore_errors=True)
     print(f"test accuracy {run['test_accuracy']:.4%} ({run['test_misclassified']} of {run['test_images']} wrong), "
           f"{run['wall_seconds']:.0f} s; wrote {args.output}/")
     return 0
