@@ -74,13 +74,14 @@ def test_touching_pairs_of_any_digits_are_read_right(model, digits):
     assert np.mean([labels_read(model, pair) == pair.text for pair in pairs]) >= PAIRS_FLOOR
 
 
-def test_bent_cuts_read_touching_pairs_a_straight_cut_misreads(model, digits, monkeypatch):
-    """The 100 pairs above read with and without the second over-segmentation (its bent cuts
-    never looked at): when written, 99 against 96 right, 3 fixed and none broken."""
-    pairs = written.touching_pairs(*digits, 100, seed=22)
-    with_bent = [labels_read(model, pair) == pair.text for pair in pairs]
+def test_bent_cuts_read_leaning_touching_pairs_a_straight_cut_misreads(model, digits, monkeypatch):
+    """The 100 pairs above written in italics (sheared 0.25: touching digits share columns), read
+    with and without the second over-segmentation (its bent cuts never looked at): when written,
+    93 against 88 right, 5 fixed and none broken (upright, 99 against 96)."""
+    pictures = [(written.slanted(pair.image, 0.25), pair.text) for pair in written.touching_pairs(*digits, 100, seed=22)]
+    with_bent = [text_read(model, picture) == text for picture, text in pictures]
     monkeypatch.setattr(pipeline, "doubted", lambda *_: False)
-    straight_only = [labels_read(model, pair) == pair.text for pair in pairs]
+    straight_only = [text_read(model, picture) == text for picture, text in pictures]
     assert sum(with_bent) >= sum(straight_only) + 2
     assert not any(right and not bent for right, bent in zip(straight_only, with_bent))
 

@@ -55,6 +55,18 @@ def test_the_saved_graph_is_the_network_it_was_made_from(tmp_path):
     assert got.shape == (7,) and np.allclose(got, by_hand, atol=1e-4)
 
 
+def test_a_refit_that_keeps_the_check_reads_its_scores_from_the_file():
+    """`fit_number_weights.py --keep-check` fits the path weights only: the check it keeps says
+    itself what it was trained on, the figures demo/number_weights.json records beside the weights."""
+    import json
+    from benchmarks.fit_number_weights import kept_check
+    check_file, scores = kept_check(whole_digit.WEIGHTS_FILE)
+    assert check_file == whole_digit.WEIGHTS_FILE.read_bytes()
+    recorded = json.loads((whole_digit.WEIGHTS_FILE.parent / "number_weights.json").read_text())["whole_digit_check"]
+    assert scores == {key: recorded[key] for key in ("candidates", "whole digits", "epochs", "held-out accuracy")}
+    assert 0.9 < scores["held-out accuracy"] < 1 and scores["whole digits"] < scores["candidates"]
+
+
 def test_a_missing_corrupt_or_mismatched_file_says_how_to_make_it(tmp_path):
     from benchmarks.fit_number_weights import check_graph
     with pytest.raises(RuntimeError, match="fit_number_weights.py makes it"):

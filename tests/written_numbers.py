@@ -20,6 +20,7 @@ drawn like the sketchpad sends them (dark on an opaque white canvas), half as tr
     lone = lone_digits(images, labels, 1000, seed=14)          # one digit, no specks, no breaks
     picture, alone = lay_out(inks, gaps)                       # your digits, boxes gaps px apart
     flat = flattened(enlarged(images[i], 60), 1.9)             # a digit stretched sideways
+    italic = slanted(pairs[0].image, 0.25)                     # the picture leaning right (sheared)
 """
 
 from dataclasses import dataclass
@@ -182,6 +183,19 @@ def flattened(ink: np.ndarray, aspect: float) -> np.ndarray:
     """`ink` stretched sideways to `aspect` × its height: a flat digit (a wide 0, a long-tailed 2)."""
     size = (round(aspect * ink.shape[0]), ink.shape[0])
     return np.asarray(Image.fromarray(ink).resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
+
+
+def slanted(picture: Image.Image, slant: float) -> Image.Image:
+    """`picture` sheared to lean right by `slant` (columns per row, the middle row kept), widened
+    so that no ink leaves it, its background (the top-left pixel) filling the new corners: a
+    number written in italics, whose touching digits share columns so no vertical cut parts them."""
+    width, height = picture.size
+    extra = int(np.ceil(abs(slant) * height)) + 2
+    fill = picture.getpixel((0, 0))
+    wider = Image.new(picture.mode, (width + extra, height), fill)
+    wider.paste(picture, (extra // 2, 0))
+    return wider.transform(wider.size, Image.Transform.AFFINE, (1, slant, -slant * height / 2, 0, 1, 0),
+                           resample=Image.Resampling.BILINEAR, fillcolor=fill)
 
 
 def pen_change(rng: np.random.Generator, height: float) -> float:
