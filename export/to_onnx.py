@@ -387,9 +387,9 @@ def check_writable(output: Path) -> None:
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = parse_args(argv)
-    from lenet.train import interrupts_stop_cleanly
+    from lenet.train import PendingRun, interrupts_stop_cleanly
     try:
-        with interrupts_stop_cleanly({"staging": None}):  # Ctrl-C and kill unwind export(), which removes its temporary files
+        with interrupts_stop_cleanly(PendingRun()):  # Ctrl-C and kill unwind export(), which removes its temporary files
             check_writable(args.output)
             result = export(args)
     except (ExportError, DataError) as error:

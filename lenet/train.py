@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -235,10 +236,18 @@ def publish(staging: Path, output: Path) -> None:
 INTERRUPT_GRACE_SECONDS = 20  # an interrupted run that has not unwound by then is ended by force
 
 
+@dataclass
+class PendingRun:
+    """What an interrupted run must clean up, shared with the watchdog (`end_if_stuck`)."""
+    staging: Path | None = None   # the staging folder while it exists
+    interrupted: bool = False     # Ctrl-C or kill arrived (the watchdog is running)
+    finished: bool = False        # the run has unwound: the watchdog does nothing
+
+
 @contextmanager
-def interrupts_stop_cleanly(pending: dict):
+def interrupts_stop_cleanly(pending: PendingRun):
     """While training: Ctrl-C (SIGINT, unless the shell started this process ignoring it) and `kill`
-    (SIGTERM) raise KeyboardInterrupt, so `main` removes the staging folder `pending["staging"]` and
+    (SIGTERM) raise KeyboardInterrupt, so `main` removes the staging folder `pending.staging` and
     says so. Should the interrupted run not unwind within `INTERRUPT_GRACE_SECONDS` (a thread that
     Keras or TensorFlow feeds training from can hold it: seen once in CI), a watchdog removes the
     staging folder, says the same and ends the process. The previous handlers come back after."""
@@ -247,8 +256,8 @@ def interrupts_stop_cleanly(pending: dict):
         return
 
     def interrupt(*_):
-        if not pending.get("interrupted"):
-            pending["interrupted"] = True
+        if not pending.interrupted:
+            pending.interrupted = True
             threading.Thread(target=end_if_stuck, args=(pending,), daemon=True).start()
         raise KeyboardInterrupt
 
@@ -259,17 +268,17 @@ def interrupts_stop_cleanly(pending: dict):
     try:
         yield
     finally:
-        pending["done"] = True
+        pending.finished = True
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
 
-def end_if_stuck(pending: dict) -> None:
+def end_if_stuck(pending: PendingRun) -> None:
     time.sleep(INTERRUPT_GRACE_SECONDS)
-    if pending.get("done"):
+    if pending.finished:
         return
-    if pending.get("staging") is not None:
-        shutil.rmtree(pending["staging"], ignore_errors=True)
+    if pending.staging is not None:
+        shutil.rmtree(pending.staging, ignore_errors=True)
     print(INTERRUPTED, file=sys.stderr, flush=True)
     os._exit(130)
 
@@ -278,16 +287,16 @@ def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
     started = time.perf_counter()
     args = parse_args(argv)
-    pending: dict = {"staging": None}  # the staging folder while it exists (also for the watchdog)
+    pending = PendingRun()
     try:
         with interrupts_stop_cleanly(pending):
             check_output(args.output, args.overwrite, args.ship)
             for stale in remove_stale_staging(args.output.parent):
                 print(f"removed {stale}, left by a run that was killed", file=sys.stderr)
-            pending["staging"] = Path(tempfile.mkdtemp(dir=args.output.parent, prefix=staging_prefix(args.output)))
-            run = train_into(pending["staging"], args, started)
-            publish(pending["staging"], args.output)
-            pending["staging"] = None
+            pending.staging = Path(tempfile.mkdtemp(dir=args.output.parent, prefix=staging_prefix(args.output)))
+            run = train_into(pending.staging, args, started)
+            publish(pending.staging, args.output)
+            pending.staging = None
     except KeyboardInterrupt:
         print(INTERRUPTED, file=sys.stderr)
         return 130
@@ -301,8 +310,8 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:
-        if pending["staging"] is not None:
-            shutil.rmtree(pending["staging"], ignore_errors=True)
+        if pending.staging is not None:
+            shutil.rmtree(pending.staging, ignore_errors=True)
     print(f"test accuracy {run['test_accuracy']:.4%} ({run['test_misclassified']} of {run['test_images']} wrong), "
           f"{run['wall_seconds']:.0f} s; wrote {args.output}/")
     return 0
