@@ -206,7 +206,8 @@ class Page:
         gallery = [(self.outputs.save(enlarge(d.model_input, 4)), f"{d.label} · {d.confidence:.0%}")
                    for d in reading.digits]
         unsure = " (? = not sure)" if "?" in reading.text else ""
-        return (f"Read: **{reading.text}**{unsure}  \n<small>{len(reading.digits)} digits, {reading.milliseconds:.1f} ms "
+        count = f"{len(reading.digits)} digit" + ("" if len(reading.digits) == 1 else "s")
+        return (f"Read: **{reading.text}**{unsure}  \n<small>{count}, {reading.milliseconds:.1f} ms "
                 f"on {self.model.provider}</small>"), gallery, reading
 
     def number_boxes(self, reading):

@@ -90,6 +90,10 @@ def test_number_examples_are_read(client):
         expected = path.stem.split("_")[1]
         assert f"Read: **{expected}**" in text, (path.name, text)
         assert len(gallery) == len(expected)
+        assert f"<small>{len(expected)} digits, " in text
+    one_digit = ROOT / "artifacts" / "examples" / "mnist_test_0000_digit_7.png"
+    text, gallery = client.predict(handle_file(str(one_digit)), api_name="/read_number_upload")
+    assert "Read: **7**" in text and "<small>1 digit, " in text and len(gallery) == 1
 
 
 def test_bad_upload_is_a_clear_error_and_the_server_keeps_serving(client, tmp_path):
