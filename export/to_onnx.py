@@ -252,7 +252,9 @@ def compare_int8(fp32_session, int8_session, x_test, y_test) -> dict:
             "agreement_with_fp32": float(np.mean(int8 == fp32)), "latency_cpu_median": latency}
 
 
-def export(args) -> dict:
+def export(args, staged: list[Path] | None = None) -> dict:
+    """Convert, prove and publish; every temporary file goes into `staged` (the watchdog of
+    `lenet.train.interrupts_stop_cleanly` removes them should an interrupt not unwind this)."""
     import onnx
 
     keras_path = args.run / "model.keras"
@@ -266,10 +268,10 @@ def export(args) -> dict:
     output = args.output
     metadata = model_metadata(args.run, keras_path, args.opset, "float32", uncertain_below)
     if args.layers_only:
-        return export_layers_only(args, model, keras_path, x_test, metadata)
+        return export_layers_only(args, model, keras_path, x_test, metadata, staged)
     onnx_model = convert(model, args.opset)
     set_metadata(onnx_model, metadata)
-    staged = []
+    staged = [] if staged is None else staged
     try:
         fp32_tmp = output.with_name(f".{output.name}.tmp")
         staged.append(fp32_tmp)
@@ -334,7 +336,7 @@ def write_layers(model, output: Path, x_test, args, metadata: dict, staged: list
     return {"file": layers_path.name, **proof}, layers_tmp, layers_path
 
 
-def export_layers_only(args, model, keras_path: Path, x_test, metadata: dict) -> dict:
+def export_layers_only(args, model, keras_path: Path, x_test, metadata: dict, staged: list[Path] | None = None) -> dict:
     """Add the layers file beside an existing export of the same model.keras, leaving lenet.onnx as it is."""
     import onnxruntime as ort
     output = args.output
@@ -344,7 +346,7 @@ def export_layers_only(args, model, keras_path: Path, x_test, metadata: dict) ->
         .custom_metadata_map.get("source_model_sha256")
     if main_sha != metadata["source_model_sha256"]:
         raise ExportError(f"{output} was not exported from {keras_path}; export it again without --layers-only")
-    staged = []
+    staged = [] if staged is None else staged
     try:
         layers_result, layers_tmp, layers_path = write_layers(model, output, x_test, args, metadata, staged)
         report_path = output.with_name("export.json")
@@ -388,10 +390,11 @@ def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = parse_args(argv)
     from lenet.train import PendingRun, interrupts_stop_cleanly
+    pending = PendingRun()
     try:
-        with interrupts_stop_cleanly(PendingRun()):  # Ctrl-C and kill unwind export(), which removes its temporary files
+        with interrupts_stop_cleanly(pending):  # Ctrl-C and kill unwind export(), which removes its temporary files
             check_writable(args.output)
-            result = export(args)
+            result = export(args, pending.files)
     except (ExportError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -240,6 +240,7 @@ INTERRUPT_GRACE_SECONDS = 20  # an interrupted run that has not unwound by then 
 class PendingRun:
     """What an interrupted run must clean up, shared with the watchdog (`end_if_stuck`)."""
     staging: Path | None = None   # the staging folder while it exists
+    files: list[Path] = field(default_factory=list)  # temporary files staged beside their final names
     interrupted: bool = False     # Ctrl-C or kill arrived (the watchdog is running)
     finished: bool = False        # the run has unwound: the watchdog does nothing
 
@@ -247,10 +248,10 @@ class PendingRun:
 @contextmanager
 def interrupts_stop_cleanly(pending: PendingRun):
     """While training: Ctrl-C (SIGINT, unless the shell started this process ignoring it) and `kill`
-    (SIGTERM) raise KeyboardInterrupt, so `main` removes the staging folder `pending.staging` and
-    says so. Should the interrupted run not unwind within `INTERRUPT_GRACE_SECONDS` (a thread that
-    Keras or TensorFlow feeds training from can hold it: seen once in CI), a watchdog removes the
-    staging folder, says the same and ends the process. The previous handlers come back after."""
+    (SIGTERM) raise KeyboardInterrupt, so `main` removes the staging folder `pending.staging` (the
+    exporter: its temporary files `pending.files`) and says so. Should the interrupted run not
+    unwind within `INTERRUPT_GRACE_SECONDS` (a thread that Keras or TensorFlow feeds training from
+    can hold it: seen once in CI), a watchdog removes them, says the same and ends the process. The previous handlers come back after."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -279,6 +280,8 @@ def end_if_stuck(pending: PendingRun) -> None:
         return
     if pending.staging is not None:
         shutil.rmtree(pending.staging, ignore_errors=True)
+    for staged in list(pending.files):
+        staged.unlink(missing_ok=True)
     print(INTERRUPTED, file=sys.stderr, flush=True)
     os._exit(130)
 

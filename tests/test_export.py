@@ -2,6 +2,8 @@
 dynamic batch, int8, and every failure path leaving no ONNX file behind."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
 
@@ -142,6 +144,37 @@ def test_failed_parity_check_leaves_no_file(small_run, tmp_path):
     target = tmp_path / "strict.onnx"
     done = run_export(small_run, "--output", target, "--tolerance", "0")
     assert done.returncode == 1 and "parity check failed" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_export_that_cannot_unwind_is_ended_and_leaves_no_temporary_file(small_run, tmp_path):
+    """As for training (tests/test_train.py): an export whose unwinding is held (here on purpose, by
+    catching KeyboardInterrupt once the converted model is staged) is ended by the watchdog, which
+    also removes the exporter's temporary files."""
+    stuck = ("import signal, sys, time; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+             "sys.path.insert(0, 'export')\n"
+             "import lenet.train as train, to_onnx\n"
+             "train.INTERRUPT_GRACE_SECONDS = 3\n"
+             "def cpu_session(path):\n"
+             "    print('staged', path, flush=True)\n"
+             "    while True:\n"
+             "        try:\n"
+             "            time.sleep(60)\n"
+             "        except KeyboardInterrupt:\n"
+             "            pass\n"
+             "to_onnx.cpu_session = cpu_session\n"
+             "sys.exit(to_onnx.main(sys.argv[1:]))\n")
+    proc = subprocess.Popen([sys.executable, "-c", stuck, str(small_run), "--output", str(tmp_path / "lenet.onnx")],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    for line in proc.stdout:
+        if line.startswith("staged"):
+            break
+    assert [p.name for p in tmp_path.iterdir()] == [".lenet.onnx.tmp"]
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-500:]
+    assert "interrupted: nothing was written" in err
     assert list(tmp_path.iterdir()) == []
 
 
