@@ -6,7 +6,8 @@ from the first cut position to the last with the highest total (LeCun et al. 199
 
 A candidate's score is a weighted sum of what the model says and plain geometric priors:
 
-- the log-probability of its best class (and of the runner-up: a sure reading has a far one);
+- the log-probability of its best class (and of the runner-up, floored at `RUNNER_UP_FLOOR`: a
+  sure reading has a far one);
 - its height against the line's typical digit height (too short: a piece; too tall: two rows);
 - its aspect ratio and its stroke length (half its outline) over its height, each against what
   MNIST's training digits of the class the model read have (`Fit.class_shapes`): two digits read as
@@ -43,6 +44,9 @@ from demo.whole_digit import WholeDigitCheck
 WEIGHTS_FILE = Path(__file__).with_name("number_weights.json")
 LOG_FLOOR = -60.0         # log-probabilities below this carry no more information (LeNet is sure of
                           # pieces too: a whole digit's runner-up lies far lower, median −12 against −3)
+RUNNER_UP_FLOOR = -12.0   # ... and the runner-up's below this (a whole digit's median): summed over a
+                          # path, a surer runner-up would pay a sure slice of a digit (a 0's doubled
+                          # stroke read as a "1") up to 60 × its weight, more than the whole earns
 MAX_Z2 = 30.0             # z² beyond this says no more
 DIGIT_FEATURES = ("log p", "log p runner-up", "shorter than the line²", "taller than the line²",
                   "aspect z²", "length z²", "length z above", "ink mass below typical", "strokes cut",
@@ -128,7 +132,7 @@ def digit_features(graph: Oversegmentation, probabilities: np.ndarray, class_sha
     blobs = np.array([len({graph.pieces[i].blob for i in range(c.start, c.stop)}) for c in graph.candidates])
     pieces = np.array([c.stop - c.start for c in graph.candidates])
     columns = [np.maximum(np.log(np.maximum(ranked[:, -1], 1e-30)), LOG_FLOOR),
-               np.maximum(np.log(np.maximum(ranked[:, -2], 1e-30)), LOG_FLOOR),
+               np.maximum(np.log(np.maximum(ranked[:, -2], 1e-30)), RUNNER_UP_FLOOR),
                np.minimum(height_ratio, 0) ** 2, np.maximum(height_ratio, 0) ** 2,
                aspect_z ** 2, length_z ** 2, np.maximum(length_z, 0),
                np.maximum(0, -np.log(np.maximum(mass, 1) / typical)), strokes, (strokes > 0).astype(float),

@@ -36,9 +36,10 @@ def digits(mnist):
 
 # What these samples gave when last measured (the served model, demo/number_weights.json, the
 # whole-digit check, the full-size re-reading from five positions, the bent cuts and the path chosen
-# again after the re-reading, whole blobs as wide candidates): hard 147 of 150 (98.0 %),
-# pairs 99 of 100 (96 before the bent cuts), lone digits 299 of 300 right and none split (298 and 1
-# before whole blobs could be wide candidates); the floors sit about two standard errors of these
+# again after the re-reading, whole blobs as wide candidates, split digits counted twice in the fit):
+# hard 147 of 150 (98.0 %), pairs 98 of 100 (99 with split digits counted once, 96 before the bent
+# cuts), lone digits 299 of 300 right and none split (298 and 1 before whole blobs could be wide
+# candidates); the floors sit about two standard errors of these
 # sample sizes under that.
 HARD_FLOOR = 0.93
 PAIRS_FLOOR = 0.93
@@ -195,9 +196,9 @@ def test_the_path_is_chosen_again_with_what_is_read_again(model, digits, monkeyp
     """A digit read again at full size may read otherwise, or less surely, than on the shrunk ink:
     `settle` then chooses the path again with the new readings, and reads again the unsure digits
     the new path brings. The path it returns is the best under what it read, and each of its unsure
-    digits was read again. About 1 number in 200 changes path (9 of 2,100 hard numbers and pairs
-    scanned, on the straight-cut graph); these 30 hold two, where the new path reads the written
-    number and the first did not. With no rounds the path stays the first."""
+    digits was read again. About 1 number in 500 changes path (3 of 1,500 hard numbers and pairs
+    scanned, on the straight-cut graph, with the weights of 2026-12-05); these 30 hold two, where
+    the new path reads the written number and the first did not. With no rounds the path stays the first."""
     check = whole_digit.shipped()
 
     def settled(number):
@@ -207,7 +208,7 @@ def test_the_path_is_chosen_again_with_what_is_read_again(model, digits, monkeyp
         first = best_path.choose(graph, inputs, probabilities, check)
         return graph, inputs, probabilities, first, pipeline.settle(model, ink, graph, inputs, probabilities, check, first)
 
-    numbers = written.hard_numbers(*digits, 8, seed=53) + written.touching_pairs(*digits, 22, seed=43)
+    numbers = written.hard_numbers(*digits, 8, seed=59) + written.touching_pairs(*digits, 22, seed=43)
     changed = []
     for number in numbers:
         graph, inputs, probabilities, first, (path, chosen_inputs, after) = settled(number)
