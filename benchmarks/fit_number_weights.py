@@ -53,6 +53,8 @@ CHECK_SETS = {"hard": (3000, 500), "pairs": (1000, 501), "lone": (1000, 502)}  #
 CHECK_HIDDEN = 64
 MAKERS = {"hard": "hard_numbers", "pairs": "touching_pairs", "lone": "lone_digits"}
 EPOCHS = 10
+SPLIT_COST = 2.0       # a number read with more digits than it has moves the weights this many times as far
+CHECK_SCORES = ("candidates", "whole digits", "epochs", "held-out accuracy")  # what a saved check says of itself
 SHAPE_DIGITS = 6000    # MNIST training digits measured for the class shapes
 
 
@@ -102,7 +104,7 @@ def kept_check(path: Path) -> tuple[bytes, dict]:
     import onnx
     check_file = path.read_bytes()
     props = {prop.key: prop.value for prop in onnx.load_from_string(check_file).metadata_props}
-    return check_file, {key: json.loads(props[key]) for key in ("candidates", "whole digits", "epochs", "held-out accuracy")}
+    return check_file, {key: json.loads(props[key]) for key in CHECK_SCORES}
 
 
 def check_graph(weights: list[np.ndarray], biases: list[np.ndarray], scores: dict) -> bytes:
@@ -210,7 +212,7 @@ def text_of(example: dict, path) -> str:
     return "".join(str(example["labels"][k]) for kind, k in path if kind == "d")
 
 
-def fit(examples: list[dict], epochs: int, seed: int = 0, split_cost: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+def fit(examples: list[dict], epochs: int, seed: int = 0, split_cost: float = SPLIT_COST) -> tuple[np.ndarray, np.ndarray]:
     """Averaged structured perceptron; returns (digit weights, noise weights) in feature units. A
     number read with more digits than it has moves the weights `split_cost` times as far."""
     digit_all = np.vstack([e["digit"] for e in examples if len(e["digit"])])
@@ -252,8 +254,8 @@ def main(argv=None) -> int:
                         help="whole-digit check file (default: %(default)s)")
     parser.add_argument("--keep-check", action="store_true",
                         help="fit the path weights only, with the whole-digit check already at --check-out")
-    parser.add_argument("--split-cost", type=float, default=2.0,
-                        help="how many times a number read with more digits than it has counts (default: 2)")
+    parser.add_argument("--split-cost", type=float, default=SPLIT_COST,
+                        help="how many times a number read with more digits than it has counts (default: %(default)g)")
     args = parser.parse_args(argv)
     from benchmarks.common import FP32_MODEL
     from lenet.data import load_mnist

@@ -95,10 +95,10 @@ def main(argv=None) -> int:
         "pairs": float(np.mean([r["labels"] == n.text for r, n in zip(pairs, sets["pairs"])])),
         "lone": float(np.mean([r["labels"] == n.text for r, n in zip(lone, sets["lone"])])),
         "lone_split": int(sum(len(r["labels"]) > 1 for r in lone)),
-        "lone_split_per_1000": 1000 * float(np.mean([len(r["labels"]) > 1 for r in lone])),
         "marks": int(sum(len(n.mark_boxes) for n in sets["hard"])),
         "marks_read_as_digits": int(sum(r["marks_as_digits"] for r in hard)),
     }
+    summary_row["lone_split_per_1000"] = 1000 * summary_row["lone_split"] / len(lone)
     by_kind = accuracy_by_kind(hard, sets["hard"])
     split_images = split_test_images(sets["lone"], lone)
     times, cpu_times = defaultdict(list), defaultdict(list)

@@ -252,7 +252,7 @@ def compare_int8(fp32_session, int8_session, x_test, y_test) -> dict:
             "agreement_with_fp32": float(np.mean(int8 == fp32)), "latency_cpu_median": latency}
 
 
-def export(args, staged: list[Path] | None = None) -> dict:
+def export(args, staged: list[Path]) -> dict:
     """Convert, prove and publish; every temporary file goes into `staged` (the watchdog of
     `lenet.train.interrupts_stop_cleanly` removes them should an interrupt not unwind this)."""
     import onnx
@@ -271,7 +271,6 @@ def export(args, staged: list[Path] | None = None) -> dict:
         return export_layers_only(args, model, keras_path, x_test, metadata, staged)
     onnx_model = convert(model, args.opset)
     set_metadata(onnx_model, metadata)
-    staged = [] if staged is None else staged
     try:
         fp32_tmp = output.with_name(f".{output.name}.tmp")
         staged.append(fp32_tmp)
@@ -336,7 +335,7 @@ def write_layers(model, output: Path, x_test, args, metadata: dict, staged: list
     return {"file": layers_path.name, **proof}, layers_tmp, layers_path
 
 
-def export_layers_only(args, model, keras_path: Path, x_test, metadata: dict, staged: list[Path] | None = None) -> dict:
+def export_layers_only(args, model, keras_path: Path, x_test, metadata: dict, staged: list[Path]) -> dict:
     """Add the layers file beside an existing export of the same model.keras, leaving lenet.onnx as it is."""
     import onnxruntime as ort
     output = args.output
@@ -346,7 +345,6 @@ def export_layers_only(args, model, keras_path: Path, x_test, metadata: dict, st
         .custom_metadata_map.get("source_model_sha256")
     if main_sha != metadata["source_model_sha256"]:
         raise ExportError(f"{output} was not exported from {keras_path}; export it again without --layers-only")
-    staged = [] if staged is None else staged
     try:
         layers_result, layers_tmp, layers_path = write_layers(model, output, x_test, args, metadata, staged)
         report_path = output.with_name("export.json")
