@@ -19,9 +19,9 @@ Not a benchmark: this makes the files `demo.whole_digit` and `demo.best_path` re
 5. an averaged structured perceptron (Collins 2002): for each number, when the best path under the
    current weights reads it wrong, the weights move by (features of the right path − features of
    the chosen one), `--split-cost` times that when the chosen path has more digits than the number
-   (a split digit; 2 by default: a third fewer lone digits split than with 1, as many hard numbers
-   read right, a few more touching pairs read wrong, benchmarks/README.md); features are scaled to unit spread while learning, and the averaged weights
-   are written back in the features' own units.
+   (a split digit; 3 by default: with 1, a third more lone digits split; with 2, beside the softened
+   log-probability feature, nearly twice as many; benchmarks/README.md); features are scaled to
+   unit spread while learning, and the averaged weights are written back in the features' own units.
 
     python benchmarks/fit_number_weights.py             # ~11 min on 2 cores
     python benchmarks/fit_number_weights.py --quick     # a check that it works (nothing written)
@@ -53,7 +53,7 @@ CHECK_SETS = {"hard": (3000, 500), "pairs": (1000, 501), "lone": (1000, 502)}  #
 CHECK_HIDDEN = 64
 MAKERS = {"hard": "hard_numbers", "pairs": "touching_pairs", "lone": "lone_digits"}
 EPOCHS = 10
-SPLIT_COST = 2.0       # a number read with more digits than it has moves the weights this many times as far
+SPLIT_COST = 3.0       # a number read with more digits than it has moves the weights this many times as far
 CHECK_SCORES = ("candidates", "whole digits", "epochs", "held-out accuracy")  # what a saved check says of itself
 SHAPE_DIGITS = 6000    # MNIST training digits measured for the class shapes
 
