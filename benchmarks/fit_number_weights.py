@@ -19,9 +19,9 @@ Not a benchmark: this makes the files `demo.whole_digit` and `demo.best_path` re
 5. an averaged structured perceptron (Collins 2002): for each number, when the best path under the
    current weights reads it wrong, the weights move by (features of the right path − features of
    the chosen one), `--split-cost` times that when the chosen path has more digits than the number
-   (a split digit; 3 by default: with 1, a third more lone digits split; with 2, beside the softened
-   log-probability feature, nearly twice as many; benchmarks/README.md); features are scaled to
-   unit spread while learning, and the averaged weights are written back in the features' own units.
+   (a split digit; 3 by default: with the softened log-probability feature, 7 of 6,000 tuning lone
+   digits split with 2 and 4 with 3, benchmarks/README.md); features are scaled to unit spread
+   while learning, and the averaged weights are written back in the features' own units.
 
     python benchmarks/fit_number_weights.py             # ~11 min on 2 cores
     python benchmarks/fit_number_weights.py --quick     # a check that it works (nothing written)
