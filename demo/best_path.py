@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy import ndimage as ndi
+from scipy.special import logsumexp
 
 from demo.preprocess import INK_THRESHOLD
 from demo.preprocess_many import Canvas
@@ -153,7 +154,7 @@ def softened_log_p(probabilities: np.ndarray) -> np.ndarray:
     1 / `SOFTENING` and the row renormalised: −log Σ (p_k / p_best)^(1 / SOFTENING), 0 when the
     best class holds everything, lower the more weight the other classes hold between them."""
     scaled = np.log(np.maximum(probabilities, 1e-30)) / SOFTENING
-    return -np.log(np.exp(scaled - scaled.max(axis=1, keepdims=True)).sum(axis=1))
+    return scaled.max(axis=1) - logsumexp(scaled, axis=1)
 
 
 def outline_lengths(masks: list[np.ndarray]) -> np.ndarray:
