@@ -85,6 +85,7 @@ def main(argv=None) -> int:
         print(f"read {len(numbers)} {name}", flush=True)
     ceiling = model_ceiling(model, sets["hard"])
     causes, misread_images = failure_causes(model, sets["hard"], results["hard"], ceiling, written)
+    alone = digits_alone_by_writing(model, sets["hard"], ceiling, images)
 
     hard, pairs, lone = results["hard"], results["pairs"], results["lone"]
     exact = np.mean([r["labels"] == n.text for r, n in zip(hard, sets["hard"])])
@@ -124,6 +125,11 @@ def main(argv=None) -> int:
     if causes:
         print_table(["cause", "numbers", "share of all"], [[cause, n, f"{n / count:.1%}"] for cause, n in causes.items()],
                     title="Why the hard numbers read wrong went wrong")
+    print_table(["digits of the hard numbers", "digits", "wrong as MNIST has them", "wrong as written"],
+                [[kind, n, f"{raw} ({raw / n:.2%})", f"{written_wrong} ({written_wrong / n:.2%})"]
+                 for kind, (n, raw, written_wrong) in alone.items()],
+                title="Each digit read alone by the model: its MNIST image as it is, and its own ink as written "
+                      "(enlarged, the number's pen, maybe broken) brought back by demo.preprocess")
     print("MNIST test images the model misreads alone (times drawn): "
           + (", ".join(f"#{index} ×{n}" for index, n in misread_images.items()) or "none"))
     print("MNIST test images split when written alone (times split / times drawn): "
@@ -137,6 +143,8 @@ def main(argv=None) -> int:
         "demo": str(Path(pipeline.__file__).parent), "machine": machine_info(provider=model.provider, threads=args.threads),
         "targets": TARGETS, "results": summary_row, "exact_by_kind": by_kind, "read_number_ms_by_digits": cost,
         "read_number_cpu_ms_by_digits": cpu_cost, "failure_causes": causes,
+        "digits_alone_by_writing": {kind: {"digits": n, "wrong_as_mnist_has_them": raw, "wrong_as_written": wrong}
+                                    for kind, (n, raw, wrong) in alone.items()},
         "misread_alone_test_images": {str(index): n for index, n in misread_images.items()},
         "split_lone_test_images": {str(index): {"split": n, "drawn": drawn} for index, (n, drawn) in split_images.items()},
         "generator": {name: getattr(written, name) for name in ("HEIGHTS", "SIZE_JITTER", "BASELINE_JITTER", "GAP_KINDS",
@@ -178,6 +186,30 @@ def model_ceiling(model, numbers) -> list[str]:
     for (k, _), p in zip(inputs, probabilities):
         texts[k] += model.contract.class_labels[int(p.argmax())]
     return texts
+
+
+def digits_alone_by_writing(model, numbers, ceiling, images) -> dict[str, tuple[int, int, int]]:
+    """{kind of digit: (digits, wrong as MNIST has them, wrong as written)} over the hard numbers'
+    digits: how much of what the model misreads alone the writing adds (`ceiling`: each digit's own
+    ink read alone) to what MNIST's own image already has."""
+    raw = np.stack([images[index] for number in numbers for index in number.test_indices]).astype(np.float32) / 255
+    raw_labels = [model.contract.class_labels[int(p.argmax())] for p in model.probabilities(raw)]
+    kinds = {"all": lambda number, k: True,
+             "whole, the pen as MNIST's": lambda number, k: not number.broken[k] and number.pen == 0,
+             "whole, a thin pen": lambda number, k: not number.broken[k] and number.pen < 0,
+             "whole, a thick pen": lambda number, k: not number.broken[k] and number.pen > 0,
+             "a broken stroke": lambda number, k: number.broken[k]}
+    counts = {kind: [0, 0, 0] for kind in kinds}
+    flat = 0
+    for number, alone in zip(numbers, ceiling):
+        for k, (want, got) in enumerate(zip(number.text, alone)):
+            for kind, test in kinds.items():
+                if test(number, k):
+                    counts[kind][0] += 1
+                    counts[kind][1] += raw_labels[flat] != want
+                    counts[kind][2] += got != want
+            flat += 1
+    return {kind: (n, int(raw_wrong), int(wrong)) for kind, (n, raw_wrong, wrong) in counts.items()}
 
 
 def failure_causes(model, numbers, readings, ceiling, written) -> tuple[dict, dict]:

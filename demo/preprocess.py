@@ -222,7 +222,7 @@ def normalise_stroke_width(crop: np.ndarray, digit_box: int) -> np.ndarray:
     end; one inside is left alone (MNIST itself varies). The crop is re-rendered from a signed
     distance map of its ink, offset per side and anti-aliased over one pixel. Crops smaller than
     twice the box are left alone (their grey levels matter more than their width). Thinning is
-    capped so no stroke loses more than `MAX_THINNING` of its width on each side.
+    capped so no stroke loses more than `MAX_THINNING` of its own width on each side (`thinned`).
     """
     longer = max(crop.shape)
     mask = crop > 0.5
@@ -269,8 +269,18 @@ def grown(mask: np.ndarray, outside: np.ndarray, offset: float) -> np.ndarray:
 
 
 def thinned(mask: np.ndarray, inside: np.ndarray, offset: float) -> np.ndarray:
-    """`render_offset` for offset < 0, from the distance of each shape pixel to the outside."""
-    return np.where(mask, np.clip(inside + offset, 0, 1), 0).astype(np.float32)
+    """`render_offset` for offset < 0, from the distance of each shape pixel to the outside. Each
+    pixel is thinned by −offset px but by at most `MAX_THINNING` of its own stroke's width, the
+    width at its nearest ridge pixel: a pen whose width varies (a broad nib, a bold serif "0" with
+    thick sides and hairline top and bottom) keeps its hairlines, which thinning by the thick
+    strokes' measure would erase, leaving a "0" as two bars read "11" or "4"."""
+    ridge = mask & (inside >= ndi.maximum_filter(inside, size=3))
+    if not ridge.any():
+        return np.zeros(mask.shape, np.float32)
+    nearest_ridge = ndi.distance_transform_edt(~ridge, return_distances=False, return_indices=True)
+    own_width = 2 * inside[tuple(nearest_ridge)] - 1
+    depth = np.minimum(-offset, MAX_THINNING * own_width)
+    return np.where(mask, np.clip(inside - depth, 0, 1), 0).astype(np.float32)
 
 
 def fit_in_box(crop: np.ndarray, digit_box: int) -> np.ndarray:

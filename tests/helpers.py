@@ -4,7 +4,7 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from benchmarks.common import free_port  # noqa: F401  (one helper for tests and benchmarks)
 
@@ -12,6 +12,16 @@ from benchmarks.common import free_port  # noqa: F401  (one helper for tests and
 def grey_levels(image: Image.Image) -> np.ndarray:
     """A picture's grey levels (0–255) as float32."""
     return np.asarray(image.convert("L"), dtype=np.float32)
+
+
+def bold_zero(side: int, hairline: int) -> Image.Image:
+    """A "0" as a broad nib or a bold serif font writes it: sides `side` px thick, top and bottom
+    `hairline` px, on a 240-px white canvas."""
+    picture = Image.new("RGB", (240, 240), "white")
+    draw = ImageDraw.Draw(picture)
+    draw.ellipse((47, 29, 193, 211), fill="black")
+    draw.ellipse((47 + side, 29 + hairline, 193 - side, 211 - hairline), fill="white")
+    return picture
 
 
 def png_bytes(image: Image.Image) -> bytes:

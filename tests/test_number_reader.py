@@ -21,6 +21,7 @@ from demo.preprocess import ink_map
 from demo.runs import SHIPPED_MODEL
 from demo.segment import WORKING_HEIGHT, oversegment
 from tests import written_numbers as written
+from tests.helpers import bold_zero
 
 
 @pytest.fixture(scope="module")
@@ -293,6 +294,15 @@ def test_a_one_drawn_touching_a_seven_with_an_even_brush_is_read(model, text, st
     assert reading.text == text
     assert [box[0] for box in reading.boxes] == sorted(box[0] for box in reading.boxes)
 
+
+
+@pytest.mark.parametrize("side, hairline", [(50, 12), (55, 14)])
+def test_a_zero_with_thick_sides_and_hairlines_is_read_as_a_zero(model, side, hairline):
+    # A broad nib's or a bold serif font's "0": thinned by its sides' measure, its hairlines
+    # vanished and it read "11" in a number and "4" alone (demo.preprocess.thinned).
+    picture = bold_zero(side, hairline)
+    assert read_digit(model, picture).label == "0"
+    assert read_number(model, picture).text == "0"
 
 def test_a_number_has_one_time_its_digits_share(model, digits):
     reading = read_number(model, written.hard_numbers(*digits, 1, seed=24)[0].image)

@@ -20,6 +20,7 @@ from scipy import ndimage as ndi
 
 from demo.images import InputError
 from demo.preprocess import (MNIST_STROKE_WIDTHS, ink_map, preprocess, stroke_width, to_mnist)
+from tests.helpers import bold_zero
 
 CANVAS = (500, 300)  # width, height
 
@@ -166,6 +167,15 @@ def test_a_one_stays_thin_and_tall():
     assert len(columns_with_ink) <= 4
     assert 19 <= len(rows_with_ink) <= 21
 
+
+
+@pytest.mark.parametrize("side, hairline", [(50, 12), (45, 8), (60, 10)])
+def test_thinning_thick_strokes_keeps_the_hairlines_beside_them(side, hairline):
+    # Thinned by the thick sides' measure, the hairlines vanished and the 0 fell apart into two
+    # bars (read "11" in a number, "4" alone): its hole met the background.
+    result = preprocess(bold_zero(side, hairline))
+    _, background_regions = ndi.label(result < 0.3)
+    assert background_regions == 2  # the outside and the 0's hole
 
 @pytest.mark.parametrize("picture", [
     Image.new("RGBA", (280, 280), (255, 255, 255, 255)),  # empty sketchpad

@@ -59,14 +59,33 @@ def test_other_frame_sizes_and_empty_lists(candidate_inks):
         to_mnist_many(candidate_inks[:1], image_size=20, digit_box=28)
 
 
+def random_blobs(rng: np.random.Generator) -> np.ndarray:
+    """A mask of random blobs 3–7 px across (where they meet, a part may be 1 px wide)."""
+    return np.pad(ndi.binary_dilation(rng.random((30, 40)) < 0.03, iterations=int(rng.integers(1, 4))), 4)
+
+
 def test_render_offset_is_the_signed_distance_rule():
-    """One distance transform gives what the signed distance to the outline (both transforms) gives."""
+    """One distance transform gives what the signed distance to the outline (both transforms)
+    gives, growing, and thinning by less than `MAX_THINNING` of the thinnest stroke (1 px)."""
     rng = np.random.default_rng(3)
     for _ in range(50):
-        mask = np.pad(ndi.binary_dilation(rng.random((30, 40)) < 0.03, iterations=int(rng.integers(1, 4))), 4)
-        offset = float(rng.uniform(-3, 3))
+        mask = random_blobs(rng)
+        offset = float(rng.uniform(-0.29, 3))
         signed = np.where(mask, ndi.distance_transform_edt(mask) - 0.5, 0.5 - ndi.distance_transform_edt(~mask))
         np.testing.assert_array_equal(render_offset(mask, offset), np.clip(signed + offset + 0.5, 0, 1).astype(np.float32))
+
+
+def test_thinning_never_erases_a_stroke():
+    """Thinned by more than `MAX_THINNING` of a stroke's width, the stroke keeps its middle: each
+    pixel is thinned by at most that share of its own stroke's width."""
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        mask = random_blobs(rng)
+        inside = ndi.distance_transform_edt(mask)
+        ridge = mask & (inside >= ndi.maximum_filter(inside, size=3))
+        thinned = render_offset(mask, float(rng.uniform(-6, -1)))
+        assert (thinned[ridge] > 0).all()
+        assert (thinned[~mask] == 0).all()
 
 
 def test_a_part_grown_far_does_not_reach_its_neighbour_on_the_canvas():
