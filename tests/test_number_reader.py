@@ -38,7 +38,7 @@ def digits(mnist):
 # What these samples gave when last measured (the served model, demo/number_weights.json, the
 # whole-digit check, the full-size re-reading from five positions, the bent cuts and the path chosen
 # again after the re-reading, whole blobs as wide candidates, split digits counted three times in the
-# fit, the softened log-probability): hard 147 of 150 (98.0 %), pairs 99 of 100 (98 before the
+# fit, the softened log-probability, a thick pen's hairlines kept when thinning): hard 147 of 150 (98.0 %), pairs 99 of 100 (98 before the
 # softened log-probability, 96 before the bent cuts), lone digits 299 of 300 right and none split
 # (298 and 1 before whole blobs could be wide candidates); the floors sit about two standard errors
 # of these sample sizes under that.
