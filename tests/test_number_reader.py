@@ -38,10 +38,10 @@ def digits(mnist):
 # What these samples gave when last measured (the served model, demo/number_weights.json, the
 # whole-digit check, the full-size re-reading from five positions, the bent cuts and the path chosen
 # again after the re-reading, whole blobs as wide candidates, split digits counted three times in the
-# fit, the softened log-probability, a thick pen's hairlines kept when thinning): hard 147 of 150 (98.0 %), pairs 99 of 100 (98 before the
-# softened log-probability, 96 before the bent cuts), lone digits 299 of 300 right and none split
-# (298 and 1 before whole blobs could be wide candidates); the floors sit about two standard errors
-# of these sample sizes under that.
+# fit, the softened log-probability, a thick pen's hairlines kept when thinning): hard 147 of 150
+# (98.0 %), pairs 99 of 100 (98 before the softened log-probability, 96 before the bent cuts), lone
+# digits 299 of 300 right and none split (298 and 1 before whole blobs could be wide candidates);
+# the floors sit about two standard errors of these sample sizes under that.
 HARD_FLOOR = 0.93
 PAIRS_FLOOR = 0.93
 LONE_SPLITS_MAX = 3
@@ -295,7 +295,6 @@ def test_a_one_drawn_touching_a_seven_with_an_even_brush_is_read(model, text, st
     assert [box[0] for box in reading.boxes] == sorted(box[0] for box in reading.boxes)
 
 
-
 @pytest.mark.parametrize("side, hairline", [(50, 12), (55, 14)])
 def test_a_zero_with_thick_sides_and_hairlines_is_read_as_a_zero(model, side, hairline):
     # A broad nib's or a bold serif font's "0": thinned by its sides' measure, its hairlines
@@ -303,6 +302,7 @@ def test_a_zero_with_thick_sides_and_hairlines_is_read_as_a_zero(model, side, ha
     picture = bold_zero(side, hairline)
     assert read_digit(model, picture).label == "0"
     assert read_number(model, picture).text == "0"
+
 
 def test_a_number_has_one_time_its_digits_share(model, digits):
     reading = read_number(model, written.hard_numbers(*digits, 1, seed=24)[0].image)

@@ -168,7 +168,6 @@ def test_a_one_stays_thin_and_tall():
     assert 19 <= len(rows_with_ink) <= 21
 
 
-
 @pytest.mark.parametrize("side, hairline", [(50, 12), (45, 8), (60, 10)])
 def test_thinning_thick_strokes_keeps_the_hairlines_beside_them(side, hairline):
     # Thinned by the thick sides' measure, the hairlines vanished and the 0 fell apart into two
@@ -176,6 +175,7 @@ def test_thinning_thick_strokes_keeps_the_hairlines_beside_them(side, hairline):
     result = preprocess(bold_zero(side, hairline))
     _, background_regions = ndi.label(result < 0.3)
     assert background_regions == 2  # the outside and the 0's hole
+
 
 @pytest.mark.parametrize("picture", [
     Image.new("RGBA", (280, 280), (255, 255, 255, 255)),  # empty sketchpad
