@@ -206,12 +206,23 @@ def stroke_width(mask: np.ndarray) -> float:
     """Typical stroke width in pixels: 2 × the median distance-transform ridge value − 1."""
     mask = np.pad(mask, 1)  # the distance transform measures to the nearest 0 in the array
     distance = ndi.distance_transform_edt(mask)
-    return width_at_ridge(distance, mask & (distance >= ndi.maximum_filter(distance, size=3)))
+    return width_at_ridge(distance, ridge_of(mask, distance))
+
+
+def ridge_of(mask: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """The strokes' middle: the pixels of `mask` where `inside`, its distance transform, is
+    highest within 3×3."""
+    return mask & (inside >= ndi.maximum_filter(inside, size=3))
+
+
+def width_on_ridge(inside_on_ridge):
+    """A stroke's width in pixels from the distance-transform value on its ridge: 2 × value − 1."""
+    return 2 * inside_on_ridge - 1
 
 
 def width_at_ridge(distance: np.ndarray, ridge: np.ndarray) -> float:
-    """2 × the median distance-transform value on the ridge − 1: a stroke's width in pixels."""
-    return float(2 * np.median(distance[ridge]) - 1)
+    """The typical stroke width in pixels: that at the median distance-transform value on the ridge."""
+    return float(width_on_ridge(np.median(distance[ridge])))
 
 
 def normalise_stroke_width(crop: np.ndarray, digit_box: int) -> np.ndarray:
@@ -274,11 +285,11 @@ def thinned(mask: np.ndarray, inside: np.ndarray, offset: float) -> np.ndarray:
     width at its nearest ridge pixel: a pen whose width varies (a broad nib, a bold serif "0" with
     thick sides and hairline top and bottom) keeps its hairlines, which thinning by the thick
     strokes' measure would erase, leaving a "0" as two bars read "11" or "4"."""
-    ridge = mask & (inside >= ndi.maximum_filter(inside, size=3))
+    ridge = ridge_of(mask, inside)
     if not ridge.any():
         return np.zeros(mask.shape, np.float32)
     nearest_ridge = ndi.distance_transform_edt(~ridge, return_distances=False, return_indices=True)
-    own_width = 2 * inside[tuple(nearest_ridge)] - 1
+    own_width = width_on_ridge(inside[tuple(nearest_ridge)])
     depth = np.minimum(-offset, MAX_THINNING * own_width)
     return np.where(mask, np.clip(inside - depth, 0, 1), 0).astype(np.float32)
 

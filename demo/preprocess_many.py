@@ -23,7 +23,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from demo.preprocess import (EIGHT_CONNECTED, INK_THRESHOLD, SPECK_FRACTION, as_ink_array, centre_by_mass, crop_to_ink,
-                             fit_in_box, grown, render_pad, stroke_offset, thinned, width_at_ridge)
+                             fit_in_box, grown, render_pad, ridge_of, stroke_offset, thinned, width_at_ridge)
 
 SPECK_REACH = 2            # remove_specks keeps ink within this many px of a kept blob (a 5×5 filter)
 
@@ -117,7 +117,7 @@ def stroke_widths(masks: list[np.ndarray]) -> list[float]:
         return []
     canvas = Canvas.of(masks, gap=1, dtype=bool)
     distance = ndi.distance_transform_edt(canvas.array)
-    ridge = canvas.array & (distance >= ndi.maximum_filter(distance, size=3))
+    ridge = ridge_of(canvas.array, distance)
     return [width_at_ridge(d, r) for d, r in zip(canvas.parts(distance), canvas.parts(ridge))]
 
 

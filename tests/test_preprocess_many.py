@@ -10,8 +10,8 @@ import pytest
 from scipy import ndimage as ndi
 
 from demo import segment
-from demo.preprocess import (MNIST_STROKE_WIDTHS, crop_to_ink, ink_map, remove_specks, render_offset, stroke_width,
-                             to_mnist)
+from demo.preprocess import (MNIST_STROKE_WIDTHS, crop_to_ink, ink_map, remove_specks, render_offset, ridge_of,
+                             stroke_width, to_mnist)
 from demo.preprocess_many import Canvas, rendered_offsets, to_mnist_many
 from tests import written_numbers as written
 
@@ -82,7 +82,7 @@ def test_thinning_never_erases_a_stroke():
     for _ in range(50):
         mask = random_blobs(rng)
         inside = ndi.distance_transform_edt(mask)
-        ridge = mask & (inside >= ndi.maximum_filter(inside, size=3))
+        ridge = ridge_of(mask, inside)
         thinned = render_offset(mask, float(rng.uniform(-6, -1)))
         assert (thinned[ridge] > 0).all()
         assert (thinned[~mask] == 0).all()
