@@ -171,6 +171,8 @@ def first_frame_loaded(image: Image.Image) -> None:
         if image.tell() != 0:  # an animation handed over at a later frame
             image.seek(0)
         image.load()
+    except MemoryError:  # over the decoding budget's memory cap (demo.decode_budget), not a broken file
+        raise
     except Exception:  # truncated files raise OSError; broken ones anything
         raise InputError("The image file is damaged or incomplete.") from None
 
@@ -209,6 +211,8 @@ def block_mean(values: np.ndarray, factor: int) -> np.ndarray:
 def to_rgba(image: Image.Image) -> Image.Image:
     try:
         image = image.convert("RGBA")
+    except MemoryError:
+        raise
     except Exception:
         raise InputError(f"Images in colour mode {image.mode} are not supported.") from None
     return limit_size(image)

@@ -11,13 +11,17 @@ This module alone decides what may be read:
   limit; any other path is refused with the same sentence whether it exists or not, so the answer
   tells nothing about the server's files;
 - a ``url`` only when it is a ``data:…;base64,`` URL of at most `MAX_DATA_URL_BYTES` (larger
-  pictures go as uploads); nothing is ever fetched from the network;
+  pictures go as uploads); nothing is ever fetched from the network: a request whose value names a
+  ``path`` that is a URL anywhere (`names_a_remote_file`) is refused before Gradio's own
+  preprocessing, which would download it;
 - at most `MAX_EDITOR_LAYERS` layers in a sketchpad value; sketch pictures sent ahead are held for
   at most `MAX_SKETCHES_HELD` drawings and `MAX_SKETCH_BYTES_HELD` bytes, the oldest dropped first.
 
-What comes out is an RGBA PIL image from `demo.images` (limits on bytes, formats, sides, aspect
-and pixels checked there, from the header, before decoding); everything past this module receives
-that image, never a path. Anything else raises `InputError` with one sentence for the user.
+What comes out is an RGBA PIL image decoded by `decode` — `demo.images.decode_bytes` (limits on
+bytes, formats, sides, aspect and pixels checked there, from the header, before decoding), which
+the server runs under an OS-enforced budget in `demo.decode_budget`'s worker processes; everything
+past this module receives that image, never a path. Anything else raises `InputError` with one
+sentence for the user.
 """
 
 import base64
@@ -26,12 +30,15 @@ import os
 import stat
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
 
 from demo.errors import InputError
 from demo.images import MAX_IMAGE_BYTES, check_byte_size, decode_bytes
+
+Decoder = Callable[[bytes], Image.Image]  # demo.images.decode_bytes, or the server's demo.decode_budget pool
 
 MAX_EDITOR_LAYERS = 4          # the page's sketchpad sends one layer
 MAX_DATA_URL_BYTES = 768 * 1024                      # a picture sent inline in the JSON of a call
@@ -43,14 +50,15 @@ MAX_SKETCH_ID_CHARS = 64
 NOT_READABLE = "Upload the picture first (the page does; API clients POST it to /gradio_api/upload): files on the server cannot be read."
 
 
-def image_from_file(payload, upload_root: str | Path) -> Image.Image | None:
+def image_from_file(payload, upload_root: str | Path, decode: Decoder = decode_bytes) -> Image.Image | None:
     """The picture of an upload/photo input's payload; None when nothing was sent."""
     if payload is None:
         return None
-    return decode_bytes(file_bytes(payload, upload_root))
+    return decode(file_bytes(payload, upload_root))
 
 
-def image_from_sketch(payload, upload_root: str | Path, sent_ahead: "SketchBlobs | None" = None) -> Image.Image | None:
+def image_from_sketch(payload, upload_root: str | Path, sent_ahead: "SketchBlobs | None" = None,
+                      decode: Decoder = decode_bytes) -> Image.Image | None:
     """The picture in a sketchpad (image editor) value; None when nothing was drawn.
 
     The composite is used when present; otherwise the layers are alpha-composited over the
@@ -75,11 +83,11 @@ def image_from_sketch(payload, upload_root: str | Path, sent_ahead: "SketchBlobs
     if len(layers) > MAX_EDITOR_LAYERS:
         raise InputError(f"The drawing has too many layers (over {MAX_EDITOR_LAYERS}).")
     if payload.get("composite") is not None:
-        return decode_bytes(file_bytes(payload["composite"], upload_root))
+        return decode(file_bytes(payload["composite"], upload_root))
     pieces = [entry for entry in [payload.get("background"), *layers] if entry is not None]
     if not pieces:
         return None
-    return flatten([decode_bytes(file_bytes(entry, upload_root)) for entry in pieces])
+    return flatten([decode(file_bytes(entry, upload_root)) for entry in pieces])
 
 
 def file_bytes(entry, upload_root: str | Path) -> bytes:
@@ -96,6 +104,22 @@ def file_bytes(entry, upload_root: str | Path) -> bytes:
     if isinstance(entry, (dict, str)) or hasattr(entry, "path"):
         raise InputError(NOT_READABLE)
     raise InputError("The picture arrived in an unexpected form; send an image file.")
+
+
+def names_a_remote_file(value, depth: int = 0) -> bool:
+    """Whether a client's value, at any depth (a sketch's parts included), holds a FileData whose
+    ``path`` is a URL (``scheme://…``). Gradio's own preprocessing would download such a path before
+    any component sees it, so the server refuses the whole request first (`demo.ui`)."""
+    if depth > 8:
+        return True  # no input of this page nests this deep
+    if isinstance(value, dict):
+        path = value.get("path")
+        if isinstance(path, str) and "://" in path:
+            return True
+        return any(names_a_remote_file(item, depth + 1) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(names_a_remote_file(item, depth + 1) for item in value)
+    return False
 
 
 def field(entry, name: str):

@@ -4,30 +4,50 @@ and the bound on the server's disk.
 `RequestLimits` is an ASGI middleware on the app Gradio serves (installed through `launch(
 app_kwargs=...)`, see `demo.ui.launch_options`):
 
-- a request with a body must declare its length (411 otherwise) and stay within the body limit
-  (413 otherwise, before a byte is read): a file upload (multipart: `/gradio_api/upload`, and the
-  sketchpad's pictures to `/gradio_api/component_server`) at most `MAX_UPLOAD_BODY_BYTES`, one
-  image of the byte limit plus its form fields; anything else (the JSON of a call, which Gradio
-  keeps in memory and queues) at most `MAX_JSON_BODY_BYTES`, room for a `data:` URL picture;
+- **who may be named**: a request's ``Host`` (and ``X-Forwarded-Host``) must be a name the server
+  answers to (`allowed_hosts`: loopback names, the name it listens on, the Space's own host,
+  ``LENET_ALLOWED_HOSTS``), else HTTP 400, so no client's header is reflected into the page's
+  config; a path or query with a NUL byte is refused (400);
+- **bodies by what they are**: a body must declare its length (411 otherwise); a multipart body
+  (a file upload) is taken only on the routes that take files (`UPLOAD_ROUTES`: `/gradio_api/
+  upload`, and the sketchpad's pictures to `/gradio_api/component_server`; 415 elsewhere) and up
+  to `MAX_UPLOAD_BODY_BYTES`, one image of the byte limit plus its form fields; any other body, on
+  any route (the JSON of a call, which Gradio keeps in memory and queues), up to
+  `MAX_JSON_BODY_BYTES`, room for a `data:` URL picture (413 otherwise, before a byte is read);
+- a body must keep arriving: `BODY_IDLE_S` without a byte, or slower overall than
+  `MIN_BODY_BYTES_PER_S`, and the request ends (408), giving its slot back;
 - at most `MAX_LARGE_BODIES_AT_ONCE` requests with bodies over `LARGE_BODY_BYTES` are read at
   once (503 otherwise), so bodies in memory stay bounded whatever the number of connections;
 - `POST /gradio_api/upload` carries at most `MAX_UPLOAD_FILES` files (the parts are counted as the
-  body streams in; Gradio's parser then deletes what it wrote and answers 400), and none is taken
-  while the cache folder is over its quota (503; it frees itself as files expire).
+  body streams in; Gradio's parser then deletes what it wrote and answers 400), and is taken only
+  while the cache folder is under its quota and the client under its share of it (503, saying
+  when to try again);
+- nothing a client sends ends in a traceback: an exception that escapes Gradio (an unknown
+  endpoint or ``fn_index``, a malformed call) becomes one sentence (HTTP 400) and one log line.
 
 `CacheFolder` is the app's private Gradio cache folder (uploads, the copies Gradio makes of
-inputs and outputs): a background sweep deletes files older than `CACHE_MAX_AGE_S` (except those
-that existed when serving began: the cached examples), measures the folder for the quota
-(`CACHE_QUOTA_BYTES`, `CACHE_QUOTA_FILES` files and folders), and the whole folder is removed when the app stops.
-So the disk the server uses is at most the quota plus the uploads in flight.
+inputs and outputs). Each upload is registered with the client that sent it (its address: the
+socket's peer, or on a Space the address the proxy put in ``X-Forwarded-For``, see `client_of`)
+and deleted `UPLOAD_MAX_AGE_S` after it arrived — long after the event that reads it has run.
+Other files (output pictures) go after `CACHE_MAX_AGE_S`; files that existed when serving began
+(the page's examples and its Training tab's pictures) stay for the server's whole life. One
+client may hold at most `CLIENT_SHARE_BYTES` of uploads at once, so no client can fill the
+folder's quota (`CACHE_QUOTA_BYTES`, `CACHE_QUOTA_FILES` files and folders) for everyone. The whole
+folder is removed when the app stops. The expiry ages can be shortened for tests through the
+``LENET_UPLOAD_MAX_AGE_S`` and ``LENET_CACHE_MAX_AGE_S`` settings.
 """
 
+import asyncio
 import json
 import logging
+import math
 import os
 import shutil
+import socket
 import threading
 import time
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from python_multipart.exceptions import MultipartParseError
@@ -35,31 +55,62 @@ from python_multipart.exceptions import MultipartParseError
 from demo.images import MAX_IMAGE_BYTES
 from demo.inputs import MAX_DATA_URL_CHARS
 
+
+def age_setting(name: str, default: int) -> int:
+    """A whole number of seconds from the environment (tests shorten the expiry ages), else `default`."""
+    text = os.environ.get(name, "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else default
+
+
 FORM_FIELDS_BYTES = 64 * 1024
 MAX_UPLOAD_BODY_BYTES = MAX_IMAGE_BYTES + FORM_FIELDS_BYTES   # one image of the byte limit, as a file
 MAX_JSON_BODY_BYTES = MAX_DATA_URL_CHARS + FORM_FIELDS_BYTES  # a call's JSON, with a data: URL picture in it
-UPLOAD_PATHS = ("/upload", "/component_server")   # multipart routes, under /gradio_api
+API = "/gradio_api"
+UPLOAD_ROUTES = (f"{API}/upload", f"{API}/component_server")  # the only routes that take multipart bodies
 MAX_UPLOAD_FILES = 4                               # files in one POST /gradio_api/upload
 LARGE_BODY_BYTES = 64 * 1024
 MAX_LARGE_BODIES_AT_ONCE = 8
+BODY_IDLE_S = 10                                   # a body that sends nothing for this long is dropped ...
+MIN_BODY_BYTES_PER_S = 32 * 1024                   # ... and so is one slower than this overall (after 10 s)
 CACHE_QUOTA_BYTES = 512 * 1024 * 1024
 CACHE_QUOTA_FILES = 20_000
-CACHE_MAX_AGE_S = 600                              # uploads and outputs are kept this long
+CLIENT_SHARE_BYTES = CACHE_QUOTA_BYTES // 8        # uploads one client address may hold at once
+UPLOAD_MAX_AGE_S = age_setting("LENET_UPLOAD_MAX_AGE_S", 120)   # an upload is deleted this long after it came
+CACHE_MAX_AGE_S = age_setting("LENET_CACHE_MAX_AGE_S", 600)     # output pictures and copies are kept this long
 CACHE_SWEEP_EVERY_S = 5
 EMPTY_FOLDER_AGE_S = 60                            # empty folders go once nothing was written in them this long
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+CLIENT_FAULT = ("The server could not handle this request: it names no endpoint of this page, or its data is "
+                "malformed (see the README's API section).")
 
 log = logging.getLogger("lenet.server")
 
 
+@dataclass
+class ClientUse:
+    """One client address's uploads: (arrival time, bytes stored) of each in the last
+    `UPLOAD_MAX_AGE_S`, and the bytes of uploads it is sending now."""
+    ledger: deque = field(default_factory=deque)
+    reserved: int = 0
+
+    def held(self, now: float) -> int:
+        while self.ledger and self.ledger[0][0] + UPLOAD_MAX_AGE_S <= now:
+            self.ledger.popleft()
+        return sum(size for _, size in self.ledger)
+
+
 class CacheFolder:
-    """A private cache folder: its measured size, an expiry sweep, and removal at exit."""
+    """A private cache folder: its measured size, uploads by client, an expiry sweep, removal at exit."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.kept = set()            # files present when serving began (cached examples)
+        self.kept = set()            # files present when serving began (examples, the Training tab's pictures)
         self.bytes = self.files = 0  # as last measured
         self.admitted_since_sweep = 0
+        self.next_expiry = 0.0       # when the oldest file that will expire does (time.time())
+        self.uploads: dict[Path, float] = {}     # an uploaded file → when it last arrived
+        self.clients: dict[str, ClientUse] = {}
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         self.thread = None
@@ -77,20 +128,33 @@ class CacheFolder:
             except Exception:  # a sweep must never kill the thread; the next one retries
                 log.exception("cache sweep failed")
 
+    def expires_at(self, path: Path, modified: float) -> float | None:
+        """When `path` is deleted (None: never, while serving)."""
+        if path in self.kept:
+            return None
+        arrived = self.uploads.get(path)
+        return arrived + UPLOAD_MAX_AGE_S if arrived is not None else modified + CACHE_MAX_AGE_S
+
     def sweep(self, now: float | None = None) -> None:
         """Delete expired files and empty folders; measure what is left."""
         now = time.time() if now is None else now
         total = files = 0
+        next_expiry = math.inf
         for folder, subfolders, names in os.walk(self.path, topdown=False):
             for name in names:
                 path = Path(folder, name)
                 try:
                     info = path.lstat()
-                    if path not in self.kept and now - info.st_mtime > CACHE_MAX_AGE_S:
+                    with self.lock:
+                        expiry = self.expires_at(path, info.st_mtime)
+                    if expiry is not None and expiry <= now:
                         path.unlink()
+                        self.forget(path)
                         continue
                 except FileNotFoundError:
+                    self.forget(path)
                     continue
+                next_expiry = min(next_expiry, expiry if expiry is not None else math.inf)
                 total += info.st_size
                 files += 1
             if Path(folder) != self.path and not subfolders and not names:
@@ -102,15 +166,57 @@ class CacheFolder:
                     pass
             files += Path(folder) != self.path
         with self.lock:
+            for path in [path for path in self.uploads if not path.exists()]:  # deleted by someone else
+                del self.uploads[path]
+            for client in [c for c, use in self.clients.items() if not use.held(now) and not use.reserved]:
+                del self.clients[client]
             self.bytes, self.files, self.admitted_since_sweep = total, files, 0
+            self.next_expiry = next_expiry
 
-    def admit(self, size: int) -> bool:
-        """Reserve room for an upload of `size` bytes; False when the folder is over its quota."""
+    def admit(self, size: int, client: str = "") -> str | None:
+        """Reserve room for an upload of `size` bytes from `client`; None when admitted, else the
+        sentence that refuses it (the folder is over its quota, or the client over its share)."""
+        now = time.time()
         with self.lock:
+            use = self.clients.setdefault(client, ClientUse())
+            if use.held(now) + use.reserved + size > CLIENT_SHARE_BYTES:
+                oldest = use.ledger[0][0] if use.ledger else now
+                return (f"You have sent {CLIENT_SHARE_BYTES // 2**20} MB of uploads in the last "
+                        f"{UPLOAD_MAX_AGE_S // 60 or 1} minutes, this server's share for one address; "
+                        f"try again in {retry_after(oldest + UPLOAD_MAX_AGE_S)} s.")
             if self.bytes + self.admitted_since_sweep + size > CACHE_QUOTA_BYTES or self.files >= CACHE_QUOTA_FILES:
-                return False
+                return f"The server's upload space is full; try again in {retry_after(self.next_expiry)} s."
             self.admitted_since_sweep += size
-            return True
+            use.reserved += size
+            return None
+
+    def settle(self, client: str, size: int, stored: list[str]) -> None:
+        """The upload admitted for `size` bytes has ended: count the files Gradio stored for it
+        against the client (a file sent again counts again: the client sent it again) and expire
+        each `UPLOAD_MAX_AGE_S` after it last arrived."""
+        now = time.time()
+        with self.lock:
+            use = self.clients.setdefault(client, ClientUse())
+            use.reserved -= size
+            for name in stored:
+                path = Path(name)
+                try:
+                    if path.resolve().parent.parent != self.path.resolve():
+                        continue
+                    stored_bytes = path.stat().st_size
+                except OSError:
+                    continue
+                self.uploads[path] = now
+                use.ledger.append((now, stored_bytes))
+
+    def forget(self, path: Path) -> None:
+        with self.lock:
+            self.uploads.pop(path, None)
+
+    def held_by(self, client: str) -> int:
+        with self.lock:
+            use = self.clients.get(client)
+            return use.held(time.time()) if use else 0
 
     def remove(self) -> None:
         """Stop sweeping and delete the whole folder (at exit)."""
@@ -118,18 +224,114 @@ class CacheFolder:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-class RequestLimits:
-    """ASGI middleware: body size by route, large bodies at once, upload file count, the disk quota."""
+def retry_after(when: float) -> int:
+    """Whole seconds until `when`, plus one sweep, at least 1."""
+    if not math.isfinite(when):
+        return CACHE_SWEEP_EVERY_S
+    return max(1, math.ceil(when - time.time()) + CACHE_SWEEP_EVERY_S)
 
-    def __init__(self, app, cache: CacheFolder | None = None):
+
+# --- who the client is, and which host it named -----------------------------------------------------
+
+def trusted_proxy_hops() -> int:
+    """How many proxies in front of the server append to X-Forwarded-For: ``LENET_PROXY_HOPS``, else 1
+    on a Hugging Face Space (its proxy sets the header), else 0 (the socket's peer is the client)."""
+    text = os.environ.get("LENET_PROXY_HOPS", "").strip()
+    if text.isdigit():
+        return int(text)
+    return 1 if os.environ.get("SPACE_ID") else 0
+
+
+def client_of(scope, hops: int | None = None) -> str:
+    """The client's address: the socket's peer, or behind `hops` trusted proxies the address the
+    outermost of them appended to X-Forwarded-For (entries a client wrote itself come before it and
+    are ignored)."""
+    hops = trusted_proxy_hops() if hops is None else hops
+    peer = (scope.get("client") or ("unknown", 0))[0]
+    if hops <= 0:
+        return peer
+    forwarded = [value.strip() for name, raw in scope["headers"] if name == b"x-forwarded-for"
+                 for value in raw.decode("latin-1").split(",") if value.strip()]
+    return forwarded[-hops] if len(forwarded) >= hops else peer
+
+
+def allowed_hosts(server_name: str | None = None) -> set[str]:
+    """Host names (without port) the server answers to: loopback, this machine's name and addresses,
+    the name it listens on, a Space's own host, and those in ``LENET_ALLOWED_HOSTS`` (comma-separated;
+    ``*`` allows any). Behind a trusted proxy (`trusted_proxy_hops` > 0) with no list set, any: the
+    proxy routes only its own host names to the server."""
+    if not os.environ.get("LENET_ALLOWED_HOSTS", "").strip() and trusted_proxy_hops() > 0:
+        return {"*"}  # behind a trusted proxy (a Space's), the proxy decides which host names reach us
+    names = {*LOOPBACK_HOSTS, socket.gethostname().lower()}
+    try:  # this machine's own addresses, for a server on 0.0.0.0 opened by its LAN address
+        names.update(info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None))
+    except OSError:
+        pass
+    server_name = server_name or os.environ.get("GRADIO_SERVER_NAME", "")
+    if server_name and server_name not in ("0.0.0.0", "::"):
+        names.add(server_name.lower())
+    for variable in ("SPACE_HOST", "LENET_ALLOWED_HOSTS"):
+        names.update(name.strip().lower() for name in os.environ.get(variable, "").split(",") if name.strip())
+    return names
+
+
+def host_name(value: str) -> str:
+    """'Example.org:7860' → 'example.org'; '[::1]:7860' → '::1'."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1:value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+class RequestLimits:
+    """ASGI middleware: hosts, bodies by kind, large bodies at once, slow bodies, uploads by client,
+    and one sentence for anything that fails inside Gradio."""
+
+    def __init__(self, app, cache: CacheFolder | None = None, hosts: set[str] | None = None):
         self.app = app
         self.cache = cache
+        self.hosts = allowed_hosts() if hosts is None else hosts
         self.large_bodies = 0
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+        if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
+        refusal = self.refusal(scope, headers)
+        if refusal is not None:
+            return await refuse(scope, send, *refusal)
+        started = False
+
+        async def send_tracked(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            if scope["method"] in BODY_METHODS:
+                await self.with_body(scope, headers, receive, send_tracked)
+            else:
+                await self.app(scope, receive, send_tracked)
+        except BodyTooSlow as slow:
+            if not started:
+                await refuse(scope, send, 408, str(slow))
+        except Exception as error:  # a client's request must never end in a traceback
+            log.warning("failed %s %s: %s", scope["method"], printable(scope["path"]), type(error).__name__)
+            if not started:
+                await refuse(scope, send, 400, CLIENT_FAULT, logged=True)
+
+    def refusal(self, scope, headers: dict) -> tuple[int, str] | None:
+        if "*" not in self.hosts:
+            for header in (b"host", b"x-forwarded-host"):
+                value = headers.get(header)
+                if value is not None and host_name(value.decode("latin-1").split(",")[0]) not in self.hosts:
+                    return 400, ("This server does not answer to that host name; its operator can add it "
+                                 "to LENET_ALLOWED_HOSTS.")
+        if "\x00" in scope["path"] or b"%00" in scope.get("raw_path", b"") or b"%00" in scope.get("query_string", b""):
+            return 400, "The request's path is not valid."
+        return None
+
+    async def with_body(self, scope, headers: dict, receive, send):
         length = headers.get(b"content-length")
         if length is None or not length.isdigit():
             if b"transfer-encoding" in headers or length is not None:
@@ -137,22 +339,79 @@ class RequestLimits:
             length = b"0"
         size = int(length)
         route = scope["path"].rstrip("/")
-        is_upload = route.endswith(UPLOAD_PATHS)
-        limit = MAX_UPLOAD_BODY_BYTES if is_upload else MAX_JSON_BODY_BYTES
+        multipart = headers.get(b"content-type", b"").lower().startswith(b"multipart/")
+        if multipart and route not in UPLOAD_ROUTES:
+            return await refuse(scope, send, 415, f"Files are taken only by {API}/upload; send calls as JSON.")
+        limit = MAX_UPLOAD_BODY_BYTES if multipart else MAX_JSON_BODY_BYTES
         if size > limit:
-            return await refuse(scope, send, 413, too_large_message(is_upload, limit))
+            return await refuse(scope, send, 413, too_large_message(multipart, limit))
         if size > LARGE_BODY_BYTES and self.large_bodies >= MAX_LARGE_BODIES_AT_ONCE:
             return await refuse(scope, send, 503, "Too many large requests at once; try again in a moment.")
-        if route.endswith("/upload") and self.cache is not None and not self.cache.admit(size):
-            return await refuse(scope, send, 503, "The server's upload space is full; try again in a minute.")
-        if route.endswith("/upload"):
+        receive = within_deadline(receive, size)
+        uploading = multipart and route == UPLOAD_ROUTES[0] and self.cache is not None
+        client = client_of(scope)
+        if uploading:
+            refusal = self.cache.admit(size, client)
+            if refusal is not None:
+                return await refuse(scope, send, 503, refusal)
             receive = count_parts(receive, multipart_boundary(headers))
+            send, stored = capture_stored_paths(send)
         large = size > LARGE_BODY_BYTES
         self.large_bodies += large
         try:
             await self.app(scope, receive, send)
         finally:
             self.large_bodies -= large
+            if uploading:
+                self.cache.settle(client, size, stored)
+
+
+class BodyTooSlow(Exception):
+    pass
+
+
+def within_deadline(receive, size: int):
+    """Wrap `receive` so that a body that stalls (`BODY_IDLE_S` without a message) or trickles
+    (slower than `MIN_BODY_BYTES_PER_S` overall, after the first 10 s) raises BodyTooSlow."""
+    deadline = time.monotonic() + BODY_IDLE_S + size / MIN_BODY_BYTES_PER_S
+    body_done = False
+
+    async def receive_in_time():
+        nonlocal body_done
+        if body_done:  # after the body, receive() waits for the client to disconnect: no deadline
+            return await receive()
+        left = min(BODY_IDLE_S, deadline - time.monotonic())
+        try:
+            message = await asyncio.wait_for(receive(), timeout=max(left, 0.001))
+        except asyncio.TimeoutError:
+            raise BodyTooSlow("The request body arrived too slowly; send it again.") from None
+        body_done = message["type"] != "http.request" or not message.get("more_body", False)
+        return message
+
+    return receive_in_time
+
+
+def capture_stored_paths(send):
+    """Wrap `send` to collect the paths an upload's JSON answer names (Gradio's list of stored files)."""
+    stored: list[str] = []
+    chunks: list[bytes] = []
+    status = 0
+
+    async def send_captured(message):
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body" and status == 200:
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                try:
+                    names = json.loads(b"".join(chunks))
+                except ValueError:
+                    names = []
+                stored.extend(name for name in names if isinstance(name, str)) if isinstance(names, list) else None
+        await send(message)
+
+    return send_captured, stored
 
 
 def too_large_message(is_upload: bool, limit: int) -> str:
@@ -194,9 +453,15 @@ def count_parts(receive, boundary: bytes | None):
     return receive_counted
 
 
-async def refuse(scope, send, status: int, message: str) -> None:
-    """Answer without reading the body, and log one line."""
-    log.warning("refused %s %s: HTTP %d, %s", scope["method"], scope["path"], status, message)
+def printable(text: str, limit: int = 200) -> str:
+    """A client's text fit for one log line: control characters as '?', at most `limit` characters."""
+    return "".join(c if c.isprintable() else "?" for c in text[:limit])
+
+
+async def refuse(scope, send, status: int, message: str, logged: bool = False) -> None:
+    """Answer without reading the body, and log one line (unless the caller did)."""
+    if not logged:
+        log.warning("refused %s %s: HTTP %d, %s", scope["method"], printable(scope["path"]), status, message)
     body = json.dumps({"detail": message}).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),

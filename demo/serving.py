@@ -4,8 +4,9 @@ settings — all before Gradio is imported, so mistakes are answered in about a 
 `start(argv)` parses the command line (``--help`` and wrong flags answer at once), picks the model
 by `demo.runs.MODEL_RULE`, loads it (a missing or broken file ends the process with one line and
 exit status 2), prints which model is served and why, checks the LENET_* settings, and prepares the
-process for serving: a private Gradio cache folder (removed at exit), glibc's heap arenas bounded,
-matplotlib without a display. `demo.ui` builds the page from what it returns.
+process for serving: a private Gradio cache folder (removed at exit), the pool of worker processes
+that decode clients' pictures under an OS-enforced budget (`demo.decode_budget`), glibc's heap
+arenas bounded, matplotlib without a display. `demo.ui` builds the page from what it returns.
 """
 
 import argparse
@@ -18,6 +19,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
+from demo.decode_budget import DecodePool
 from demo.model import DigitModel, ModelError
 from demo.runs import MODEL_RULE, ModelChoice, choose_model, display_path
 
@@ -35,6 +37,7 @@ class Served:
     concurrency: int
     threads: int
     cache_folder: str
+    decoder: DecodePool              # decodes clients' pictures in worker processes, under an OS budget
 
     def summary(self) -> str:
         """One line: the model file, why it was chosen, its recipe, test accuracy and export date."""
@@ -88,7 +91,9 @@ def start(argv: list[str] | None = None, announce: bool = True) -> Served:
     except RuntimeError as error:
         fail(str(error))
     prepare_process()
-    served = Served(model, choice, concurrency, threads, private_cache_folder())
+    decoder = DecodePool(workers=concurrency)
+    atexit.register(decoder.close)
+    served = Served(model, choice, concurrency, threads, private_cache_folder(), decoder)
     if announce:
         print(f"Serving {served.summary()} on {model.provider}.", flush=True)
         if model.cuda_note:

@@ -13,6 +13,7 @@ Named API endpoints: /classify_sketch, /classify_upload, /classify_photo, /read_
 
 import contextlib
 import json
+from dataclasses import dataclass
 import logging
 import time
 import os
@@ -35,14 +36,13 @@ from demo.errors import InputError
 from demo.images import FORMAT_NAMES, MAX_IMAGE_BYTES
 from demo.model import DigitModel
 from demo.runs import LAYERS_FILE, RunView, display_path, shipped_runs
-from demo.server_limits import CACHE_MAX_AGE_S, CacheFolder, RequestLimits
+from demo.server_limits import CacheFolder, RequestLimits
 from demo.serving import Served
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "artifacts" / "examples"
 SESSION_CAPACITY = 64  # Gradio keeps each session's last inputs (≤ 1 MB JSON each); this bounds that memory
 QUEUE_SIZE = 64        # events waiting for the model; each holds its request's JSON (≤ 1 MB)
-CACHE_DELETE_EVERY_S = 60
 IMAGE_FILE_TYPES = ["image", ".tif", ".tiff", ".webp"]
 log = logging.getLogger("lenet.requests")
 
@@ -103,20 +103,28 @@ class OutputImages:
         return name
 
 
-def accept_images(component, read, endpoint: str, upload_root: str):
-    """Replace `component`'s preprocessing by `read(payload, upload_root)` from `demo.inputs`.
+@dataclass(frozen=True)
+class ClientFiles:
+    """Where Gradio stores what clients upload, and how a client's picture is decoded (the server
+    decodes under the OS-enforced budget of `demo.decode_budget`)."""
+    upload_root: str
+    decode: inputs.Decoder
+
+
+def accept_images(component, read, endpoint: str, received: ClientFiles):
+    """Replace `component`'s preprocessing by `read(payload, upload_root, decode=...)` from `demo.inputs`.
 
     (An instance override: subclassing a Gradio component makes Gradio write a .pyi beside this file.)"""
     def preprocess(payload):
         try:
-            return read(payload, upload_root)
+            return read(payload, received.upload_root, decode=received.decode)
         except InputError as error:
-            raise refused(endpoint, error, inputs.payload_bytes(payload, upload_root)) from None
+            raise refused(endpoint, error, inputs.payload_bytes(payload, received.upload_root)) from None
     component.preprocess = preprocess
     return component
 
 
-def accept_sketches(sketchpad: gr.Sketchpad, endpoint: str, upload_root: str) -> gr.Sketchpad:
+def accept_sketches(sketchpad: gr.Sketchpad, endpoint: str, received: ClientFiles) -> gr.Sketchpad:
     """A sketchpad whose pictures go through `demo.inputs`: the parts the browser sends ahead (to
     the editor's `accept_blobs` server function) are checked and held in a bounded
     `inputs.SketchBlobs` instead of Gradio's unbounded dict, and the event's value is read by
@@ -133,16 +141,19 @@ def accept_sketches(sketchpad: gr.Sketchpad, endpoint: str, upload_root: str) ->
     accept_blobs._is_server_fn = True  # what Gradio's @server marks
     sketchpad.accept_blobs = accept_blobs
     sketchpad.blob_storage = held
-    return accept_images(sketchpad, lambda payload, root: inputs.image_from_sketch(payload, root, held),
-                         endpoint, upload_root)
+    return accept_images(sketchpad, lambda payload, root, decode: inputs.image_from_sketch(payload, root, held, decode),
+                         endpoint, received)
 
 
-def refuse_malformed_payloads(app: gr.Blocks, upload_root: str) -> None:
+def refuse_malformed_payloads(app: gr.Blocks) -> None:
     """Payloads Gradio's own checks refuse before `demo.inputs` sees them (the wrong shape, a file
-    path that was never uploaded) become the same one pop-up and one log line, not a traceback."""
+    path that was never uploaded) become the same one pop-up and one log line, not a traceback; a
+    FileData whose path is a URL is refused before Gradio's preprocessing could download it."""
     checked = app.preprocess_data
 
     async def preprocess_data(block_fn, inputs_, state, *args, **kwargs):
+        if inputs.names_a_remote_file(inputs_):  # Gradio would download it: never fetch for a client
+            raise refused(f"/{block_fn.api_name}", InputError(inputs.NOT_READABLE), 0) from None
         try:
             return await checked(block_fn, inputs_, state, *args, **kwargs)
         except InvalidPathError:
@@ -349,7 +360,7 @@ def examples(pattern: str) -> list[str]:
     return sorted(str(p) for p in EXAMPLES.glob(pattern))
 
 
-def inside_tab(page: Page, root: str, queue: dict) -> None:
+def inside_tab(page: Page, root: ClientFiles, queue: dict) -> None:
     """Draw or upload a digit and see every layer's response (demo.inside), from the layers file
     exported beside the model; /inside (upload) and /inside_sketch are its API endpoints."""
     if page.layers is None:
@@ -406,10 +417,12 @@ def model_line(served: Served) -> str:
 def build_app(served: Served) -> gr.Blocks:
     """The page for the model `demo.serving.start` chose and loaded."""
     page = Page(served)
-    root = served.cache_folder
+    root = ClientFiles(served.cache_folder, served.decoder.decode)
     queue = dict(concurrency_limit=served.concurrency, concurrency_id="model")
 
-    with gr.Blocks(title="LeNet digits", delete_cache=(CACHE_DELETE_EVERY_S, CACHE_MAX_AGE_S)) as app:
+    # No delete_cache: Gradio's would delete the examples' and the Training tab's files after their age
+    # like any other; demo.server_limits.CacheFolder expires uploads and outputs and keeps those.
+    with gr.Blocks(title="LeNet digits") as app:
         gr.Markdown("# LeNet digits\nDraw a digit and the 1998 LeNet, trained on MNIST and run with ONNX Runtime, "
                     "reads it — preprocessed exactly as MNIST itself was made.")
         gr.Markdown(model_line(served))
@@ -482,7 +495,7 @@ def build_app(served: Served) -> gr.Blocks:
                 for view in views:
                     with gr.Column():
                         training_column(view, served.model)
-    refuse_malformed_payloads(app, root)
+    refuse_malformed_payloads(app)
     app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=served.concurrency)
     return app
 

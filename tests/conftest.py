@@ -11,6 +11,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 COSTLY_FIXTURES = {"small_run", "small_export", "app_server", "journey", "server"}  # trains, exports or serves
 COSTLY_MODULES = {"test_train", "test_training", "test_export", "test_shipped"}  # Keras/TensorFlow in every test
+LONG_LIVED_START = "test_a_server_started_first_to_live_past_the_real_expiry"
+LONG_LIVED_CHECK = "test_examples_still_answer_on_a_server_kept_past_the_real_expiry"
 
 
 def pytest_collection_modifyitems(items):
@@ -19,6 +21,11 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if COSTLY_FIXTURES & set(getattr(item, "fixturenames", ())) or item.module.__name__ in COSTLY_MODULES:
             item.add_marker(pytest.mark.slow)
+    # A server kept up past the real expiry ages (tests/test_server_life.py): started by the first
+    # test of the session, checked by the last, so the rest of the suite runs while it ages.
+    first = [item for item in items if item.name == LONG_LIVED_START]
+    last = [item for item in items if item.name == LONG_LIVED_CHECK]
+    items[:] = first + [item for item in items if item.name not in (LONG_LIVED_START, LONG_LIVED_CHECK)] + last
 
 
 @pytest.fixture(scope="session")

@@ -114,3 +114,88 @@ def worst_cases() -> dict[str, bytes]:
         "webp_longest_side.webp": encode(big_array_image("RGB", (min(strip[0], 16383), strip[1])), "WEBP", lossless=True),
         "gif_max_pixels.gif": encode(big_array_image("L", square).convert("P"), "GIF"),
     }
+
+
+# --- pictures within every header limit whose decoding is costly (issue: a decode budget) --------
+
+def jpeg_segments(data: bytes) -> list[bytes]:
+    """A JPEG cut into its marker segments; a scan (SOS) segment keeps its entropy-coded data."""
+    segments, at = [], 2  # after SOI
+    while at < len(data):
+        assert data[at] == 0xFF, at
+        marker = data[at + 1]
+        if marker == 0xD9:  # EOI
+            break
+        length = struct.unpack(">H", data[at + 2:at + 4])[0]
+        end = at + 2 + length
+        if marker == 0xDA:  # entropy-coded data runs to the next marker that is not a stuffed 0xFF00 or RSTn
+            while not (data[end] == 0xFF and data[end + 1] not in (0x00, *range(0xD0, 0xD8))):
+                end += 1
+        segments.append(data[at:end])
+        at = end
+    return segments
+
+
+def progressive_jpeg_with_scans(scans: int, side: int = 4000) -> bytes:
+    """A plain grey progressive JPEG of side × side followed by `scans` repeats of one cheap AC scan
+    (with its Huffman table): each repeat is a few dozen bytes, yet the decoder walks every
+    coefficient block of the picture again for it."""
+    page = Image.new("L", (side, side), 200)
+    data = encode(page, "JPEG", progressive=True, quality=75)
+    segments = jpeg_segments(data)
+    first_ac = next(i for i, s in enumerate(segments) if s[1] == 0xDA and s[5 + 2 * s[4]] >= 1)  # Ss ≥ 1: AC
+    table = segments[first_ac - 1] if segments[first_ac - 1][1] == 0xC4 else b""
+    repeat = table + segments[first_ac]
+    return b"\xff\xd8" + b"".join(segments) + repeat * scans + b"\xff\xd9"
+
+
+def tiff_of_tiny_tiles(side: int = 1400) -> bytes:
+    """An uncompressed grey TIFF of side × side cut into 1 × 1 tiles, every tile pointing at one shared
+    byte: about 5 bytes a tile in the file, each tile a separate read for the decoder."""
+    tiles = side * side
+    entries = 10
+    ifd_at = 8
+    ifd_size = 2 + entries * 12 + 4
+    offsets_at = ifd_at + ifd_size
+    counts_at = offsets_at + 4 * tiles
+    pixel_at = counts_at + tiles
+    tags = [(256, 4, 1, side), (257, 4, 1, side), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+            (277, 3, 1, 1), (322, 4, 1, 1), (323, 4, 1, 1), (324, 4, tiles, offsets_at), (325, 1, tiles, counts_at)]
+    ifd = struct.pack("<H", entries) + b"".join(
+        struct.pack("<HHI", tag, kind, count) + (struct.pack("<HH", value, 0) if kind == 3 and count == 1
+                                                 else struct.pack("<I", value))
+        for tag, kind, count, value in tags) + struct.pack("<I", 0)
+    return (b"II*\x00" + struct.pack("<I", ifd_at) + ifd + struct.pack("<I", pixel_at) * tiles
+            + b"\x01" * tiles + b"\x80")
+
+
+def bmp_of_one_pixel_runs(width: int = 4000, height: int = 4000) -> bytes:
+    """An RLE8 BMP whose every row is a run of one pixel and an end-of-line: 4 bytes a row in the
+    file, while the decoder pads each row to its width a pixel at a time."""
+    data = b"\x01\x80\x00\x00" * height + b"\x00\x01"
+    palette = b"".join(bytes((i, i, i, 0)) for i in range(256))
+    offset = 14 + 40 + len(palette)
+    header = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(data), 2835, 2835, 256, 0)
+    return b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset) + header + palette + data
+
+
+def png_of_many_chunks(chunks: int = 770_000) -> bytes:
+    """A small grey PNG whose compressed data is split into one-byte IDAT chunks, padded with
+    empty private chunks: the decoder pays a chunk's bookkeeping `chunks` times."""
+    raw = zlib.compress(b"".join(b"\x00" + b"\xc8" * 64 for _ in range(64)), 9)
+    idat = [png_chunk(b"IDAT", raw[i:i + 1]) for i in range(len(raw))]
+    filler = png_chunk(b"zzTp", b"") * max(0, chunks - len(idat))
+    header = struct.pack(">IIBBBBB", 64, 64, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + filler + b"".join(idat) + png_chunk(b"IEND", b""))
+
+
+@lru_cache(maxsize=None)
+def costly_to_decode() -> dict[str, bytes]:
+    """name → file bytes within every byte and header limit, each costing seconds of CPU or
+    hundreds of MB to decode unbounded: the decoding budget (demo.decode_budget) must refuse them."""
+    return {
+        "jpeg_progressive_3000_scans.jpg": progressive_jpeg_with_scans(3000),
+        "tiff_two_million_tiles.tif": tiff_of_tiny_tiles(1400),
+        "bmp_rle8_one_pixel_runs.bmp": bmp_of_one_pixel_runs(),
+        "png_770000_chunks.png": png_of_many_chunks(),
+    }

@@ -23,10 +23,10 @@ import pytest
 from PIL import Image
 
 from benchmarks.common import AppServer
-from demo import inputs, server_limits
+from demo import decode_budget, inputs, server_limits
 from demo.images import MAX_ASPECT, MAX_IMAGE_BYTES
 from tests.helpers import ROOT, png_bytes
-from tests.hostile_inputs import png_claiming, worst_cases
+from tests.hostile_inputs import costly_to_decode, png_claiming, worst_cases
 
 pytestmark = pytest.mark.slow
 
@@ -35,6 +35,15 @@ SERVER_FILE = ROOT / "artifacts" / "examples" / "mnist_test_0001_digit_2.png"  #
 CPU_SECONDS_PER_REQUEST = 2.0   # the README's aim is ~1 s of CPU; this is the regression tripwire
 PEAK_MIB_PER_REQUEST = 300
 REFUSAL_CPU_SECONDS = 0.5
+BREACH_CPU_SECONDS = 1.0 + 0.6  # the decode budget, plus a replacement worker's start-up (~0.3 s)
+README = (ROOT / "README.md").read_text()
+
+
+def readme_bytes(row_start: str) -> int:
+    """The byte limit the README's "Limits and security" table states in the row starting `row_start`."""
+    import re
+    row = next(line for line in README.splitlines() if line.startswith(row_start))
+    return int(re.search(r"([\d,]{7,}) bytes", row).group(1).replace(",", ""))
 
 
 # --- the server and a raw HTTP client ------------------------------------------------------------
@@ -72,8 +81,27 @@ class Server:
         return kind == "complete" and outputs[0]["label"] == "7"
 
     def cpu_seconds(self) -> float:
+        """The server's CPU time, its decoding workers' included: its own threads, the workers it has
+        reaped (cutime + cstime) and those alive now."""
         fields = Path(f"/proc/{self.app.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, all threads
+        ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))
+        for child in self.children():
+            try:
+                child_fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(child_fields[11]) + int(child_fields[12])
+            except OSError:
+                pass
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def children(self) -> list[int]:
+        """Process ids of the server's child processes (its decoding workers)."""
+        pids = []
+        for task in Path(f"/proc/{self.app.pid}/task").iterdir():
+            try:
+                pids += [int(pid) for pid in (task / "children").read_text().split()]
+            except OSError:
+                pass
+        return pids
 
     def status_kib(self, key: str) -> int:
         for line in Path(f"/proc/{self.app.pid}/status").read_text().splitlines():
@@ -90,7 +118,8 @@ def server(tmp_path_factory):
     base = tmp_path_factory.mktemp("gradio")
     log = base.parent / "server.log"
     app = AppServer(extra_args=["--model", str(ROOT / "artifacts" / "fast" / "lenet.onnx")],
-                    env={"GRADIO_TEMP_DIR": str(base)}, log_path=log)
+                    env={"GRADIO_TEMP_DIR": str(base), "LENET_PROXY_HOPS": "1", "LENET_ALLOWED_HOSTS": "127.0.0.1"},
+                    log_path=log)  # as behind a Space's proxy: clients are told apart by X-Forwarded-For
     with app:
         app.wait_http(timeout=120)
         served = Server(app, base, log)
@@ -140,10 +169,37 @@ def test_the_file_route_serves_no_server_file(server, path):
     assert response.status_code in (403, 404), (path, response.status_code)
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:9/x.png", "file:///etc/passwd", "https://example.com/7.png"])
+REMOTE = "https://lenet-probe.invalid/7.png"  # RFC 2606: never resolves; nothing may even try
+
+
+def remote_file(url: str = REMOTE, slot: str = "path") -> dict:
+    return {"path": url if slot == "path" else None, "url": url, "meta": {"_type": "gradio.FileData"}}
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/x.png", "file:///etc/passwd", REMOTE])
 def test_urls_are_never_fetched(server, url):
-    kind, message = server.call("classify_photo", {"path": None, "url": url, "meta": {"_type": "gradio.FileData"}})
+    kind, message = server.call("classify_photo", remote_file(url, slot="url"))
     assert kind == "error" and message == inputs.NOT_READABLE
+    assert server.reads_a_seven()
+
+
+@pytest.mark.parametrize("endpoint", FILE_ENDPOINTS + SKETCH_ENDPOINTS + ("classify_photo", "inside", "inside_sketch"))
+def test_a_file_whose_path_is_a_url_is_refused_before_anything_fetches_it(server, endpoint):
+    """Gradio's own preprocessing downloads a FileData whose path is an http(s) URL; the page refuses
+    such a request first, in every slot (a sketch's background, layers and composite too)."""
+    before = server.log.read_text(errors="replace")
+    if endpoint in SKETCH_ENDPOINTS + ("inside_sketch",):
+        values = [{"background": remote_file(), "layers": [], "composite": None},
+                  {"background": None, "layers": [remote_file()], "composite": None},
+                  {"background": None, "layers": [], "composite": remote_file()}]
+    else:
+        values = [remote_file()]
+    for value in values:
+        kind, message = server.call(endpoint, value)
+        assert kind == "error" and message == inputs.NOT_READABLE, message
+    time.sleep(0.3)
+    new = server.log.read_text(errors="replace")[len(before):]
+    assert "lenet-probe.invalid" not in new and "resolve" not in new.lower()  # no download was attempted
     assert server.reads_a_seven()
 
 
@@ -186,26 +242,145 @@ def test_worst_cases_within_the_limits_cost_bounded_cpu_and_memory(server, name)
     assert server.reads_a_seven()
 
 
+@pytest.mark.parametrize("name", sorted(costly_to_decode()))
+def test_pictures_costly_to_decode_are_stopped_by_the_decode_budget(server, name):
+    """Within every byte and header limit, yet seconds of CPU to decode unbounded (a progressive JPEG
+    of 3,000 scans, a TIFF of 2 million tiles, one-pixel RLE runs, 770,000 PNG chunks): the worker
+    decoding it is ended by the kernel at its CPU budget, the client gets one sentence, and the
+    next picture is read by a fresh worker."""
+    upload = server.upload(costly_to_decode()[name], name)
+    workers_before = set(server.children())
+    before = server.cpu_seconds()
+    kind, message = server.call("classify_upload", upload)
+    spent = server.cpu_seconds() - before
+    print(f"{name}: {spent:.2f} s of server CPU, workers included")
+    assert kind == "error" and message == decode_budget.TOO_COSTLY, message
+    assert spent <= BREACH_CPU_SECONDS, f"{name} cost {spent:.2f} s of server CPU"
+    assert server.reads_a_seven()
+    assert set(server.children()) != workers_before  # the breaching worker was replaced
+    assert "over its CPU budget" in server.log.read_text(errors="replace")
+
+
+def test_a_breach_ends_only_its_own_worker(server):
+    """A costly picture and normal ones at the same time: the normal ones are answered right."""
+    import concurrent.futures
+    costly = server.upload(costly_to_decode()["tiff_two_million_tiles.tif"], "tiles.tif")
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        attack = pool.submit(server.call, "classify_upload", costly)
+        time.sleep(0.2)
+        normal = [pool.submit(server.reads_a_seven) for _ in range(4)]
+        assert all(future.result(timeout=60) for future in normal)
+        kind, message = attack.result(timeout=60)
+    assert kind == "error" and message == decode_budget.TOO_COSTLY
+    assert server.reads_a_seven()
+
+
 # --- 4. request bodies ---------------------------------------------------------------------------
 
+JSON_LIMIT = readme_bytes("| request body, everything else")   # the README's figure, not the constant
+UPLOAD_LIMIT = readme_bytes("| request body, file uploads")
+
+
+def test_the_readme_states_the_limits_the_code_enforces():
+    assert (JSON_LIMIT, UPLOAD_LIMIT) == (server_limits.MAX_JSON_BODY_BYTES, server_limits.MAX_UPLOAD_BODY_BYTES)
+
+
 def test_oversized_bodies_are_refused_before_they_are_read(server):
+    """Every route, whatever its path ends with: a JSON body over the README's limit is refused
+    (/gradio_api/run/upload and /call/upload were once judged as uploads by their suffix)."""
     rss_before = server.status_kib("VmRSS")
-    for path, limit in (("/queue/join", server_limits.MAX_JSON_BODY_BYTES),
-                        ("/call/classify_upload", server_limits.MAX_JSON_BODY_BYTES),
-                        ("/run/predict", server_limits.MAX_JSON_BODY_BYTES),
-                        ("/upload", server_limits.MAX_UPLOAD_BODY_BYTES),
-                        ("/component_server/", server_limits.MAX_UPLOAD_BODY_BYTES)):
-        for size in (limit + 1, 50 * 2**20):
+    json_routes = ("/queue/join", "/call/classify_upload", "/run/predict", "/run/upload", "/call/upload",
+                   "/upload", "/component_server/")
+    for path in json_routes:
+        for size in (JSON_LIMIT + 1, 50 * 2**20):
             response = server.http.post(path, content=b"{" * size, headers={"content-type": "application/json"})
             assert response.status_code == 413 and "too large" in response.json()["detail"], (path, size)
+    for path in ("/upload", "/component_server/"):
+        form = {"content-type": "multipart/form-data; boundary=x"}
+        response = server.http.post(path, content=b"-" * (UPLOAD_LIMIT + 1), headers=form)
+        assert response.status_code == 413 and "too large" in response.json()["detail"], path
     with socket.create_connection(("127.0.0.1", server.app.port)) as sock:  # a client that claims 50 GB
-        sock.sendall(b"POST /gradio_api/queue/join HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000000\r\n"
+        sock.sendall(b"POST /gradio_api/queue/join HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 50000000000\r\n"
                      b"Content-Type: application/json\r\n\r\n{")
         assert sock.recv(64).startswith(b"HTTP/1.1 413")
     response = server.http.post("/queue/join", content=iter([b"{", b"}"]), headers={"content-type": "application/json"})
     assert response.status_code == 411  # no length: refused rather than read without a bound
     assert server.status_kib("VmRSS") - rss_before < 50 * 1024
     assert server.reads_a_seven()
+
+
+def test_bodies_at_the_stated_limit_are_read(server):
+    """The limit is not smaller than the README says: a body of exactly the limit reaches Gradio
+    (which answers it as the malformed call it is), and a data: URL picture that fits is read."""
+    response = server.http.post("/queue/join", content=b" " * (JSON_LIMIT - 2) + b"{}",
+                                headers={"content-type": "application/json"})
+    assert response.status_code != 413, response.text[:200]
+    assert server.reads_a_seven()
+
+
+def test_multipart_bodies_go_only_to_the_routes_that_take_files(server):
+    for path in ("/queue/join", "/call/classify_upload", "/run/upload", "/call/upload"):
+        response = server.http.post(path, files={"files": ("seven.png", SEVEN.read_bytes(), "image/png")})
+        assert response.status_code == 415 and "/gradio_api/upload" in response.json()["detail"], path
+    assert server.reads_a_seven()
+
+
+def test_a_body_that_stalls_gives_its_slot_back(server):
+    """A client that declares a body and stops sending is answered 408 after the idle deadline; a
+    normal request meanwhile and afterwards is served."""
+    with socket.create_connection(("127.0.0.1", server.app.port)) as sock:
+        sock.sendall(b"POST /gradio_api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n"
+                     b"Content-Type: multipart/form-data; boundary=x\r\n\r\n--x\r\n")
+        assert server.reads_a_seven()
+        sock.settimeout(server_limits.BODY_IDLE_S + 20)
+        started = time.monotonic()
+        answer = sock.recv(200)
+        waited = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert waited < server_limits.BODY_IDLE_S + 15
+    assert server.reads_a_seven()
+
+
+# --- 4b. what a client sends never ends in a traceback or reads the server's disk -----------------
+
+@pytest.mark.parametrize("method, path, body", [
+    ("POST", "/queue/join", {"data": [], "fn_index": 99999, "session_hash": "abc"}),
+    ("POST", "/queue/join", {"data": [], "fn_index": -1, "session_hash": "abc"}),
+    ("POST", "/run/predict", {"data": [1]}),
+    ("POST", "/run/upload", {"data": [1]}),
+    ("POST", "/call/upload", {"data": [1]}),
+    ("POST", "/call/no_such_endpoint", {"data": []}),
+    ("GET", "/file=/tmp/a%00b", None),
+    ("GET", "/no/such/route", None),
+])
+def test_malformed_requests_get_one_sentence_and_one_log_line(server, method, path, body):
+    before = server.log.read_text(errors="replace")
+    response = server.http.request(method, path, json=body)
+    assert response.status_code in (400, 404, 405, 422), (response.status_code, response.text[:300])
+    assert "Traceback" not in response.text and "/tmp" not in response.text and "\\u0000" not in response.text
+    time.sleep(0.3)
+    new = server.log.read_text(errors="replace")[len(before):]
+    assert "Traceback" not in new and "\x00" not in new
+    assert len([line for line in new.splitlines() if line.strip()]) <= 1, new
+    assert server.reads_a_seven()
+
+
+def test_an_upload_with_an_empty_file_name_is_stored_or_refused_cleanly(server):
+    response = server.http.post("/upload", files={"files": ("", SEVEN.read_bytes(), "image/png")})
+    assert response.status_code in (200, 400), response.text[:300]
+    if response.status_code == 200:
+        kind, outputs = server.call("classify_upload", {"path": response.json()[0], "meta": {"_type": "gradio.FileData"}})
+        assert kind == "complete" and outputs[0]["label"] == "7"
+    assert server.reads_a_seven()
+
+
+def test_the_config_names_no_host_the_client_chose(server):
+    response = server.http.get(server.app.url.rstrip("/") + "/config", headers={"host": "evil.invalid"})
+    assert response.status_code == 400 and "evil.invalid" not in response.text
+    response = server.http.get(server.app.url.rstrip("/") + "/config", headers={"x-forwarded-host": "evil.invalid"})
+    assert response.status_code == 400 and "evil.invalid" not in response.text
+    response = server.http.get(server.app.url.rstrip("/") + "/config")
+    assert response.status_code == 200 and response.json()["root"].startswith("http://127.0.0.1:")
 
 
 def test_a_data_url_too_large_for_a_call_is_refused_with_where_to_send_it(server):
@@ -283,6 +458,29 @@ def test_upload_route_limits_file_size_and_count_and_leaves_no_files(server):
     assert server.reads_a_seven()
 
 
+def test_one_client_cannot_fill_the_upload_space_for_everyone(server):
+    """One address sends uploads until refused: it is refused at its share, told when to retry, and
+    another address (X-Forwarded-For from the trusted proxy) can still upload and be read."""
+    flood = {"x-forwarded-for": "203.0.113.7"}  # documentation address; nothing is sent to it
+    picture = os.urandom(MAX_IMAGE_BYTES - 1024)
+    sent = 0
+    for _ in range(server_limits.CACHE_QUOTA_BYTES // len(picture) + 1):
+        response = server.http.post("/upload", headers=flood, files={"files": ("noise.png", picture, "image/png")})
+        if response.status_code != 200:
+            break
+        sent += len(picture)
+    assert response.status_code == 503, "one client filled the whole upload space"
+    detail = response.json()["detail"]
+    wait = int(detail.rsplit("try again in ", 1)[1].split(" s", 1)[0])
+    assert 0 < wait <= server_limits.UPLOAD_MAX_AGE_S + server_limits.CACHE_SWEEP_EVERY_S, detail
+    assert sent <= server_limits.CLIENT_SHARE_BYTES < server_limits.CACHE_QUOTA_BYTES
+    other = {"x-forwarded-for": "198.51.100.9"}
+    response = server.http.post("/upload", headers=other, files={"files": ("tiny.png", b"\x89PNG tiny", "image/png")})
+    assert response.status_code == 200
+    kind, outputs = server.call("classify_upload", server.upload(SEVEN.read_bytes(), "seven.png"))
+    assert kind == "complete" and outputs[0]["label"] == "7"
+
+
 # --- 5. disk -------------------------------------------------------------------------------------
 
 def test_disk_use_is_bounded_no_empty_temp_files_and_the_folder_goes_at_exit(tmp_path):
@@ -344,12 +542,45 @@ def test_cache_folder_expires_old_files_keeps_the_examples_and_enforces_its_quot
         assert kept.exists() and fresh.exists() and not old.exists()
         assert folder.bytes == 8000
         monkeypatch.setattr(server_limits, "CACHE_QUOTA_BYTES", 10_000)
-        assert folder.admit(1500) and not folder.admit(1000)  # 8,000 + 1,500 admitted; 10,500 would pass 10,000
+        assert folder.admit(1500) is None  # 8,000 + 1,500 admitted
+        assert "upload space is full" in folder.admit(1000)  # 10,500 would pass 10,000
         folder.sweep()  # measured again: the admitted upload never came
-        assert folder.admit(1000)
+        assert folder.admit(1000) is None
     finally:
         folder.remove()
     assert not tmp_path.exists()
+
+
+def test_a_clients_share_counts_every_upload_it_sent_and_frees_as_they_age(tmp_path, monkeypatch):
+    """The same file sent again is stored once by Gradio but counts again against its sender; the
+    share frees when the uploads age out, and another client is never held back by it."""
+    monkeypatch.setattr(server_limits, "CLIENT_SHARE_BYTES", 10_000)
+    folder = server_limits.CacheFolder(tmp_path)
+    stored = tmp_path / "abc" / "upload.png"
+    stored.parent.mkdir()
+    stored.write_bytes(b"u" * 4000)
+    for _ in range(2):
+        assert folder.admit(4100, "203.0.113.7") is None
+        folder.settle("203.0.113.7", 4100, [str(stored)])
+    assert folder.held_by("203.0.113.7") == 8000
+    refusal = folder.admit(4100, "203.0.113.7")
+    assert refusal is not None and "share for one address" in refusal
+    assert int(refusal.rsplit("try again in ", 1)[1].split(" s")[0]) <= server_limits.UPLOAD_MAX_AGE_S + 6
+    assert folder.admit(4100, "198.51.100.9") is None
+    later = time.time() + server_limits.UPLOAD_MAX_AGE_S + 1
+    monkeypatch.setattr(server_limits.time, "time", lambda: later)
+    folder.sweep()
+    assert not stored.exists() and folder.held_by("203.0.113.7") == 0
+    assert folder.admit(4100, "203.0.113.7") is None
+
+
+@pytest.mark.parametrize("forwarded, hops, expected", [
+    (None, 0, "192.0.2.1"), ("203.0.113.7", 0, "192.0.2.1"), ("203.0.113.7", 1, "203.0.113.7"),
+    ("198.51.100.9, 203.0.113.7", 1, "203.0.113.7"),  # the client's own first entry is ignored
+    ("198.51.100.9, 203.0.113.7, 10.0.0.2", 2, "203.0.113.7"), (None, 1, "192.0.2.1")])
+def test_the_client_is_the_address_the_trusted_proxy_saw(forwarded, hops, expected):
+    headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+    assert server_limits.client_of({"client": ("192.0.2.1", 5000), "headers": headers}, hops) == expected
 
 
 # --- 6. formats and 7. logs ----------------------------------------------------------------------
