@@ -54,6 +54,7 @@ from python_multipart.exceptions import MultipartParseError
 
 from demo.images import MAX_IMAGE_BYTES
 from demo.inputs import MAX_DATA_URL_CHARS
+from demo.private_paths import PathAlias
 
 
 def age_setting(name: str, default: int) -> int:
@@ -105,6 +106,7 @@ class CacheFolder:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self.alias = PathAlias(path)  # how clients see the folder (demo.private_paths)
         self.kept = set()            # files present when serving began (examples, the Training tab's pictures)
         self.bytes = self.files = 0  # as last measured
         self.admitted_since_sweep = 0
@@ -199,7 +201,7 @@ class CacheFolder:
             use = self.clients.setdefault(client, ClientUse())
             use.reserved -= size
             for name in stored:
-                path = Path(name)
+                path = Path(self.alias.reveal_text(name))
                 try:
                     if path.resolve().parent.parent != self.path.resolve():
                         continue

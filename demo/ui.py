@@ -36,6 +36,7 @@ from demo.errors import InputError
 from demo.images import FORMAT_NAMES, MAX_IMAGE_BYTES
 from demo.model import DigitModel
 from demo.runs import LAYERS_FILE, RunView, display_path, shipped_runs
+from demo.private_paths import HideCachePath
 from demo.server_limits import CacheFolder, RequestLimits
 from demo.serving import Served
 
@@ -503,7 +504,8 @@ def build_app(served: Served) -> gr.Blocks:
 def launch_options(served: Served) -> dict:
     """Arguments for `launch()`; GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are read by Gradio itself.
 
-    The request limits sit in front of Gradio as ASGI middleware; the private cache folder is swept
+    The request limits and the cache folder's alias (`demo.private_paths`: clients never see a
+    server path) sit in front of Gradio as ASGI middleware; the private cache folder is swept
     while the app runs and removed when it stops. Gradio keeps each browser session's component
     values (its last inputs too) for `state_session_capacity` sessions; the page keeps no state of
     its own, so a small number only bounds that memory (an evicted session is simply made again)."""
@@ -519,4 +521,6 @@ def launch_options(served: Served) -> dict:
 
     return {"js": SELECT_BRUSH_JS, "css": CSS, "max_file_size": MAX_IMAGE_BYTES, "show_error": True,
             "state_session_capacity": SESSION_CAPACITY,
-            "app_kwargs": {"middleware": [Middleware(RequestLimits, cache=cache)], "lifespan": cache_while_serving}}
+            "app_kwargs": {"middleware": [Middleware(RequestLimits, cache=cache),  # outermost: bounds before reading
+                                          Middleware(HideCachePath, alias=cache.alias)],
+                           "lifespan": cache_while_serving}}

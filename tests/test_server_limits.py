@@ -23,7 +23,7 @@ import pytest
 from PIL import Image
 
 from benchmarks.common import AppServer
-from demo import decode_budget, inputs, server_limits
+from demo import decode_budget, inputs, private_paths, server_limits
 from demo.images import MAX_ASPECT, MAX_IMAGE_BYTES
 from tests.helpers import ROOT, png_bytes
 from tests.hostile_inputs import costly_to_decode, png_claiming, worst_cases
@@ -389,6 +389,25 @@ def test_a_data_url_too_large_for_a_call_is_refused_with_where_to_send_it(server
                                 json={"data": [{"path": None, "url": big, "meta": {"_type": "gradio.FileData"}}]})
     assert response.status_code == 413 and "/gradio_api/upload" in response.json()["detail"]
     assert server.reads_a_seven()
+
+
+def test_nothing_a_client_reads_names_the_servers_disk(server):
+    """The page, its config, an upload's answer, a call's results and a refusal name files only
+    under the alias; the alias works both ways (the files download, an uploaded path is read)."""
+    secret = str(server.cache)
+    page = server.http.get(server.app.url).text
+    config = server.http.get(server.app.url.rstrip("/") + "/config").text
+    response = server.http.post("/upload", files={"files": ("seven.png", SEVEN.read_bytes(), "image/png")})
+    uploaded = response.json()[0]
+    kind, outputs = server.call("classify_upload", {"path": uploaded, "meta": {"_type": "gradio.FileData"}})
+    refusal = server.call("classify_upload", {"path": uploaded + "/../../../etc/passwd", "meta": {"_type": "gradio.FileData"}})
+    for text in (page, config, response.text, json.dumps(outputs), json.dumps(refusal)):
+        assert secret not in text and str(server.base) not in text
+    assert uploaded.startswith(private_paths.ALIAS + "/") and kind == "complete" and outputs[0]["label"] == "7"
+    assert refusal == ("error", inputs.NOT_READABLE)
+    picture = server.http.get(outputs[2]["url"].split("/gradio_api", 1)[1])
+    assert picture.status_code == 200 and picture.content.startswith(b"\x89PNG")
+    assert server.http.get(f"/file={private_paths.ALIAS}/../../../../etc/passwd").status_code in (400, 403, 404)
 
 
 # --- the page's sketchpad: pictures sent ahead to the editor's server function ----------------------
