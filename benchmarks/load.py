@@ -21,9 +21,11 @@ LENET_CONCURRENCY value, one after the other, and compares them.
 
 Hostile mix (`--hostile-share`, default 0.1): a second server gets the same load with that share of
 requests replaced by what an attacker sends — the costliest pictures the limits accept
-(tests/hostile_inputs.py: 16 Mpx PNG/TIFF/GIF/WebP in wide modes), pictures refused from their
-header (1 × 40,000,000 pixels), and requests naming server files — and the normal requests'
-p50/p99 and failures are reported side by side with the run without it.
+(tests/hostile_inputs.py: 16 Mpx PNG/TIFF/GIF/WebP in wide modes), pictures that breach the decode
+budget (a progressive JPEG of 3,000 scans, a TIFF of 2 million tiles, one-pixel BMP RLE runs, a PNG
+of 770,000 chunks), pictures refused from their header (1 × 40,000,000 pixels), and requests naming
+server files or a URL (under .invalid: nothing is fetched) — and the normal requests' p50/p99 and
+failures are reported side by side with the run without it.
 
 Reports requests done and failed (target 0 failed), latency p50/p95/p99 per kind, throughput, the
 time the server itself reports per request (so queueing shows as the difference), wrong answers,
@@ -79,14 +81,16 @@ class Recorder:
 def hostile_cases(workdir: Path) -> list[tuple[str, Path | None]]:
     """(name, file to upload or None for a path probe): the worst pictures within the limits, one
     refused from its header, and requests that name files on the server."""
-    from tests.hostile_inputs import png_claiming, worst_cases
+    from tests.hostile_inputs import costly_to_decode, png_claiming, worst_cases
     folder = workdir / "hostile"
     folder.mkdir(exist_ok=True)
     cases = []
-    for name, data in {**worst_cases(), "strip_1x40000000.png": png_claiming(1, 40_000_000)}.items():
+    pictures = {**worst_cases(), **costly_to_decode(), "strip_1x40000000.png": png_claiming(1, 40_000_000)}
+    for name, data in pictures.items():
         (folder / name).write_bytes(data)
         cases.append((name, folder / name))
-    return cases + [("path:/etc/passwd", None), (f"path:{ROOT / 'app.py'}", None)]
+    return cases + [("path:/etc/passwd", None), (f"path:{ROOT / 'app.py'}", None),
+                    ("path:https://lenet-probe.invalid/7.png", None)]
 
 
 def hostile_call(http, url: str, case: tuple[str, Path | None], timeout: float) -> str:
@@ -117,7 +121,8 @@ def worker(index: int, url: str, canvases, uploads, sketch_share: float, deadlin
            recorder: Recorder, stop: threading.Event, hostile=(), hostile_share: float = 0.0):
     import httpx
     rng = random.Random(index)
-    with httpx.Client(timeout=httpx.Timeout(timeout, connect=10)) as http:
+    address = {"x-forwarded-for": f"198.51.100.{index % 250 + 1}"}  # documentation range; nothing is sent there
+    with httpx.Client(timeout=httpx.Timeout(timeout, connect=10), headers=address) as http:
         while not stop.is_set() and time.perf_counter() < deadline:
             if hostile and rng.random() < hostile_share:
                 started = time.perf_counter()
@@ -167,7 +172,10 @@ def run_load(args, duration: float, concurrency: str | None, canvases, uploads, 
     import httpx
     label = f"{concurrency or 'default'}-{'hostile' if hostile_share else 'normal'}"
     cache_base = workdir / f"gradio-{label}"
-    env = {"GRADIO_TEMP_DIR": str(cache_base), **({"LENET_CONCURRENCY": concurrency} if concurrency else {})}
+    # As behind a Space's proxy: each client its own address (X-Forwarded-For), so the upload share per
+    # address applies to each client rather than to all of them on 127.0.0.1 together.
+    env = {"GRADIO_TEMP_DIR": str(cache_base), "LENET_PROXY_HOPS": "1", "LENET_ALLOWED_HOSTS": "127.0.0.1",
+           **({"LENET_CONCURRENCY": concurrency} if concurrency else {})}
     server = AppServer(log_path=workdir / f"app-{label}.log", env=env)
     recorder, stop = Recorder(), threading.Event()
     rss_samples: list = []
