@@ -203,6 +203,35 @@ def test_a_file_whose_path_is_a_url_is_refused_before_anything_fetches_it(server
     assert server.reads_a_seven()
 
 
+def test_no_download_or_name_lookup_is_even_attempted_for_a_url_path(app_server, monkeypatch):
+    """In process, with spies on Gradio's downloader and on name resolution: a call naming
+    https://lenet-probe.invalid/… as its file's path is refused and neither spy is ever called."""
+    import socket as socket_module
+    from gradio import processing_utils
+    from gradio_client import Client
+    attempts = []
+
+    async def download_spy(url, *args, **kwargs):
+        attempts.append(("download", url))
+        raise AssertionError("the server tried to download a client's URL")
+
+    real_getaddrinfo = socket_module.getaddrinfo
+
+    def getaddrinfo_spy(host, *args, **kwargs):
+        if "invalid" in str(host):
+            attempts.append(("resolve", host))
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(processing_utils, "async_ssrf_protected_download", download_spy)
+    monkeypatch.setattr(socket_module, "getaddrinfo", getaddrinfo_spy)
+    client = Client(app_server, verbose=False)
+    for endpoint, value in (("/classify_upload", remote_file()),
+                            ("/classify_sketch", {"background": None, "layers": [remote_file()], "composite": None})):
+        with pytest.raises(Exception, match="Upload the picture first"):
+            client.predict(value, api_name=endpoint)
+    assert attempts == []
+
+
 def test_data_urls_within_the_byte_limit_are_read_and_larger_ones_refused(server):
     url = "data:image/png;base64," + base64.b64encode(SEVEN.read_bytes()).decode()
     kind, outputs = server.call("classify_photo", {"path": None, "url": url, "meta": {"_type": "gradio.FileData"}})
