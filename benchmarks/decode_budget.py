@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import ROOT, default_out, machine_info, print_table, write_json  # noqa: E402
 from demo.decode_budget import DECODE_CPU_SECONDS, DECODE_MEMORY_BYTES, TOO_COSTLY, DecodePool  # noqa: E402
-from demo.errors import InputError  # noqa: E402
-from demo.images import decode_bytes  # noqa: E402
+from reader.errors import InputError  # noqa: E402
+from reader.images import decode_bytes  # noqa: E402
 from tests.hostile_inputs import costly_to_decode, worst_cases  # noqa: E402
 
 SEVEN = ROOT / "artifacts" / "examples" / "mnist_test_0000_digit_7.png"

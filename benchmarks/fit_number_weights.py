@@ -1,13 +1,13 @@
-"""Fit the Number reader's whole-digit check (demo/whole_digit.onnx) and path weights
-(demo/number_weights.json).
+"""Fit the Number reader's whole-digit check (reader/numbers/whole_digit.onnx) and path weights
+(reader/numbers/number_weights.json).
 
-Not a benchmark: this makes the files `demo.whole_digit` and `demo.best_path` read. Steps:
+Not a benchmark: this makes the files `reader.numbers.whole_digit` and `reader.numbers.best_path` read. Steps:
 
 1. class shapes: per class, mean and spread of log(width / height) and log(half the outline /
    height) over MNIST *training* digits (enlarged 4×, ink above `INK_THRESHOLD`);
 2. the whole-digit check: numbers written with MNIST *training* digits (tests/written_numbers.py:
    hard numbers, touching pairs, lone digits), each over-segmented and every candidate
-   preprocessed as `demo.pipeline.read_number` does; scikit-learn's MLPClassifier (one hidden
+   preprocessed as `reader.pipeline.read_number` does; scikit-learn's MLPClassifier (one hidden
    layer of `CHECK_HIDDEN` ReLU units) learns which candidates are one whole digit (step 4's rule),
    saved as an ONNX graph;
 3. numbers written with MNIST *test* digits 0–4,999 (pool TUNING), each over-segmented and every
@@ -44,9 +44,10 @@ from scipy import ndimage as ndi
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from demo import best_path, pipeline, segment, whole_digit  # noqa: E402
-from demo.model import DigitModel  # noqa: E402
-from demo.preprocess import INK_THRESHOLD, ink_map  # noqa: E402
+from reader.numbers import best_path, segment, whole_digit
+from reader import pipeline  # noqa: E402
+from reader.model import DigitModel  # noqa: E402
+from reader.preprocess import INK_THRESHOLD, ink_map  # noqa: E402
 
 SETS = {"hard": (6000, 300), "pairs": (2400, 301), "lone": (4000, 302)}  # count, seed
 CHECK_SETS = {"hard": (3000, 500), "pairs": (1000, 501), "lone": (1000, 502)}  # of MNIST training digits
@@ -109,7 +110,7 @@ def kept_check(path: Path) -> tuple[bytes, dict]:
 
 def check_graph(weights: list[np.ndarray], biases: list[np.ndarray], scores: dict) -> bytes:
     """The network (one hidden ReLU layer, one output unit) as an ONNX graph that gives the
-    log-odds (the output unit before its logistic function), as `demo.whole_digit` runs it."""
+    log-odds (the output unit before its logistic function), as `reader.numbers.whole_digit` runs it."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     (hidden_weights, output_weights), (hidden_bias, output_bias) = weights, biases

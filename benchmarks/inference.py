@@ -39,10 +39,10 @@ from benchmarks.common import (FP32_MODEL, INT8_MODEL, KERAS_MODEL, MFLOP_PER_IM
 
 import onnxruntime as ort  # noqa: E402
 
-from demo.model import DigitModel, make_session as demo_session  # noqa: E402
+from reader.model import DigitModel, make_session as demo_session  # noqa: E402
 
 BATCH = 256
-OCCLUSION_BATCH = 65  # demo.explain.occlusion_map at most: 8×8 windows (patch 7, stride 3) + the original
+OCCLUSION_BATCH = 65  # reader.explain.occlusion_map at most: 8×8 windows (patch 7, stride 3) + the original
 TARGET_P50_MS = 0.3
 TARGET_MATMUL_SHARE = 0.60
 TARGET_KERAS_RATIO = 100.0
@@ -50,13 +50,13 @@ TARGET_KERAS_RATIO = 100.0
 # name → (intra_op_num_threads or None for ONNX Runtime's default, allow spinning)
 THREAD_SETTINGS = {"1": (1, True), "2": (2, True), "default": (None, True), "2-nospin": (2, False)}
 # Rows with ONNX Runtime's NCHWc layout rewrite left on (its default; the demo turns it off, see
-# demo.model.DISABLED_OPTIMIZERS), so that choice is measured side by side in every run.
+# reader.model.DISABLED_OPTIMIZERS), so that choice is measured side by side in every run.
 NCHWC_SUFFIX = " +NCHWc"
 NCHWC_ROWS = ("fp32 threads=1", "fp32 threads=default", "int8 threads=default")
 
 
 def make_session(path: Path, threads: int | None, spinning: bool, nchwc: bool = False) -> ort.InferenceSession:
-    """The demo's own session settings (demo.model.make_session), CPU only."""
+    """The demo's own session settings (reader.model.make_session), CPU only."""
     return demo_session(path, ["CPUExecutionProvider"], threads, spinning, nchwc=nchwc)
 
 

@@ -1,7 +1,7 @@
 """The Number reader on hard written numbers: how often it reads them right, and what it costs.
 
 Sets from tests/written_numbers.py, made of MNIST test digits 5,000–9,999 (pool EVALUATION; the
-reader's weights were fit on digits 0–4,999), each read by `demo.pipeline.read_number` exactly as
+reader's weights were fit on digits 0–4,999), each read by `reader.pipeline.read_number` exactly as
 the page, the API and the CLI read it:
 
 - hard numbers of 2–6 digits (sizes ±30 %, baseline jitter, gaps from wide to touching to
@@ -65,8 +65,8 @@ def main(argv=None) -> int:
         sys.path.insert(0, str(args.code.resolve()))
     sys.path.insert(1 if args.code else 0, str(ROOT))
     from benchmarks.common import FP32_MODEL, default_out, machine_info, print_table, summary, write_json
-    from demo import pipeline
-    from demo.model import DigitModel
+    from reader import pipeline
+    from reader.model import DigitModel
     from lenet.data import load_mnist
     from tests import written_numbers as written
 
@@ -129,7 +129,7 @@ def main(argv=None) -> int:
                 [[kind, n, f"{raw} ({raw / n:.2%})", f"{written_wrong} ({written_wrong / n:.2%})"]
                  for kind, (n, raw, written_wrong) in alone.items()],
                 title="Each digit read alone by the model: its MNIST image as it is, and its own ink as written "
-                      "(enlarged, the number's pen, maybe broken) brought back by demo.preprocess")
+                      "(enlarged, the number's pen, maybe broken) brought back by reader.preprocess")
     print("MNIST test images the model misreads alone (times drawn): "
           + (", ".join(f"#{index} ×{n}" for index, n in misread_images.items()) or "none"))
     print("MNIST test images split when written alone (times split / times drawn): "
@@ -179,7 +179,7 @@ def read(pipeline, model, number, written) -> dict:
 
 def model_ceiling(model, numbers) -> list[str]:
     """Each number as the model reads its digits one by one, each from its own ink alone."""
-    from demo.preprocess import to_mnist
+    from reader.preprocess import to_mnist
     inputs = [(k, to_mnist(ink)) for k, number in enumerate(numbers) for ink in number.digit_inks]
     probabilities = model.probabilities(np.stack([x for _, x in inputs]))
     texts = [""] * len(numbers)
@@ -228,7 +228,8 @@ def failure_causes(model, numbers, readings, ceiling, written) -> tuple[dict, di
     causes = {"the model misreads a digit even read alone": 0, "no right candidates": 0, "the path": 0}
     try:
         from benchmarks import fit_number_weights as fitting
-        from demo import best_path, pipeline, whole_digit
+        from reader.numbers import best_path, whole_digit
+        from reader import pipeline
         fit, check = best_path.shipped_fit(), whole_digit.shipped()
         fitting.example_of, pipeline.CandidateReadings  # noqa: B018 (a checkout from before them cannot say)
     except (ImportError, AttributeError, RuntimeError) as error:
@@ -247,8 +248,9 @@ def failure_causes(model, numbers, readings, ceiling, written) -> tuple[dict, di
 def right_path_reads(model, number, fitting, fit, check, written) -> bool:
     """Whether, in one of the number's over-segmentations, the best path through the candidates
     that are its written digits reads it, each digit read as `read_number` reads a chosen one."""
-    from demo import pipeline, segment
-    from demo.preprocess import ink_map
+    from reader import pipeline
+    from reader.numbers import segment
+    from reader.preprocess import ink_map
     ink = ink_map(number.image)
     graphs = [segment.oversegment(ink)]
     bent = segment.with_bent_cuts(graphs[0]) if hasattr(segment, "with_bent_cuts") else None
@@ -267,7 +269,7 @@ def read_as_chosen(model, ink, graph, path: list[int], inputs, probabilities) ->
     """The labels `read_number` gives the candidates `path` of `graph` (an over-segmentation of
     `ink`, its candidates' model `inputs` and `probabilities`) if it chose them: their first
     readings, the unsure ones read again at full size where this checkout does that."""
-    from demo import pipeline
+    from reader import pipeline
     if hasattr(pipeline, "read_again_at_full_size"):
         _, probabilities = pipeline.read_again_at_full_size(model, ink, graph, path, inputs, probabilities)
     else:

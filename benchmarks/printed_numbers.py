@@ -5,7 +5,7 @@ MNIST's: even strokes in a sans font, thick stems beside hairlines in a bold ser
 font file under the folders given (default: /usr/share/fonts, where Debian's fonts-dejavu and
 fonts-liberation put theirs; on another system pass its font folder), this sets `--count` numbers
 of 2–5 random digits, each at a random size of 40–160 px, black on a white canvas, and reads them
-with `demo.pipeline.read_number`; and the ten digits alone at 120 px, read with `read_digit`. The
+with `reader.pipeline.read_number`; and the ten digits alone at 120 px, read with `read_digit`. The
 numbers and sizes come from `--seed`, the same for every font.
 
     python benchmarks/printed_numbers.py                       # every font under /usr/share/fonts
@@ -45,8 +45,8 @@ def main(argv=None) -> int:
     from PIL import ImageFont
 
     from benchmarks.common import FP32_MODEL, default_out, machine_info, print_table, write_json
-    from demo import pipeline
-    from demo.model import DigitModel
+    from reader import pipeline
+    from reader.model import DigitModel
 
     model = DigitModel(FP32_MODEL, "cpu", 1)
     rng = np.random.default_rng(args.seed)

@@ -1,6 +1,6 @@
 """End-to-end time of one sketch request: in-process (with a breakdown) and over HTTP.
 
-In-process: the trust boundary (`demo.inputs.image_from_sketch`) and `demo.pipeline.read_digit` on a 280×280 RGBA canvas PNG of a real MNIST test digit
+In-process: the trust boundary (`demo.inputs.image_from_sketch`) and `reader.pipeline.read_digit` on a 280×280 RGBA canvas PNG of a real MNIST test digit
 drawn large (white, opaque, black strokes: what the browser's Sketchpad sends), p50/p99, and the
 same work done step by step so we know where the time goes:
 
@@ -10,8 +10,8 @@ same work done step by step so we know where the time goes:
 plus, as diagnostics, the occlusion map's ONNX batch as the demo runs it (only windows holding ink:
 the others score the same as the original), with every window (65 images), with the 6×6 windows at
 stride 2 an earlier version used (145 images), and as run on the int8 model. Then
-`demo.pipeline.read_number` (the Number tab) on the shipped example numbers and on twenty hard
-five-digit numbers (tests/written_numbers.py), and the Inside LeNet view (`demo.inside.look_inside`)
+`reader.pipeline.read_number` (the Number tab) on the shipped example numbers and on twenty hard
+five-digit numbers (tests/written_numbers.py), and the Inside LeNet view (`reader.inside.look_inside`)
 beside the sketch request it leaves unchanged.
 
 Over HTTP: `python app.py` on 127.0.0.1 (a subprocess, always killed), /classify_sketch and
@@ -54,8 +54,9 @@ def timed(fn, *args):
 
 def breakdown_once(model, value) -> tuple[dict, dict]:
     """The steps of a sketch request one by one (same functions, same order); seconds per step."""
-    from demo import explain, inputs
-    from demo import preprocess as pp
+    from demo import inputs
+    from reader import explain
+    from reader import preprocess as pp
     size, box = model.contract.image_size, model.contract.digit_box
     steps = {}
     image, steps["decode"] = timed(inputs.image_from_sketch, *value)
@@ -87,7 +88,8 @@ def breakdown_once(model, value) -> tuple[dict, dict]:
 
 
 def in_process(model, canvases, calls: int, int8_model=None) -> dict:
-    from demo import inputs, pipeline
+    from demo import inputs
+    from reader import pipeline
     values = [({"background": None, "layers": [], "composite": {"path": str(path)}}, path.parent) for path, _ in canvases]
 
     def read_digit(value, heatmap=True):  # what the server does: the trust boundary, then the pipeline
@@ -120,10 +122,11 @@ def in_process(model, canvases, calls: int, int8_model=None) -> dict:
 
 
 def inside_view(model, canvases, calls: int) -> dict:
-    """The Inside LeNet view (demo.inside.look_inside on the served model's layers file) next to the
+    """The Inside LeNet view (reader.inside.look_inside on the served model's layers file) next to the
     ordinary sketch request on the same canvases, alternating, so the two p50s are side by side."""
-    from demo import inputs, pipeline
-    from demo.inside import LayerModel, look_inside
+    from demo import inputs
+    from reader import pipeline
+    from reader.inside import LayerModel, look_inside
     layers = LayerModel.beside(model, threads=1)
     if layers is None:
         return {}
@@ -138,12 +141,12 @@ def inside_view(model, canvases, calls: int) -> dict:
 
 
 def number_readings(model, calls: int, among: int = 400) -> dict:
-    """`demo.pipeline.read_number` on the shipped example numbers (artifacts/examples/number_*.png),
+    """`reader.pipeline.read_number` on the shipped example numbers (artifacts/examples/number_*.png),
     `calls` times each, and once each on the five-digit numbers among the first `among` of the hard
     set that `benchmarks/number_reading.py` reads (tests/written_numbers.py, seed 12, MNIST test
     digits 5,000–9,999: 70 numbers, enough for a steady p50 on a shared machine). Wall time, and
     this process's CPU time (steadier where other work shares the cores)."""
-    from demo import pipeline
+    from reader import pipeline
     from lenet.data import load_mnist
     from tests.written_numbers import hard_numbers
     examples = sorted((Path(__file__).resolve().parents[1] / "artifacts" / "examples").glob("number_*.png"))
@@ -223,7 +226,7 @@ def main(argv=None) -> int:
     calls = args.calls or (40 if args.quick else 300)
     http_calls = args.http_calls or (10 if args.quick else 100)
 
-    from demo.model import DigitModel
+    from reader.model import DigitModel
     workdir = Path(tempfile.mkdtemp(prefix="lenet-bench-"))
     canvases = write_canvases(workdir / "canvas", 20)
     uploads = write_upload_pngs(workdir / "upload", 20)

@@ -1,10 +1,9 @@
-"""The demo: MNIST-style preprocessing, ONNX Runtime inference and the Gradio page.
+"""The web demo: the Gradio page, its serving and its command line, over the reading engine.
 
-Never imports TensorFlow, Keras or `lenet`: the ONNX model file (and its metadata) is the only
-thing it shares with training. Modules: images (safe decoding), preprocess (MNIST's own
-preprocessing), segment and best_path (a number: candidate digits, the best path through them;
-number_weights.json holds the path's fitted weights; whole_digit, with whole_digit.onnx, the
-learned check that a candidate is one whole digit), number_view (the boxes picture), model
-(ONNX Runtime), explain (occlusion heatmap), pipeline (all of it in order), runs (shipped run
-folders), ui (the page), predict (the CLI).
+Never imports TensorFlow, Keras or `lenet`; reads pictures through `reader` (the engine). Modules:
+serving (start-up: arguments, which model, process settings), ui (the page), inputs (the trust
+boundary: client payloads become bounded images), decode_budget (client pictures decoded in worker
+processes under an OS-enforced budget), server_limits (what one request may cost; the cache
+folder's bound), private_paths (clients never see a server path), number_view (the boxes picture),
+predict (the CLI), deploy (publish a Hugging Face Space).
 """

@@ -1,6 +1,6 @@
 """Decoding a client's picture under a budget the operating system enforces.
 
-Header checks (`demo.images`) refuse pictures that are too large before any pixel is decoded, but
+Header checks (`reader.images`) refuse pictures that are too large before any pixel is decoded, but
 a file within every limit can still be made costly to decode: a progressive JPEG with thousands of
 scans, a TIFF cut into millions of tiles, a BMP of one-pixel RLE runs, a PNG of a million chunks.
 Rather than list each format's pathologies, the server decodes every client picture in a small pool
@@ -15,8 +15,8 @@ of worker processes (`DecodePool`), each bounded by the kernel:
 
 A picture that breaches the budget ends only its own worker: the client gets one sentence
 (`TOO_COSTLY`), a new worker takes its place, and other visitors' pictures go on in the other
-workers. The worker runs `demo.images.decode_bytes`, the same code the command line uses in
-process, and sends back the bounded RGBA picture (longer side ≤ `demo.images.WORKING_SIDE`).
+workers. The worker runs `reader.images.decode_bytes`, the same code the command line uses in
+process, and sends back the bounded RGBA picture (longer side ≤ `reader.images.WORKING_SIDE`).
 
 Run as `python -m demo.decode_budget` it is a worker: length-prefixed picture bytes on stdin, one
 answer per picture on stdout (see `answer`).
@@ -36,7 +36,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from demo.errors import InputError
+from reader.errors import InputError
 
 DECODE_CPU_SECONDS = 1.0                   # CPU (user + system) one picture may cost its worker
 DECODE_MEMORY_BYTES = 300 * 1024 * 1024    # memory one picture may add to an idle worker
@@ -186,7 +186,7 @@ def ended_by(returncode: int | None) -> str:
 def answer(data: bytes) -> tuple[bytes, bool]:
     """The worker's reply to one picture — IMAGE, width, height, RGBA bytes; or REFUSED and a
     sentence — and whether the worker should end after sending it (an allocation failed)."""
-    from demo.images import decode_bytes
+    from reader.images import decode_bytes
     try:
         image = decode_bytes(data)
     except InputError as error:
@@ -215,7 +215,7 @@ def read_exactly(stream, size: int) -> bytes | None:
 
 def serve(cpu_seconds: float, memory_bytes: int) -> None:
     """Answer pictures from stdin until it closes; each one under the CPU timer and memory cap."""
-    import demo.images  # noqa: F401  (imported before the memory cap is measured)
+    import reader.images  # noqa: F401  (imported before the memory cap is measured)
     signal.signal(signal.SIGPROF, signal.SIG_DFL)
     if memory_bytes > 0 and Path("/proc/self/status").exists():
         cap = memory_in_use() + memory_bytes

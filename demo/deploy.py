@@ -2,10 +2,10 @@
 files the Space needs.
 
 What goes up (`space_files`): app.py, README.md (its front matter makes the repository a Gradio
-Space), requirements.txt (serving only: no TensorFlow), the demo/ package (its code and the number reader's
-fitted weights, demo/number_weights.json and demo/whole_digit.onnx), the shipped model
-(`demo.runs.SHIPPED_MODEL`), the files of each shipped run folder that the training tab reads
-(its run card and the files it names: `demo.runs.page_files`) and the example pictures. Never runs/, .venv, caches, tests, benchmarks,
+Space), requirements.txt (serving only: no TensorFlow), the demo/ and reader/ packages (their code and the
+number reader's fitted weights, reader/numbers/number_weights.json and reader/numbers/whole_digit.onnx), the shipped model
+(`reader.runs.SHIPPED_MODEL`), the files of each shipped run folder that the training tab reads
+(its run card and the files it names: `reader.runs.page_files`) and the example pictures. Never runs/, .venv, caches, tests, benchmarks,
 Keras models or the int8 model (the page uses neither). They are copied into a staging folder and
 uploaded with `huggingface_hub`'s `upload_folder`, which stores binary files through Xet/LFS
 itself: the Hub refuses a plain `git push` of a binary over 1 MB, and lenet.onnx is 5 MB.
@@ -21,21 +21,22 @@ import sys
 import tempfile
 from pathlib import Path
 
-from demo.runs import ARTIFACTS, CARD_FILE, ROOT, SHIPPED_MODEL, page_files
+from reader.runs import ARTIFACTS, CARD_FILE, ROOT, SHIPPED_MODEL, page_files
 
 APP_FILES = ("app.py", "README.md", "requirements.txt")
-DEMO_PATTERNS = ("*.py", "*.json", "*.onnx")   # the demo package: code and the number reader's fitted weights
+PACKAGES = ("demo", "reader", "reader/numbers")  # the page and the engine
+PACKAGE_PATTERNS = ("*.py", "*.json", "*.onnx")  # code and the number reader's fitted weights
 EXAMPLE_PATTERN = "examples/*.png"
 HUB_FILE_LIMIT = 10 * 1024 * 1024       # the Hub refuses larger files outside Xet/LFS altogether
 HUB_PLAIN_BINARY_LIMIT = 1024 * 1024    # binaries over this must go through Xet/LFS (upload_folder does)
-STALE_PATTERNS = ["*.py", "demo/**", "artifacts/**"]  # remote files no longer uploaded are deleted
+STALE_PATTERNS = ["*.py", "demo/**", "reader/**", "artifacts/**"]  # remote files no longer uploaded are deleted
 
 
 def space_files(root: Path = ROOT) -> list[str]:
     """The repository paths a Space needs, sorted (relative, with forward slashes)."""
     artifacts = root / ARTIFACTS.relative_to(ROOT)
     paths = [root / name for name in APP_FILES]
-    paths += [path for pattern in DEMO_PATTERNS for path in sorted((root / "demo").glob(pattern))]
+    paths += [path for package in PACKAGES for pattern in PACKAGE_PATTERNS for path in sorted((root / package).glob(pattern))]
     paths.append(root / SHIPPED_MODEL.relative_to(ROOT))
     for run in sorted(folder for folder in artifacts.iterdir() if (folder / CARD_FILE).is_file()):
         paths += page_files(run)

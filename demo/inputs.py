@@ -17,7 +17,7 @@ This module alone decides what may be read:
 - at most `MAX_EDITOR_LAYERS` layers in a sketchpad value; sketch pictures sent ahead are held for
   at most `MAX_SKETCHES_HELD` drawings and `MAX_SKETCH_BYTES_HELD` bytes, the oldest dropped first.
 
-What comes out is an RGBA PIL image decoded by `decode` — `demo.images.decode_bytes` (limits on
+What comes out is an RGBA PIL image decoded by `decode` — `reader.images.decode_bytes` (limits on
 bytes, formats, sides, aspect and pixels checked there, from the header, before decoding), which
 the server runs under an OS-enforced budget in `demo.decode_budget`'s worker processes; everything
 past this module receives that image, never a path. Anything else raises `InputError` with one
@@ -35,10 +35,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from demo.errors import InputError
-from demo.images import MAX_IMAGE_BYTES, check_byte_size, decode_bytes
+from reader.errors import InputError
+from reader.images import MAX_IMAGE_BYTES, check_byte_size, decode_bytes
 
-Decoder = Callable[[bytes], Image.Image]  # demo.images.decode_bytes, or the server's demo.decode_budget pool
+Decoder = Callable[[bytes], Image.Image]  # reader.images.decode_bytes, or the server's demo.decode_budget pool
 
 MAX_EDITOR_LAYERS = 4          # the page's sketchpad sends one layer
 MAX_DATA_URL_BYTES = 768 * 1024                      # a picture sent inline in the JSON of a call

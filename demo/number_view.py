@@ -1,6 +1,6 @@
 """Show how a number was read: its ink, a box around each digit, labelled with digit and confidence.
 
-`boxes_picture(reading)` draws a `demo.pipeline.NumberReading` as an RGB array: the ink it read,
+`boxes_picture(reading)` draws a `reader.pipeline.NumberReading` as an RGB array: the ink it read,
 dark on white (enlarged when small, so the labels stay legible), each digit of the best path in a
 green box labelled "7 · 99%", or an orange one labelled "? · 61%" where the model is unsure.
 """

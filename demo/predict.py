@@ -17,11 +17,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from demo import pipeline
-from demo.errors import InputError
-from demo.inside import LayerModel, enlarge, look_inside
-from demo.model import DigitModel
-from demo.runs import MODEL_RULE, choose_model
+from reader import pipeline
+from reader.errors import InputError
+from reader.inside import LayerModel, enlarge, look_inside
+from reader.model import DigitModel
+from reader.runs import MODEL_RULE, choose_model
 
 
 def answer(model: DigitModel, path: str, number: bool) -> dict:

@@ -52,7 +52,7 @@ from pathlib import Path
 
 from python_multipart.exceptions import MultipartParseError
 
-from demo.images import MAX_IMAGE_BYTES
+from reader.images import MAX_IMAGE_BYTES
 from demo.inputs import MAX_DATA_URL_CHARS
 from demo.private_paths import PathAlias
 

@@ -2,7 +2,7 @@
 settings — all before Gradio is imported, so mistakes are answered in about a second.
 
 `start(argv)` parses the command line (``--help`` and wrong flags answer at once), picks the model
-by `demo.runs.MODEL_RULE`, loads it (a missing or broken file ends the process with one line and
+by `reader.runs.MODEL_RULE`, loads it (a missing or broken file ends the process with one line and
 exit status 2), prints which model is served and why, checks the LENET_* settings, and prepares the
 process for serving: a private Gradio cache folder (removed at exit), the pool of worker processes
 that decode clients' pictures under an OS-enforced budget (`demo.decode_budget`), glibc's heap
@@ -20,8 +20,8 @@ import tempfile
 from dataclasses import dataclass
 
 from demo.decode_budget import DecodePool
-from demo.model import DigitModel, ModelError
-from demo.runs import MODEL_RULE, ModelChoice, choose_model, display_path
+from reader.model import DigitModel, ModelError
+from reader.runs import MODEL_RULE, ModelChoice, choose_model, display_path
 
 DEFAULT_CONCURRENCY = 2   # model requests at once: two suits two cores
 DEFAULT_THREADS = 1       # ONNX Runtime threads per request
@@ -86,7 +86,7 @@ def start(argv: list[str] | None = None, announce: bool = True) -> Served:
     except (ModelError, ValueError) as error:
         fail(f"{error} (chosen as {choice.source}; rule: {MODEL_RULE})")
     try:  # the number reader's fitted files: a broken checkout says so now, not at the first number
-        from demo import best_path, whole_digit  # imported here: a bad --model exits before scipy loads
+        from reader.numbers import best_path, whole_digit  # imported here: a bad --model exits before scipy loads
         best_path.shipped_fit(), whole_digit.shipped()
     except RuntimeError as error:
         fail(str(error))

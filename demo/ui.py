@@ -30,12 +30,13 @@ from gradio.exceptions import InvalidPathError
 from PIL import Image
 from starlette.middleware import Middleware
 
-from demo import inputs, number_view, pipeline
-from demo.inside import LayerModel, enlarge, filter_grid, look_inside
-from demo.errors import InputError
-from demo.images import FORMAT_NAMES, MAX_IMAGE_BYTES
-from demo.model import DigitModel
-from demo.runs import LAYERS_FILE, RunView, display_path, shipped_runs
+from demo import inputs, number_view
+from reader import pipeline
+from reader.inside import LayerModel, enlarge, filter_grid, look_inside
+from reader.errors import InputError
+from reader.images import FORMAT_NAMES, MAX_IMAGE_BYTES
+from reader.model import DigitModel
+from reader.runs import LAYERS_FILE, RunView, display_path, shipped_runs
 from demo.private_paths import HideCachePath
 from demo.server_limits import CacheFolder, RequestLimits
 from demo.serving import Served
@@ -70,7 +71,7 @@ CSS = ".model-input img, .heatmap img, [class*='inside-'] img { image-rendering:
 BLANK_DIGIT = (None, "✏️ **Draw a digit** (0–9) in the box — one digit, as large as you like.", None, None)
 BLANK_NUMBER = "✏️ **Write a number** — digits side by side, left to right."
 NO_DIGIT = "**No digit found** — only specks or dots. " + BLANK_NUMBER
-INSIDE_PICTURES = (  # demo.inside picture → label on the page
+INSIDE_PICTURES = (  # reader.inside picture → label on the page
     ("conv1", "conv1: 20 feature maps, 28×28, after ReLU"),
     ("conv1_filters", "conv1's 20 learned filters, 5×5 (blue negative, white 0, red positive)"),
     ("pool1", "max-pool 2×2: 20 maps, 14×14"),
@@ -362,7 +363,7 @@ def examples(pattern: str) -> list[str]:
 
 
 def inside_tab(page: Page, root: ClientFiles, queue: dict) -> None:
-    """Draw or upload a digit and see every layer's response (demo.inside), from the layers file
+    """Draw or upload a digit and see every layer's response (reader.inside), from the layers file
     exported beside the model; /inside (upload) and /inside_sketch are its API endpoints."""
     if page.layers is None:
         gr.Markdown("This model was exported without its layers file (`lenet-layers.onnx` beside it). "

@@ -2,9 +2,9 @@
 digits that other writers and scanners would have made: rotated, thicker or thinner, coarsely
 scanned, elastically distorted or noisy.
 
-Each distorted test image goes the way a user's picture goes in the demo: `demo.preprocess`
+Each distorted test image goes the way a user's picture goes in the demo: `reader.preprocess`
 (ink map, crop, stroke width, 20-pixel box, centre of mass) and then each run's `lenet.onnx`
-through `demo.model.DigitModel` on the CPU, so the figures describe what users get. The
+through `reader.model.DigitModel` on the CPU, so the figures describe what users get. The
 distortions are drawn per image from (seed, image index): the same image is distorted the same
 way whatever `--limit`, and every model sees the same images. Writes robustness.json and
 robustness.txt (the table) into RUN and refreshes RUN's card.json. This stage sits downstream of
@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from demo.errors import InputError  # noqa: E402
-from demo.model import DigitModel  # noqa: E402
-from demo.preprocess import preprocess  # noqa: E402
+from reader.errors import InputError  # noqa: E402
+from reader.model import DigitModel  # noqa: E402
+from reader.preprocess import preprocess  # noqa: E402
 from lenet.card import write_card  # noqa: E402
 from lenet.data import DataError, load_mnist  # noqa: E402
 
@@ -136,8 +136,8 @@ def evaluate(runs: list[Path], limit: int | None, data_dir=None, log=print) -> d
         log(f"{label:14s} " + "  ".join(f"{row['name']} {row['accuracy'][key]:.2%}" for row in rows)
             + f"  ({time.perf_counter() - started:.0f} s)")
     return {"format": FORMAT, "images": int(len(labels)), "seed": SEED,
-            "path": "distorted 28×28 MNIST test image → demo.preprocess.preprocess → lenet.onnx via "
-                    "demo.model.DigitModel (ONNX Runtime, CPU)",
+            "path": "distorted 28×28 MNIST test image → reader.preprocess.preprocess → lenet.onnx via "
+                    "reader.model.DigitModel (ONNX Runtime, CPU)",
             "distortions": [{"key": key, "label": label, "description": description}
                             for key, (label, description, _) in DISTORTIONS.items()],
             "models": rows, "unreadable": unreadable,

@@ -1,7 +1,7 @@
 """Worst-case pictures that the server must accept or refuse cheaply, shared by the resource test
 (tests/test_server_limits.py) and the hostile mix of benchmarks/load.py.
 
-Each one is small on disk and as costly to decode as the limits of `demo.images` allow: the most
+Each one is small on disk and as costly to decode as the limits of `reader.images` allow: the most
 pixels (`MAX_PIXELS`), the longest side and the most extreme aspect ratio, in every mode that is
 stored wide in memory (RGBA, 16-bit, 32-bit, float, palette, CMYK). They are made once per process
 and cached as bytes.
@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from demo.images import MAX_ASPECT, MAX_PIXELS, MAX_SIDE
+from reader.images import MAX_ASPECT, MAX_PIXELS, MAX_SIDE
 
 
 def encode(image: Image.Image, fmt: str, **options) -> bytes:

@@ -16,7 +16,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from demo.runs import choose_model
+from reader.runs import choose_model
 from tests.helpers import ROOT, free_port
 
 
@@ -166,7 +166,7 @@ def test_which_model_is_served_follows_the_printed_rule(tmp_path):
 
 
 def test_cuda_asked_for_but_not_used_says_why():
-    from demo.model import DigitModel, cuda_unavailable_reason, nvidia_driver_present
+    from reader.model import DigitModel, cuda_unavailable_reason, nvidia_driver_present
     model = DigitModel(ROOT / "artifacts" / "fast" / "lenet.onnx")  # default: CUDA first where this build has it
     if model.provider == "CUDAExecutionProvider":
         assert model.cuda_note is None
@@ -183,7 +183,7 @@ def test_pip_installed_cuda_libraries_are_found_in_the_wheels_layout(tmp_path, m
     """onnxruntime-gpu[cuda,cudnn] puts libcudart.so.13 under nvidia/cu13/lib and cuDNN 9 under
     nvidia/cudnn/lib (read from the wheels); TensorFlow's CUDA 12 wheels alone are not enough."""
     import importlib
-    from demo.model import nvidia_packages_installed
+    from reader.model import nvidia_packages_installed
     site = tmp_path / "site-packages"
     for library in ("nvidia/cuda_runtime/lib/libcudart.so.12", "nvidia/cudnn/lib/libcudnn.so.9"):
         (site / library).parent.mkdir(parents=True, exist_ok=True)
@@ -198,7 +198,7 @@ def test_pip_installed_cuda_libraries_are_found_in_the_wheels_layout(tmp_path, m
 
 
 def test_provider_choice(tmp_path):
-    from demo.model import DigitModel
+    from reader.model import DigitModel
     model = DigitModel(ROOT / "artifacts" / "fast" / "lenet.onnx", providers="cpu")
     assert model.provider == "CPUExecutionProvider"
     with pytest.raises(ValueError, match="not available"):

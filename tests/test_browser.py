@@ -8,7 +8,7 @@ drawing area of the Draw tab, read the live prediction from the page. This prove
   browser whose language is not English, and again after "Clear canvas";
 - what the real sketchpad sends (opaque RGBA, white background, black strokes) is read right;
 - on the Number tab, a "1" written touching a "7" is read as "17" (without the model-checked cut
-  of demo.pipeline.read_number the page says "7").
+  of reader.pipeline.read_number the page says "7").
 
 Needs a Chromium, which tests/chromium.py finds or installs (Debian's package as root on Debian,
 else `playwright install chromium`; $LENET_CHROMIUM overrides), and the `playwright` Python

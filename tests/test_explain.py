@@ -1,11 +1,11 @@
-"""demo.explain: the occlusion heatmap shown next to each answer, on the shipped model and real MNIST digits."""
+"""reader.explain: the occlusion heatmap shown next to each answer, on the shipped model and real MNIST digits."""
 
 import numpy as np
 import pytest
 
 from tests.helpers import ROOT
-from demo import explain
-from demo.model import DigitModel
+from reader import explain
+from reader.model import DigitModel
 
 
 @pytest.fixture(scope="module")

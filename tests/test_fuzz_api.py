@@ -414,7 +414,7 @@ def test_server_refuses_oversize_upload(app_server):
     import httpx
     from gradio_client import handle_file
 
-    from demo.images import MAX_IMAGE_BYTES as limit
+    from reader.images import MAX_IMAGE_BYTES as limit
     data = SEVEN.read_bytes() + random_bytes(limit + 1024)
     response = httpx.post(app_server.rstrip("/") + "/gradio_api/upload",
                           files={"files": ("big.png", data, "image/png")}, timeout=60)

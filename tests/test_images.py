@@ -1,4 +1,4 @@
-"""demo.images: every supported format and mode decodes to RGBA within the limits, big pictures are
+"""reader.images: every supported format and mode decodes to RGBA within the limits, big pictures are
 decoded reduced to the same picture, and bad input is an InputError."""
 
 import struct
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from demo import images
-from demo.errors import InputError
-from demo.images import MAX_ASPECT, MAX_IMAGE_BYTES, MAX_PIXELS, MAX_SIDE, WORKING_SIDE, load_image
+from reader import images
+from reader.errors import InputError
+from reader.images import MAX_ASPECT, MAX_IMAGE_BYTES, MAX_PIXELS, MAX_SIDE, WORKING_SIDE, load_image
 from tests.helpers import grey_levels, png_bytes
 
 SIZE = (40, 30)  # width, height of the test pictures

@@ -13,8 +13,8 @@ from gradio.data_classes import FileData
 from PIL import Image
 
 from demo import inputs
-from demo.errors import InputError
-from demo.images import MAX_IMAGE_BYTES
+from reader.errors import InputError
+from reader.images import MAX_IMAGE_BYTES
 from tests.helpers import grey_levels, png_bytes
 
 

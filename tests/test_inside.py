@@ -1,4 +1,4 @@
-"""demo.inside: the Inside LeNet pictures and summary, from the shipped layers file (ONNX Runtime)."""
+"""reader.inside: the Inside LeNet pictures and summary, from the shipped layers file (ONNX Runtime)."""
 
 import json
 import shutil
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from demo import inside
-from demo.model import DigitModel
-from demo.runs import SHIPPED_MODEL
+from reader import inside
+from reader.model import DigitModel
+from reader.runs import SHIPPED_MODEL
 from tests.helpers import ROOT
 
 SEVEN = ROOT / "artifacts" / "examples" / "mnist_test_0000_digit_7.png"

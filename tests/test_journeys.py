@@ -20,7 +20,7 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from demo.runs import SHIPPED_MODEL
+from reader.runs import SHIPPED_MODEL
 from tests.helpers import ROOT, free_port
 
 pytestmark = pytest.mark.slow

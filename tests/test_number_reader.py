@@ -1,4 +1,4 @@
-"""demo.pipeline.read_number: numbers written with real MNIST test digits are read as written.
+"""reader.pipeline.read_number: numbers written with real MNIST test digits are read as written.
 
 The sets come from tests/written_numbers.py, pool EVALUATION (test digits 5,000–9,999; the
 reader's weights were fit on 0–4,999). They are small samples of what `benchmarks/number_reading.py`
@@ -13,13 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from demo import best_path, number_view, pipeline, segment, whole_digit
-from demo.errors import InputError
-from demo.model import DigitModel
-from demo.pipeline import candidate_inputs, read_again_at_full_size, read_digit, read_number
-from demo.preprocess import ink_map
-from demo.runs import SHIPPED_MODEL
-from demo.segment import WORKING_HEIGHT, oversegment
+from demo import number_view
+from reader.numbers import best_path, segment, whole_digit
+from reader import pipeline
+from reader.errors import InputError
+from reader.model import DigitModel
+from reader.pipeline import candidate_inputs, read_again_at_full_size, read_digit, read_number
+from reader.preprocess import ink_map
+from reader.runs import SHIPPED_MODEL
+from reader.numbers.segment import WORKING_HEIGHT, oversegment
 from tests import written_numbers as written
 from tests.helpers import bold_zero
 
@@ -35,7 +37,7 @@ def digits(mnist):
     return images, labels
 
 
-# What these samples gave when last measured (the served model, demo/number_weights.json, the
+# What these samples gave when last measured (the served model, reader/numbers/number_weights.json, the
 # whole-digit check, the full-size re-reading from five positions, the bent cuts and the path chosen
 # again after the re-reading, whole blobs as wide candidates, split digits counted three times in the
 # fit, the softened log-probability, a thick pen's hairlines kept when thinning): hard 147 of 150
@@ -298,7 +300,7 @@ def test_a_one_drawn_touching_a_seven_with_an_even_brush_is_read(model, text, st
 @pytest.mark.parametrize("side, hairline", [(50, 12), (55, 14)])
 def test_a_zero_with_thick_sides_and_hairlines_is_read_as_a_zero(model, side, hairline):
     # A broad nib's or a bold serif font's "0": thinned by its sides' measure, its hairlines
-    # vanished and it read "11" in a number and "4" alone (demo.preprocess.thinned).
+    # vanished and it read "11" in a number and "4" alone (reader.preprocess.thinned).
     picture = bold_zero(side, hairline)
     assert read_digit(model, picture).label == "0"
     assert read_number(model, picture).text == "0"

@@ -1,4 +1,4 @@
-"""demo.preprocess: pictures of real MNIST digits, drawn the way users draw, come back as MNIST.
+"""reader.preprocess: pictures of real MNIST digits, drawn the way users draw, come back as MNIST.
 
 Figures measured when these tests were written, against which the floors below leave a margin:
 drawn on a white sketchpad canvas at 2–10× and a random position, 200 test digits give a mean
@@ -18,8 +18,8 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage as ndi
 
-from demo.images import InputError
-from demo.preprocess import (MNIST_STROKE_WIDTHS, ink_map, preprocess, stroke_width, to_mnist)
+from reader.images import InputError
+from reader.preprocess import (MNIST_STROKE_WIDTHS, ink_map, preprocess, stroke_width, to_mnist)
 from tests.helpers import bold_zero
 
 CANVAS = (500, 300)  # width, height

@@ -1,4 +1,4 @@
-"""demo.preprocess_many: many ink maps at once give exactly what `to_mnist` gives each alone.
+"""reader.numbers.preprocess_many: many ink maps at once give exactly what `to_mnist` gives each alone.
 
 The Number reader relies on it for every candidate digit, so the inputs here are the candidates
 of hard numbers written with real MNIST test digits (thin and thick pens: strokes to grow and to
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from demo import segment
-from demo.preprocess import (MNIST_STROKE_WIDTHS, crop_to_ink, ink_map, remove_specks, render_offset, ridge_of,
+from reader.numbers import segment
+from reader.preprocess import (MNIST_STROKE_WIDTHS, crop_to_ink, ink_map, remove_specks, render_offset, ridge_of,
                              stroke_width, to_mnist)
-from demo.preprocess_many import Canvas, rendered_offsets, to_mnist_many
+from reader.numbers.preprocess_many import Canvas, rendered_offsets, to_mnist_many
 from tests import written_numbers as written
 
 

@@ -9,12 +9,12 @@ from hypothesis.extra.numpy import array_shapes, arrays
 from PIL import Image
 
 from demo import inputs
-from demo.errors import InputError
-from demo.images import WORKING_SIDE as MAX_SIDE
-from demo.images import load_image
-from demo.preprocess import preprocess, to_mnist
-from demo.best_path import noise_features
-from demo.segment import oversegment
+from reader.errors import InputError
+from reader.images import WORKING_SIDE as MAX_SIDE
+from reader.images import load_image
+from reader.preprocess import preprocess, to_mnist
+from reader.numbers.best_path import noise_features
+from reader.numbers.segment import oversegment
 
 SETTINGS = settings(max_examples=200, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -1,4 +1,4 @@
-"""demo.segment: the over-segmentation graph of numbers written with real MNIST test digits.
+"""reader.numbers.segment: the over-segmentation graph of numbers written with real MNIST test digits.
 
 No model here: these tests pin what the graph offers the reader. A right reading needs, for each
 digit, a candidate that is that digit (holds ≥ 85 % of its ink and little of its neighbours'),
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from demo.errors import InputError
-from demo.preprocess import INK_THRESHOLD, ink_map
-from demo.segment import (BEND, MAX_ASPECT, MAX_COMPONENTS, MIN_DIGIT_HEIGHT, WHOLE_BLOB_ASPECT, WORKING_HEIGHT,
+from reader.errors import InputError
+from reader.preprocess import INK_THRESHOLD, ink_map
+from reader.numbers.segment import (BEND, MAX_ASPECT, MAX_COMPONENTS, MIN_DIGIT_HEIGHT, WHOLE_BLOB_ASPECT, WORKING_HEIGHT,
                           bent_cuts, oversegment, with_bent_cuts)
 from tests import written_numbers as written
 

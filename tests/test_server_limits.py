@@ -24,7 +24,7 @@ from PIL import Image
 
 from benchmarks.common import AppServer
 from demo import decode_budget, inputs, private_paths, server_limits
-from demo.images import MAX_ASPECT, MAX_IMAGE_BYTES
+from reader.images import MAX_ASPECT, MAX_IMAGE_BYTES
 from tests.helpers import ROOT, png_bytes
 from tests.hostile_inputs import costly_to_decode, png_claiming, worst_cases
 

@@ -90,10 +90,10 @@ def test_tutorial_run_is_shipped_for_comparison():
 
 
 def test_demo_session_settings_run_without_nchwc_and_answer_like_the_defaults(test_set, tmp_path):
-    """demo.model turns ONNX Runtime's NCHWc rewrite off for speed (see DISABLED_OPTIMIZERS): the
+    """reader.model turns ONNX Runtime's NCHWc rewrite off for speed (see DISABLED_OPTIMIZERS): the
     rewrite must really be gone from the graph that runs, and the answers must not change."""
     import onnx
-    from demo.model import make_session
+    from reader.model import make_session
     x, y = test_set
     cpu = ["CPUExecutionProvider"]
     demo = make_session(FAST / "lenet.onnx", cpu, optimized_model_path=tmp_path / "demo.onnx")

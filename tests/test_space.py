@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from demo import deploy
-from demo.runs import SHIPPED_MODEL
+from reader.runs import SHIPPED_MODEL
 from tests.helpers import ROOT
 
 SHIPPED_RUNS = ("fast", "robust", "seed")  # artifacts/ folders with a run card: the page's training tab shows each
@@ -18,7 +18,8 @@ EXAMPLES = sorted(path.name for path in (ROOT / "artifacts" / "examples").glob("
 
 
 def expected_space_files() -> set[str]:
-    code = {f"demo/{path.name}" for pattern in ("*.py", "*.json", "*.onnx") for path in (ROOT / "demo").glob(pattern)}
+    code = {f"{package}/{path.name}" for package in ("demo", "reader", "reader/numbers")
+            for pattern in ("*.py", "*.json", "*.onnx") for path in (ROOT / package).glob(pattern)}
     runs = {f"artifacts/{run}/{name}" for run in SHIPPED_RUNS
             for name in ("card.json", "report.json", "confusion.png", "misclassified.npz", "lenet-layers.onnx")}
     return ({"app.py", "README.md", "requirements.txt", SHIPPED_MODEL.relative_to(ROOT).as_posix()}
@@ -28,7 +29,9 @@ def expected_space_files() -> set[str]:
 def test_the_space_gets_exactly_what_the_app_reads():
     files = deploy.space_files()
     assert set(files) == expected_space_files()
-    assert "demo/number_weights.json" in files and "demo/whole_digit.onnx" in files and "artifacts/robust/card.json" in files and "artifacts/seed/confusion.png" in files and len(EXAMPLES) >= 10
+    assert {"reader/numbers/number_weights.json", "reader/numbers/whole_digit.onnx", "reader/pipeline.py",
+            "demo/ui.py", "artifacts/robust/card.json", "artifacts/seed/confusion.png"} <= set(files)
+    assert len(EXAMPLES) >= 10
     for name in files:
         assert not name.startswith(("runs/", ".venv", "tests/", "benchmarks/", "lenet/", "export/", "."))
         assert not name.endswith((".keras", "-int8.onnx"))
@@ -47,7 +50,7 @@ def test_local_runs_caches_and_tests_never_go_up(tmp_path):
     """The same selection from a checkout full of what a user makes: runs, a venv, caches."""
     copy = tmp_path / "checkout"
     copy.mkdir()
-    for name in ("app.py", "README.md", "requirements.txt", "demo", "artifacts"):
+    for name in ("app.py", "README.md", "requirements.txt", "demo", "reader", "artifacts"):
         (shutil.copytree if (ROOT / name).is_dir() else shutil.copy2)(ROOT / name, copy / name)
     for junk in ("runs/fast/lenet.onnx", "runs/fast/run.json", "runs/.fast.partial-1-x/model.keras",
                  ".venv/lib/x.py", "tests/test_x.py", "demo/__pycache__/ui.cpython-311.pyc", ".gradio/flagged.csv",

@@ -1,4 +1,4 @@
-"""demo.whole_digit: the learned check that a candidate is one whole digit, not a piece or a pair.
+"""reader.numbers.whole_digit: the learned check that a candidate is one whole digit, not a piece or a pair.
 
 Measured on numbers written with MNIST test digits 5,000–9,999 (the check learnt from training
 digits only). ~10 s on the 2-core machine.
@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from demo import pipeline, segment, whole_digit
-from demo.model import DigitModel
-from demo.preprocess import INK_THRESHOLD, ink_map
-from demo.runs import SHIPPED_MODEL
+from reader import pipeline
+from reader.numbers import segment, whole_digit
+from reader.model import DigitModel
+from reader.preprocess import INK_THRESHOLD, ink_map
+from reader.runs import SHIPPED_MODEL
 from tests import written_numbers as written
 
 
@@ -57,7 +58,7 @@ def test_the_saved_graph_is_the_network_it_was_made_from(tmp_path):
 
 def test_a_refit_that_keeps_the_check_reads_its_scores_from_the_file():
     """`fit_number_weights.py --keep-check` fits the path weights only: the check it keeps says
-    itself what it was trained on, the figures demo/number_weights.json records beside the weights."""
+    itself what it was trained on, the figures reader/numbers/number_weights.json records beside the weights."""
     import json
     from benchmarks.fit_number_weights import CHECK_SCORES, kept_check
     check_file, scores = kept_check(whole_digit.WEIGHTS_FILE)

@@ -3,14 +3,14 @@
 MNIST was made this way (LeCun, Cortes & Burges): each digit's longer side was fit into a 20×20
 box with anti-aliasing, keeping the aspect ratio, and the result was placed in a 28×28 frame so
 that its centre of mass sits at the frame's centre. The model expects float32 values in [0, 1],
-white ink (1.0) on black (0.0). This module reproduces that for anything `demo.images` can load:
+white ink (1.0) on black (0.0). This module reproduces that for anything `reader.images` can load:
 
 1. `ink_map` — how much ink each pixel holds, whatever the picture looks like: the browser
    sketchpad's opaque white canvas with black strokes, a transparent PNG whose ink is only in
    alpha, a photo of dark ink on (grey, noisy) paper, or a light-on-dark image like MNIST itself.
 2. `to_mnist` — crop to the ink, bring the stroke width to MNIST's, fit into the 20-pixel box,
    centre by mass in the 28-pixel frame.
-3. `preprocess` — both, for one digit (`demo.segment` handles several digits).
+3. `preprocess` — both, for one digit (`reader.numbers.segment` handles several digits).
 
 Two measured MNIST facts are built in (500 test digits): the centre of mass lies at pixel index
 (13.98, 14.01) ± 0.29, i.e. at image_size / 2 with integer placement; the stroke width (as
@@ -26,8 +26,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
-from demo.errors import InputError
-from demo.images import load_image
+from reader.errors import InputError
+from reader.images import load_image
 
 INK_THRESHOLD = 0.2        # an ink-map pixel above this counts as ink for shapes and components
 BBOX_THRESHOLD = 0.1       # ... and above this for the digit's bounding box (as MNIST's 20-px box)
@@ -45,7 +45,7 @@ EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 def preprocess(source, image_size: int = 28, digit_box: int = 20) -> np.ndarray | None:
     """The model input for a picture of one digit, or None when nothing is drawn.
 
-    `source` is anything `demo.images.load_image` accepts (the server hands over the image that
+    `source` is anything `reader.images.load_image` accepts (the server hands over the image that
     `demo.inputs` decoded), or None. Returns float32 (image_size, image_size) in [0, 1], white ink
     on black. Raises `InputError` for input that is not a usable image.
     """
@@ -56,7 +56,7 @@ def preprocess(source, image_size: int = 28, digit_box: int = 20) -> np.ndarray 
 
 def ink_map(image) -> np.ndarray:
     """Ink per pixel, float32 (H, W) in [0, 1], 1 = full ink, 0 = background, at the size
-    `load_image` gives (longer side at most `demo.images.MAX_SIDE`).
+    `load_image` gives (longer side at most `reader.images.MAX_SIDE`).
 
     The picture (anything `load_image` accepts) is composited onto white and read as darkness, so
     an opaque white canvas with black strokes and a transparent PNG with dark ink both work. If

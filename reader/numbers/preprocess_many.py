@@ -1,6 +1,6 @@
 """`to_mnist` for many ink maps at once: the same answers, each costly step run once for all.
 
-The Number reader preprocesses every candidate digit of a number (demo.segment: about 30 for five
+The Number reader preprocesses every candidate digit of a number (reader.numbers.segment: about 30 for five
 digits) the way MNIST was made. One by one, each costs two blob labellings and filters and up to
 three distance transforms: small calls whose fixed cost outweighs their work. Here the ink maps
 are laid side by side on one canvas, far enough apart that no step can see one part from another
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from demo.preprocess import (EIGHT_CONNECTED, INK_THRESHOLD, SPECK_FRACTION, as_ink_array, centre_by_mass, crop_to_ink,
+from reader.preprocess import (EIGHT_CONNECTED, INK_THRESHOLD, SPECK_FRACTION, as_ink_array, centre_by_mass, crop_to_ink,
                              fit_in_box, grown, render_pad, ridge_of, stroke_offset, thinned, width_at_ridge)
 
 SPECK_REACH = 2            # remove_specks keeps ink within this many px of a kept blob (a 5×5 filter)
@@ -60,7 +60,7 @@ class Canvas:
 
 
 def to_mnist_many(inks, image_size: int = 28, digit_box: int = 20) -> list[np.ndarray | None]:
-    """`demo.preprocess.to_mnist` of each ink map in `inks`, in order (None where one has no ink)."""
+    """`reader.preprocess.to_mnist` of each ink map in `inks`, in order (None where one has no ink)."""
     if not 1 <= digit_box <= image_size:
         raise ValueError(f"need 1 <= digit_box <= image_size, got {digit_box} and {image_size}")
     inks = [as_ink_array(ink) for ink in inks]
@@ -77,7 +77,7 @@ def to_mnist_many(inks, image_size: int = 28, digit_box: int = 20) -> list[np.nd
 
 
 def without_specks(inks: list[np.ndarray]) -> list[np.ndarray]:
-    """`demo.preprocess.remove_specks` of each ink map: blobs under `SPECK_FRACTION` of their own
+    """`reader.preprocess.remove_specks` of each ink map: blobs under `SPECK_FRACTION` of their own
     map's largest blob dropped, and ink farther than `SPECK_REACH` px from a kept blob."""
     canvas = Canvas.of(inks, gap=SPECK_REACH + 1)
     blobs, count = ndi.label(canvas.array > INK_THRESHOLD, structure=EIGHT_CONNECTED)
@@ -95,7 +95,7 @@ def without_specks(inks: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def stroke_widths_normalised(crops: list[np.ndarray], digit_box: int) -> list[np.ndarray]:
-    """`demo.preprocess.normalise_stroke_width` of each crop (same rule, same rendering)."""
+    """`reader.preprocess.normalise_stroke_width` of each crop (same rule, same rendering)."""
     if not crops:
         return []
     masks = [crop > 0.5 for crop in crops]
@@ -112,7 +112,7 @@ def stroke_widths_normalised(crops: list[np.ndarray], digit_box: int) -> list[np
 
 
 def stroke_widths(masks: list[np.ndarray]) -> list[float]:
-    """`demo.preprocess.stroke_width` of each mask."""
+    """`reader.preprocess.stroke_width` of each mask."""
     if not masks:
         return []
     canvas = Canvas.of(masks, gap=1, dtype=bool)
@@ -122,7 +122,7 @@ def stroke_widths(masks: list[np.ndarray]) -> list[float]:
 
 
 def rendered_offsets(masks: list[np.ndarray], offsets: list[float]) -> list[np.ndarray]:
-    """`demo.preprocess.render_offset` of each mask padded as `normalise_stroke_width` pads it:
+    """`reader.preprocess.render_offset` of each mask padded as `normalise_stroke_width` pads it:
     the masks to grow on one canvas (one outside distance transform; they lie farther apart than
     any growth reaches), those to thin on another (one inside distance transform)."""
     out: list[np.ndarray | None] = [None] * len(masks)

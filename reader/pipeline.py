@@ -1,7 +1,7 @@
 """From what a user gives (canvas, file, array) to what the page shows: one digit or a number.
 
-decode (demo.images) → MNIST-style preprocessing (demo.preprocess, demo.segment) → ONNX Runtime
-(demo.model) → explanation (demo.explain). The page, the API and `python -m demo.predict` all
+decode (reader.images) → MNIST-style preprocessing (reader.preprocess, reader.numbers.segment) → ONNX Runtime
+(reader.model) → explanation (reader.explain). The page, the API and `python -m demo.predict` all
 call these two functions, so they cannot drift apart.
 """
 
@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from demo import best_path, explain, segment, whole_digit
-from demo.errors import InputError
-from demo.images import load_image
-from demo.model import DigitModel
-from demo.preprocess import INK_THRESHOLD, ink_map, preprocess
-from demo.preprocess_many import to_mnist_many
+from reader.numbers import best_path, segment, whole_digit
+from reader import explain
+from reader.errors import InputError
+from reader.images import load_image
+from reader.model import DigitModel
+from reader.preprocess import INK_THRESHOLD, ink_map, preprocess
+from reader.numbers.preprocess_many import to_mnist_many
 
 REREAD_BELOW = 0.99   # a chosen digit read less surely than this from the shrunk ink is read again at
                       # full size (hard numbers: 3 % of digits; re-reading all gains nothing more)
@@ -90,7 +91,7 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     """Read a written number, left to right; None when the picture holds no ink (no digits, when
     all its ink is specks and dots).
 
-    Recognition-based segmentation (demo.segment, demo.best_path): candidate digits from an
+    Recognition-based segmentation (reader.numbers.segment, reader.numbers.best_path): candidate digits from an
     over-segmentation, every one preprocessed like MNIST and read by the model in one batch, the
     digits chosen as the best path; when that path doubts a digit on a blob wide enough to be two
     (`doubted`), the second over-segmentation, with bent cuts, is read too and the path that scores
@@ -167,7 +168,7 @@ class CandidateReadings:
 
 def candidate_inputs(model: DigitModel, graph: segment.Oversegmentation) -> np.ndarray:
     """The model input of every candidate digit of `graph`, preprocessed together
-    (demo.preprocess_many): (candidates, size, size) float32, all zero for a candidate without ink."""
+    (reader.numbers.preprocess_many): (candidates, size, size) float32, all zero for a candidate without ink."""
     return model_inputs(model, [c.ink for c in graph.candidates])
 
 

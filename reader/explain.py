@@ -11,7 +11,7 @@ within the page's latency budget; stride 2 with 6×6 windows costs 2.3× more fo
 import numpy as np
 from PIL import Image
 
-from demo.model import DigitModel
+from reader.model import DigitModel
 
 
 PATCH, STRIDE = 7, 3

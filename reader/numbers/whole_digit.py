@@ -6,7 +6,7 @@ digits, as surely as a digit: a thick "9" cut in two reads as "5" + "1" at p ≈
 that job beside the unchanged LeNet: one hidden layer of ReLU units that sees a candidate as the
 model does (its 28×28 input) plus its size against the line (width and height in line heights,
 the strokes its cuts go through, the pieces it joins), and gives the log-odds that it is one whole
-digit. `demo.best_path` weighs that beside the model's own reading.
+digit. `reader.numbers.best_path` weighs that beside the model's own reading.
 
 `benchmarks/fit_number_weights.py` trains it (scikit-learn's MLPClassifier) on numbers written
 with MNIST *training* digits, a candidate counting as a digit when it is one of the written digits
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from demo.model import first_line, make_session
-from demo.segment import Oversegmentation
+from reader.model import first_line, make_session
+from reader.numbers.segment import Oversegmentation
 
 WEIGHTS_FILE = Path(__file__).with_name("whole_digit.onnx")
 GEOMETRY = ("width / line height", "height / line height", "strokes cut", "pieces")

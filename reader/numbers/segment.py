@@ -2,10 +2,10 @@
 
 Cutting a number into digits by rules alone fails on the numbers people really write: touching
 digits, broken strokes, detached bars, dots. Instead, `oversegment` proposes *too many* cuts and
-lets the recognizer decide (demo.best_path picks the best path through them):
+lets the recognizer decide (reader.numbers.best_path picks the best path through them):
 
 1. the ink map's 8-connected blobs (pixels above `INK_THRESHOLD`), specks dropped
-   (`demo.preprocess.ink_blobs`: tiny next to the largest blob);
+   (`reader.preprocess.ink_blobs`: tiny next to the largest blob);
 2. the line's digit height: the area-weighted median height of its columns (a blob, or blobs
    stacked over one another: a digit a thin pen broke across counts whole; all digits of a number
    are about equally tall, while a dot or a broken piece is small and light); when it is over
@@ -21,7 +21,7 @@ lets the recognizer decide (demo.best_path picks the best path through them):
    columns, the path from top to bottom through the least ink, straying at most `BEND` line
    heights (slanted touching digits share columns, so no vertical line parts them: two leaning
    6s, a 3 against a 0). The reader reads it too when it doubts its first reading, and the path
-   that scores higher wins (demo.pipeline);
+   that scores higher wins (reader.pipeline);
 5. the blobs and their slices are the *pieces*, ordered by their blob's centre, a blob's slices
    left to right; anti-aliased ink too faint to count goes to the nearest piece within `HALO` px
    (as `to_mnist` keeps it);
@@ -35,9 +35,9 @@ lets the recognizer decide (demo.best_path picks the best path through them):
 The graph's nodes are the positions between pieces (0 … len(pieces)); a candidate covering
 pieces i … j − 1 is an arc i → j; a mark or a piece too short to be a digit may also be skipped
 (a "noise" arc i → i + 1). Each candidate carries its own ink (other pieces' ink zeroed) for
-`demo.preprocess.to_mnist`, its box, and how many strokes its cuts went through.
+`reader.preprocess.to_mnist`, its box, and how many strokes its cuts went through.
 `ink_at_full_size` takes a candidate's ink from the full-size map again, for the chosen digits'
-second reading (demo.pipeline).
+second reading (reader.pipeline).
 """
 
 from collections import Counter
@@ -48,8 +48,8 @@ from PIL import Image
 from scipy import ndimage as ndi
 from scipy.signal import find_peaks
 
-from demo.errors import InputError
-from demo.preprocess import INK_THRESHOLD, as_ink_array, ink_blobs
+from reader.errors import InputError
+from reader.preprocess import INK_THRESHOLD, as_ink_array, ink_blobs
 
 MAX_COMPONENTS = 5_000       # more separate ink blobs than this is noise, not handwriting
 MAX_MARKS = 200              # more pieces than this is not a number (noise, a page)
@@ -348,7 +348,7 @@ def stroke_count(column: np.ndarray) -> int:
 
 def with_halo(labels: np.ndarray, ink: np.ndarray) -> np.ndarray:
     """Give each inked pixel outside the pieces (faint anti-aliasing) to the nearest piece within
-    `HALO` px in both directions, as `demo.preprocess.remove_specks` keeps it beside a blob."""
+    `HALO` px in both directions, as `reader.preprocess.remove_specks` keeps it beside a blob."""
     ys, xs = np.nonzero((labels == 0) & (ink > 0))
     owner = np.zeros(ys.size, dtype=labels.dtype)
     offsets = sorted(((dy, dx) for dy in range(-HALO, HALO + 1) for dx in range(-HALO, HALO + 1) if dy or dx),
@@ -433,7 +433,7 @@ def ink_at_full_size(graph: Oversegmentation, candidate: Candidate, full_ink: np
     """The candidate's ink taken from `full_ink`, the ink map `graph` was made from: when that was
     shrunk to `WORKING_HEIGHT`, every full-size pixel under the candidate's pixels (its own pieces',
     faint ink included) keeps its ink, all else is 0; otherwise just the candidate's ink. MNIST's
-    digits were made from the full-size scan, and so is a digit read alone (demo.preprocess)."""
+    digits were made from the full-size scan, and so is a digit read alone (reader.preprocess)."""
     if graph.ink.shape == full_ink.shape:
         return candidate.ink
     scale_y, scale_x = graph.ink.shape[0] / full_ink.shape[0], graph.ink.shape[1] / full_ink.shape[1]

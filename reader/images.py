@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import ExifTags, Image
 
-from demo.errors import InputError
+from reader.errors import InputError
 
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
 FORMAT_NAMES = "PNG, JPEG, BMP, GIF, WebP or TIFF"

@@ -1,6 +1,6 @@
 """Choose the digits of a number: the best path through its over-segmentation (Viterbi).
 
-`demo.segment.oversegment` proposes candidate digits (arcs between cut positions); the model reads
+`reader.numbers.segment.oversegment` proposes candidate digits (arcs between cut positions); the model reads
 every candidate in one batch; here each arc gets a score and dynamic programming finds the path
 from the first cut position to the last with the highest total (LeCun et al. 1998, §VI).
 
@@ -20,7 +20,7 @@ A candidate's score is a weighted sum of what the model says and plain geometric
 - for a piece of a cut blob, how surely the whole blob reads as one digit of the right length;
 - which class it was read as (a slice of almost any digit reads as a "1");
 - how surely a small network trained on pieces, pairs and whole digits says it is one whole digit
-  (demo.whole_digit): the model itself reads a slice of a digit as surely as a digit.
+  (reader.numbers.whole_digit): the model itself reads a slice of a digit as surely as a digit.
 
 A noise arc, which skips a mark or a piece too short to be a digit, scores by its size. The
 weights and class shapes (`number_weights.json`) are made by `python
@@ -39,10 +39,10 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy.special import logsumexp
 
-from demo.preprocess import INK_THRESHOLD
-from demo.preprocess_many import Canvas
-from demo.segment import Oversegmentation
-from demo.whole_digit import WholeDigitCheck
+from reader.preprocess import INK_THRESHOLD
+from reader.numbers.preprocess_many import Canvas
+from reader.numbers.segment import Oversegmentation
+from reader.numbers.whole_digit import WholeDigitCheck
 
 WEIGHTS_FILE = Path(__file__).with_name("number_weights.json")
 LOG_FLOOR = -60.0         # log-probabilities below this carry no more information (LeNet is sure of
@@ -230,7 +230,7 @@ def noise_features(graph: Oversegmentation) -> dict[int, np.ndarray]:
 def best_arcs(graph: Oversegmentation, digit_scores: np.ndarray, noise_scores: dict[int, float]) -> list[int]:
     """The arcs of the highest-scoring path from cut position 0 to the last, left to right: a
     candidate's index, or −1 − piece for a noise arc. Every picture has a path: a piece that is not
-    noise is a candidate on its own (demo.segment.candidates)."""
+    noise is a candidate on its own (reader.numbers.segment.candidates)."""
     nodes = len(graph.pieces)
     arcs_into: list[list[tuple[int, int, float]]] = [[] for _ in range(nodes + 1)]
     for index, candidate in enumerate(graph.candidates):

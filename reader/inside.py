@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from demo.model import CUDA, DigitModel, choose_providers, make_session
-from demo.preprocess import preprocess
+from reader.model import CUDA, DigitModel, choose_providers, make_session
+from reader.preprocess import preprocess
 
 GAP = 2                          # white pixels between tiles
 GAP_COLOUR = (255, 255, 255)
@@ -88,7 +88,7 @@ class InsideReading:
 
 
 def look_inside(model: DigitModel, layers: LayerModel, source) -> InsideReading | None:
-    """All layers for one picture (anything `demo.preprocess.preprocess` takes); None without ink."""
+    """All layers for one picture (anything `reader.preprocess.preprocess` takes); None without ink."""
     image = preprocess(source, model.contract.image_size, model.contract.digit_box)
     if image is None:
         return None
