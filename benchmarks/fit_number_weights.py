@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from reader.numbers import best_path, segment, whole_digit
-from reader import pipeline  # noqa: E402
+from reader.numbers import candidates  # noqa: E402
 from reader.model import DigitModel  # noqa: E402
 from reader.preprocess import INK_THRESHOLD, ink_map  # noqa: E402
 
@@ -88,7 +88,7 @@ def train_check(model: DigitModel, images: np.ndarray, labels: np.ndarray, writt
         for number in numbers:
             graph = segment.oversegment(ink_map(number.image))
             if graph.candidates:
-                inputs.append(whole_digit.check_inputs(graph, pipeline.candidate_inputs(model, graph)))
+                inputs.append(whole_digit.check_inputs(graph, candidates.candidate_inputs(model, graph)))
                 truths.append(np.array(right_candidates(number, graph, written)) >= 0)
         print(f"check, {name}: {count} numbers of training digits read ({time.perf_counter() - started:.0f} s)", flush=True)
     inputs, truths = np.vstack(inputs), np.concatenate(truths)
@@ -148,8 +148,8 @@ def example_of(model: DigitModel, number, graph: segment.Oversegmentation, shape
                check: whole_digit.WholeDigitCheck, written, readings=None) -> dict:
     """One graph of `number` with what `best_arcs` needs: its candidates' features and labels, and
     which of them are its written digits. `readings`: the candidates' (inputs, probabilities),
-    when the caller has them already (`pipeline.CandidateReadings`)."""
-    inputs, probabilities = readings or pipeline.CandidateReadings(model).of(graph)
+    when the caller has them already (`candidates.CandidateReadings`)."""
+    inputs, probabilities = readings or candidates.CandidateReadings(model).of(graph)
     whole = check.log_odds(graph, inputs)
     return {"text": number.text, "nodes": len(graph.pieces),
             "starts": [c.start for c in graph.candidates], "stops": [c.stop for c in graph.candidates],

@@ -219,7 +219,7 @@ def failure_causes(model, numbers, readings, ceiling, written) -> tuple[dict, di
     Causes: "the model misreads a digit even read alone" (`ceiling`); "no right candidates": no path
     through candidates that are the written digits (`fit_number_weights.right_candidates`) reads
     the number, each of its digits read as `read_number` reads a chosen digit (an unsure one read
-    again at full size, `pipeline.read_again_at_full_size`, where the checkout has it); "the path":
+    again at full size, `reread.read_again_at_full_size`, where the checkout has it); "the path":
     one does, and the fitted weights chose another. The causes are empty when the checkout being
     measured (`--code`) has no fitted reader of this kind to ask.
     """
@@ -228,10 +228,9 @@ def failure_causes(model, numbers, readings, ceiling, written) -> tuple[dict, di
     causes = {"the model misreads a digit even read alone": 0, "no right candidates": 0, "the path": 0}
     try:
         from benchmarks import fit_number_weights as fitting
-        from reader.numbers import best_path, whole_digit
-        from reader import pipeline
+        from reader.numbers import best_path, candidates, whole_digit
         fit, check = best_path.shipped_fit(), whole_digit.shipped()
-        fitting.example_of, pipeline.CandidateReadings  # noqa: B018 (a checkout from before them cannot say)
+        fitting.example_of, candidates.CandidateReadings  # noqa: B018 (a checkout from before them cannot say)
     except (ImportError, AttributeError, RuntimeError) as error:
         print(f"failure causes not measured for this checkout: {error}")
         return {}, dict(misread.most_common())
@@ -248,15 +247,14 @@ def failure_causes(model, numbers, readings, ceiling, written) -> tuple[dict, di
 def right_path_reads(model, number, fitting, fit, check, written) -> bool:
     """Whether, in one of the number's over-segmentations, the best path through the candidates
     that are its written digits reads it, each digit read as `read_number` reads a chosen one."""
-    from reader import pipeline
-    from reader.numbers import segment
+    from reader.numbers import candidates, segment
     from reader.preprocess import ink_map
     ink = ink_map(number.image)
     graphs = [segment.oversegment(ink)]
     bent = segment.with_bent_cuts(graphs[0]) if hasattr(segment, "with_bent_cuts") else None
     graphs += [bent] if bent is not None else []
     for graph in graphs:
-        readings = pipeline.CandidateReadings(model).of(graph)
+        readings = candidates.CandidateReadings(model).of(graph)
         example = fitting.example_of(model, number, graph, fit.class_shapes, check, written, readings)
         right = fitting.best_arcs(example, fit.digit_weights, fit.noise_weights, right_only=True)
         if right is not None and read_as_chosen(model, ink, graph, [k for kind, k in right if kind == "d"],
@@ -269,9 +267,9 @@ def read_as_chosen(model, ink, graph, path: list[int], inputs, probabilities) ->
     """The labels `read_number` gives the candidates `path` of `graph` (an over-segmentation of
     `ink`, its candidates' model `inputs` and `probabilities`) if it chose them: their first
     readings, the unsure ones read again at full size where this checkout does that."""
-    from reader import pipeline
-    if hasattr(pipeline, "read_again_at_full_size"):
-        _, probabilities = pipeline.read_again_at_full_size(model, ink, graph, path, inputs, probabilities)
+    from reader.numbers import reread
+    if hasattr(reread, "read_again_at_full_size"):
+        _, probabilities = reread.read_again_at_full_size(model, ink, graph, path, inputs, probabilities)
     else:
         probabilities = probabilities[path]
     return "".join(model.contract.class_labels[int(p.argmax())] for p in probabilities)

@@ -14,11 +14,13 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
 from demo import number_view
-from reader.numbers import best_path, segment, whole_digit
+from reader.numbers import best_path, candidates, reread, segment, whole_digit
 from reader import pipeline
 from reader.errors import InputError
 from reader.model import DigitModel
-from reader.pipeline import candidate_inputs, read_again_at_full_size, read_digit, read_number
+from reader.numbers.candidates import candidate_inputs
+from reader.numbers.reread import read_again_at_full_size
+from reader.pipeline import read_digit, read_number
 from reader.preprocess import ink_map
 from reader.runs import SHIPPED_MODEL
 from reader.numbers.segment import WORKING_HEIGHT, oversegment
@@ -210,9 +212,9 @@ def test_the_path_is_chosen_again_with_what_is_read_again(model, digits, monkeyp
     def settled(number):
         ink = ink_map(number.image)
         graph = oversegment(ink)
-        inputs, probabilities = pipeline.CandidateReadings(model).of(graph)
+        inputs, probabilities = candidates.CandidateReadings(model).of(graph)
         first = best_path.choose(graph, inputs, probabilities, check)
-        return graph, inputs, probabilities, first, pipeline.settle(model, ink, graph, inputs, probabilities, check, first)
+        return graph, inputs, probabilities, first, reread.settle(model, ink, graph, inputs, probabilities, check, first)
 
     numbers = (written.hard_numbers(*digits, 3, seed=59) + written.hard_numbers(*digits, 194, seed=56)[193:]
                + written.hard_numbers(*digits, 187, seed=58)[186:] + written.touching_pairs(*digits, 22, seed=43))
@@ -220,7 +222,7 @@ def test_the_path_is_chosen_again_with_what_is_read_again(model, digits, monkeyp
     for number in numbers:
         graph, inputs, probabilities, first, (path, chosen_inputs, after) = settled(number)
         assert best_path.choose(graph, inputs, after, check) == path
-        unsure = [k for k in path if probabilities[k].max() < pipeline.REREAD_BELOW]
+        unsure = [k for k in path if probabilities[k].max() < reread.REREAD_BELOW]
         assert all(not np.array_equal(after[k], probabilities[k]) for k in unsure)
         assert len(chosen_inputs) == len(path)
         if path != first:
@@ -228,7 +230,7 @@ def test_the_path_is_chosen_again_with_what_is_read_again(model, digits, monkeyp
             assert "".join(str(int(after[k].argmax())) for k in path) == number.text
             assert "".join(str(int(probabilities[k].argmax())) for k in first) != number.text
     assert len(changed) >= 2
-    monkeypatch.setattr(pipeline, "REREAD_ROUNDS", 0)
+    monkeypatch.setattr(reread, "REREAD_ROUNDS", 0)
     for number in changed:
         _, _, _, first, (path, _, _) = settled(number)
         assert path == first

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from reader import pipeline
+from reader.numbers import candidates
 from reader.numbers import segment, whole_digit
 from reader.model import DigitModel
 from reader.preprocess import INK_THRESHOLD, ink_map
@@ -25,7 +25,7 @@ def scored(mnist):
     odds, truth = [], []
     for number in written.hard_numbers(images, labels, 60, seed=31):
         graph = segment.oversegment(ink_map(number.image))
-        odds.append(check.log_odds(graph, pipeline.candidate_inputs(model, graph)))
+        odds.append(check.log_odds(graph, candidates.candidate_inputs(model, graph)))
         masks = written.digit_masks(number, graph.ink.shape, INK_THRESHOLD)
         truth += [any(written.is_digit(c.box, c.ink > INK_THRESHOLD, mask) for mask in masks) for c in graph.candidates]
     return np.concatenate(odds), np.array(truth)
