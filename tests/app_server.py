@@ -72,3 +72,21 @@ def close_app(blocks=None) -> None:
         blocks = getattr(app, "demo", None)
     if blocks is not None and getattr(blocks, "is_running", False):
         blocks.close()
+
+
+def call_endpoint(http, endpoint: str, *data) -> tuple[str, object]:
+    """One call the way a raw-HTTP client makes it: POST /call/<endpoint> on `http` (an httpx client
+    whose base URL ends in /gradio_api), then its event stream; ("complete", outputs) or
+    ("error", message)."""
+    import json
+    response = http.post(f"/call/{endpoint}", json={"data": list(data)})
+    assert response.status_code == 200, (endpoint, response.status_code, response.text[:300])
+    event = None
+    with http.stream("GET", f"/call/{endpoint}/{response.json()['event_id']}") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                payload = json.loads(line.split(":", 1)[1])
+                return (event, payload) if event == "complete" else (event, (payload or {}).get("error"))
+    raise AssertionError("the event stream ended without a result")

@@ -20,6 +20,7 @@ import pytest
 
 from benchmarks.common import AppServer
 from demo import server_limits
+from tests.app_server import call_endpoint
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.slow
@@ -40,17 +41,7 @@ class Client:
         return response.json()[0]
 
     def call(self, endpoint: str, *data):
-        response = self.http.post(f"/call/{endpoint}", json={"data": list(data)})
-        assert response.status_code == 200, (endpoint, response.status_code, response.text[:300])
-        event = None
-        with self.http.stream("GET", f"/call/{endpoint}/{response.json()['event_id']}") as stream:
-            for line in stream.iter_lines():
-                if line.startswith("event:"):
-                    event = line.split(":", 1)[1].strip()
-                elif line.startswith("data:") and event in ("complete", "error"):
-                    payload = json.loads(line.split(":", 1)[1])
-                    return event, payload if event == "complete" else (payload or {}).get("error")
-        raise AssertionError("the event stream ended without a result")
+        return call_endpoint(self.http, endpoint, *data)
 
     def config(self) -> dict:
         return self.http.get(self.app.url.rstrip("/") + "/config").json()

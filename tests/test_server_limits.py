@@ -25,6 +25,7 @@ from PIL import Image
 from benchmarks.common import AppServer
 from demo import decode_budget, inputs, private_paths, server_limits
 from reader.images import MAX_ASPECT, MAX_IMAGE_BYTES
+from tests.app_server import call_endpoint
 from tests.helpers import ROOT, png_bytes
 from tests.hostile_inputs import costly_to_decode, png_claiming, worst_cases
 
@@ -64,17 +65,7 @@ class Server:
 
     def call(self, endpoint: str, *data) -> tuple[str, object]:
         """("complete", outputs) or ("error", message), through /call/<endpoint> and its event stream."""
-        response = self.http.post(f"/call/{endpoint}", json={"data": list(data)})
-        assert response.status_code == 200, (response.status_code, response.text[:300])
-        event = None
-        with self.http.stream("GET", f"/call/{endpoint}/{response.json()['event_id']}") as stream:
-            for line in stream.iter_lines():
-                if line.startswith("event:"):
-                    event = line.split(":", 1)[1].strip()
-                elif line.startswith("data:") and event in ("complete", "error"):
-                    payload = json.loads(line.split(":", 1)[1])
-                    return (event, payload) if event == "complete" else (event, (payload or {}).get("error"))
-        raise AssertionError("the event stream ended without a result")
+        return call_endpoint(self.http, endpoint, *data)
 
     def reads_a_seven(self) -> bool:
         kind, outputs = self.call("classify_upload", self.upload(SEVEN.read_bytes(), "seven.png"))
