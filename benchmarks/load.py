@@ -53,7 +53,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import (ROOT, AppServer, api_call, default_out, machine_info, print_table, rss_kib,  # noqa: E402
                                summary, write_canvases, write_json, write_upload_pngs)
-from demo.server_limits import CACHE_QUOTA_BYTES  # noqa: E402
+from demo.cache_folder import CACHE_QUOTA_BYTES  # noqa: E402
 
 SERVER_MS = re.compile(r"([0-9.]+) ms on")
 TARGET_FAILED = 0

@@ -133,7 +133,7 @@ def limit_malloc_arenas(arenas: int) -> None:
 
 def private_cache_folder() -> str:
     """A cache folder for this process alone (inside $GRADIO_TEMP_DIR if set), used by Gradio for
-    uploads and outputs; `demo.server_limits.CacheFolder` bounds it and removes it at exit."""
+    uploads and outputs; `demo.cache_folder.CacheFolder` bounds it and removes it at exit."""
     base = GRADIO_TEMP_DIR_AT_START or tempfile.gettempdir()  # a second start in this process nests nothing
     os.makedirs(base, exist_ok=True)
     folder = tempfile.mkdtemp(prefix="lenet-demo-", dir=base)

@@ -38,7 +38,8 @@ from reader.images import FORMAT_NAMES, MAX_IMAGE_BYTES
 from reader.model import DigitModel
 from reader.runs import LAYERS_FILE, RunView, display_path, shipped_runs
 from demo.private_paths import HideCachePath
-from demo.server_limits import CacheFolder, RequestLimits
+from demo.cache_folder import CacheFolder
+from demo.server_limits import RequestLimits
 from demo.serving import Served
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -423,7 +424,7 @@ def build_app(served: Served) -> gr.Blocks:
     queue = dict(concurrency_limit=served.concurrency, concurrency_id="model")
 
     # No delete_cache: Gradio's would delete the examples' and the Training tab's files after their age
-    # like any other; demo.server_limits.CacheFolder expires uploads and outputs and keeps those.
+    # like any other; demo.cache_folder.CacheFolder expires uploads and outputs and keeps those.
     with gr.Blocks(title="LeNet digits") as app:
         gr.Markdown("# LeNet digits\nDraw a digit and the 1998 LeNet, trained on MNIST and run with ONNX Runtime, "
                     "reads it — preprocessed exactly as MNIST itself was made.")

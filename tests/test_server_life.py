@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from benchmarks.common import AppServer
-from demo import server_limits
+from demo import cache_folder
 from tests.app_server import call_endpoint
 from tests.helpers import ROOT
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 SEVEN = ROOT / "artifacts" / "examples" / "mnist_test_0000_digit_7.png"
 MODEL = ["--model", str(ROOT / "artifacts" / "fast" / "lenet.onnx")]
-SWEEPS = 2 * server_limits.CACHE_SWEEP_EVERY_S + 3
+SWEEPS = 2 * cache_folder.CACHE_SWEEP_EVERY_S + 3
 
 
 class Client:
@@ -120,7 +120,7 @@ def test_examples_still_answer_on_a_server_kept_past_the_real_expiry():
         pytest.fail("the long-lived server was not started: run the whole module (conftest orders its tests)")
     app, client = LONG_LIVED["app"], LONG_LIVED["client"]
     try:
-        left = LONG_LIVED["started"] + server_limits.CACHE_MAX_AGE_S + SWEEPS - time.monotonic()
+        left = LONG_LIVED["started"] + cache_folder.CACHE_MAX_AGE_S + SWEEPS - time.monotonic()
         if left > 0:
             time.sleep(left)
         assert app.process.poll() is None, "the server died"

@@ -23,7 +23,7 @@ import pytest
 from PIL import Image
 
 from benchmarks.common import AppServer
-from demo import decode_budget, inputs, private_paths, server_limits
+from demo import cache_folder, decode_budget, inputs, private_paths, server_limits
 from reader.images import MAX_ASPECT, MAX_IMAGE_BYTES
 from tests.app_server import call_endpoint
 from tests.helpers import ROOT, png_bytes
@@ -503,7 +503,7 @@ def test_one_client_cannot_fill_the_upload_space_for_everyone(server):
     flood = {"x-forwarded-for": "203.0.113.7"}  # documentation address; nothing is sent to it
     picture = os.urandom(MAX_IMAGE_BYTES - 1024)
     sent = 0
-    for _ in range(server_limits.CACHE_QUOTA_BYTES // len(picture) + 1):
+    for _ in range(cache_folder.CACHE_QUOTA_BYTES // len(picture) + 1):
         response = server.http.post("/upload", headers=flood, files={"files": ("noise.png", picture, "image/png")})
         if response.status_code != 200:
             break
@@ -511,8 +511,8 @@ def test_one_client_cannot_fill_the_upload_space_for_everyone(server):
     assert response.status_code == 503, "one client filled the whole upload space"
     detail = response.json()["detail"]
     wait = int(detail.rsplit("try again in ", 1)[1].split(" s", 1)[0])
-    assert 0 < wait <= server_limits.UPLOAD_MAX_AGE_S + server_limits.CACHE_SWEEP_EVERY_S, detail
-    assert sent <= server_limits.CLIENT_SHARE_BYTES < server_limits.CACHE_QUOTA_BYTES
+    assert 0 < wait <= cache_folder.UPLOAD_MAX_AGE_S + cache_folder.CACHE_SWEEP_EVERY_S, detail
+    assert sent <= cache_folder.CLIENT_SHARE_BYTES < cache_folder.CACHE_QUOTA_BYTES
     other = {"x-forwarded-for": "198.51.100.9"}
     response = server.http.post("/upload", headers=other, files={"files": ("tiny.png", b"\x89PNG tiny", "image/png")})
     assert response.status_code == 200
@@ -538,7 +538,7 @@ def test_disk_use_is_bounded_no_empty_temp_files_and_the_folder_goes_at_exit(tmp
         assert not [p for p in files if p.stat().st_size == 0], "empty temp files are left per request"
         grown = sum(p.stat().st_size for p in files) - start_bytes
         assert grown < 60 * 20_000  # ~ one upload and two small PNGs per request, nothing else
-        assert grown < server_limits.CACHE_QUOTA_BYTES
+        assert grown < cache_folder.CACHE_QUOTA_BYTES
         os.kill(app.pid, signal.SIGTERM)
         app.process.wait(timeout=30)
     assert not cache.exists() and list(base.iterdir()) == []
@@ -553,10 +553,10 @@ def test_the_page_still_writes_its_pictures_after_everything_in_the_cache_has_ag
     outputs = OutputImages(cache)
     first = Path(outputs.save(np.zeros((8, 8), np.uint8)))
     (cache / "abc").mkdir()
-    long_ago = time.time() - 2 * server_limits.CACHE_MAX_AGE_S
+    long_ago = time.time() - 2 * cache_folder.CACHE_MAX_AGE_S
     for path in (first, cache / "abc"):
         os.utime(path, (long_ago, long_ago))
-    server_limits.CacheFolder(cache).sweep()
+    cache_folder.CacheFolder(cache).sweep()
     assert not first.exists() and not (cache / "abc").exists() and cache.is_dir()
     assert Path(outputs.save(np.zeros((8, 8), np.uint8))).is_file()
 
@@ -565,13 +565,13 @@ def test_cache_folder_expires_old_files_keeps_the_examples_and_enforces_its_quot
     kept = tmp_path / "examples" / "seven.png"
     kept.parent.mkdir()
     kept.write_bytes(b"x" * 1000)
-    folder = server_limits.CacheFolder(tmp_path)
+    folder = cache_folder.CacheFolder(tmp_path)
     folder.start()
     try:
         old = tmp_path / "abc" / "upload.png"
         old.parent.mkdir()
         old.write_bytes(b"y" * 5000)
-        long_ago = time.time() - server_limits.CACHE_MAX_AGE_S - 1
+        long_ago = time.time() - cache_folder.CACHE_MAX_AGE_S - 1
         os.utime(old, (long_ago, long_ago))
         os.utime(kept, (long_ago, long_ago))
         fresh = tmp_path / "def" / "upload.png"
@@ -580,7 +580,7 @@ def test_cache_folder_expires_old_files_keeps_the_examples_and_enforces_its_quot
         folder.sweep()
         assert kept.exists() and fresh.exists() and not old.exists()
         assert folder.bytes == 8000
-        monkeypatch.setattr(server_limits, "CACHE_QUOTA_BYTES", 10_000)
+        monkeypatch.setattr(cache_folder, "CACHE_QUOTA_BYTES", 10_000)
         assert folder.admit(1500) is None  # 8,000 + 1,500 admitted
         assert "upload space is full" in folder.admit(1000)  # 10,500 would pass 10,000
         folder.sweep()  # measured again: the admitted upload never came
@@ -593,8 +593,8 @@ def test_cache_folder_expires_old_files_keeps_the_examples_and_enforces_its_quot
 def test_a_clients_share_counts_every_upload_it_sent_and_frees_as_they_age(tmp_path, monkeypatch):
     """The same file sent again is stored once by Gradio but counts again against its sender; the
     share frees when the uploads age out, and another client is never held back by it."""
-    monkeypatch.setattr(server_limits, "CLIENT_SHARE_BYTES", 10_000)
-    folder = server_limits.CacheFolder(tmp_path)
+    monkeypatch.setattr(cache_folder, "CLIENT_SHARE_BYTES", 10_000)
+    folder = cache_folder.CacheFolder(tmp_path)
     stored = tmp_path / "abc" / "upload.png"
     stored.parent.mkdir()
     stored.write_bytes(b"u" * 4000)
@@ -604,10 +604,10 @@ def test_a_clients_share_counts_every_upload_it_sent_and_frees_as_they_age(tmp_p
     assert folder.held_by("203.0.113.7") == 8000
     refusal = folder.admit(4100, "203.0.113.7")
     assert refusal is not None and "share for one address" in refusal
-    assert int(refusal.rsplit("try again in ", 1)[1].split(" s")[0]) <= server_limits.UPLOAD_MAX_AGE_S + 6
+    assert int(refusal.rsplit("try again in ", 1)[1].split(" s")[0]) <= cache_folder.UPLOAD_MAX_AGE_S + 6
     assert folder.admit(4100, "198.51.100.9") is None
-    later = time.time() + server_limits.UPLOAD_MAX_AGE_S + 1
-    monkeypatch.setattr(server_limits.time, "time", lambda: later)
+    later = time.time() + cache_folder.UPLOAD_MAX_AGE_S + 1
+    monkeypatch.setattr(cache_folder.time, "time", lambda: later)
     folder.sweep()
     assert not stored.exists() and folder.held_by("203.0.113.7") == 0
     assert folder.admit(4100, "203.0.113.7") is None
