@@ -54,7 +54,7 @@ MIN_BODY_BYTES_PER_S = 32 * 1024                   # ... and so is one slower th
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 CLIENT_FAULT = ("The server could not handle this request: it names no endpoint of this page, or its data is "
-                "malformed (see the README's API section).")
+                "malformed (see the API section of docs/demo.md).")
 
 log = logging.getLogger("lenet.server")
 

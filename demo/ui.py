@@ -8,7 +8,7 @@ Every image input hands its client payload to `demo.inputs` (the trust boundary)
 Gradio's own preprocessing, so the functions behind the page receive a bounded RGBA image, never
 a path; a refused input becomes one error pop-up and one log line (endpoint, reason, size).
 Named API endpoints: /classify_sketch, /classify_upload, /classify_photo, /read_number,
-/read_number_upload, /inside, /inside_sketch (README: gradio_client and raw HTTP calls).
+/read_number_upload, /inside, /inside_sketch (docs/demo.md: gradio_client and raw HTTP calls).
 """
 
 import contextlib
@@ -163,7 +163,7 @@ def refuse_malformed_payloads(app: gr.Blocks) -> None:
             error = InputError(inputs.NOT_READABLE)
         except pydantic.ValidationError as invalid:
             error = InputError(f"The request's data does not fit /{block_fn.api_name} ({where_invalid(invalid)}); "
-                               "send each image as a file uploaded to /gradio_api/upload (README: API).")
+                               "send each image as a file uploaded to /gradio_api/upload (docs/demo.md: API).")
         raise refused(f"/{block_fn.api_name}", error, len(json.dumps(inputs_, default=str))) from None
 
     app.preprocess_data = preprocess_data

@@ -6,7 +6,7 @@ alpha kept) whose longer side is at most `WORKING_SIDE` pixels. Nothing after th
 care about file formats, image modes or sizes. Client payloads (uploads, data URLs, sketchpad
 values) reach this module only through `demo.inputs`, the trust boundary.
 
-Limits, checked before the expensive work (the README's "Limits and security" quotes them):
+Limits, checked before the expensive work (docs/serving.md's "Limits and security" quotes them):
 - at most `MAX_IMAGE_BYTES` encoded bytes;
 - only the `FORMATS` below: Pillow is never asked to try another decoder (EPS, JPEG 2000, …);
 - from the file header, before any pixel is decoded: each side at most `MAX_SIDE`, the longer

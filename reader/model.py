@@ -30,7 +30,7 @@ CUDA = "CUDAExecutionProvider"
 DEFAULT_UNCERTAIN_BELOW = 0.6
 # ONNX Runtime's NCHWc layout rewrite blocks channels by 16 on AVX-512 (8 on AVX2), so LeNet's
 # 20- and 50-channel convolutions are computed as 32 and 64 (about half of it padding); without
-# it they run as im2col + GEMM. Figures: README "Performance" and benchmarks/inference.py.
+# it they run as im2col + GEMM. Figures: docs/performance.md and benchmarks/inference.py.
 DISABLED_OPTIMIZERS = ("NchwcTransformer",)
 # What this demo's preprocessing produces; a model that wants anything else is refused.
 IMPLEMENTED = {"input_dtype": "float32", "input_range": [0.0, 1.0], "input_polarity": "white_on_black",
