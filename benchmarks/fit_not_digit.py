@@ -68,6 +68,7 @@ def main(argv=None) -> int:
     parser.add_argument("--per-kind", type=int, default=400, help="generated non-digits per kind")
     parser.add_argument("--canvas-digits", type=int, default=1000, help="MNIST digits drawn on the canvas")
     parser.add_argument("--hidden", type=int, default=32, help="ReLU units (0: logistic regression)")
+    parser.add_argument("--alpha", type=float, default=0.1, help="the MLP's L2 penalty")
     parser.add_argument("--reject", type=float, default=0.0015, help="share of held-out MNIST digits refused")
     parser.add_argument("--cached", action="store_true", help=f"reuse the features saved in {CACHE}")
     parser.add_argument("--out", type=Path, default=not_digit.WEIGHTS_FILE)
@@ -91,7 +92,7 @@ def main(argv=None) -> int:
     standard = (x - mean) / scale
     started = time.perf_counter()
     if args.hidden:
-        fitted = MLPClassifier((args.hidden,), alpha=1e-3, max_iter=300, early_stopping=False, random_state=0)
+        fitted = MLPClassifier((args.hidden,), alpha=args.alpha, max_iter=300, early_stopping=False, random_state=0)
         # MLPClassifier takes no sample weights in every version: balance by repeating the non-digits
         repeat = max(1, round(len(x_digits) / len(x_not)))
         fitted.fit(np.vstack([standard[:len(x_digits)]] + [standard[len(x_digits):]] * repeat),
@@ -110,7 +111,7 @@ def main(argv=None) -> int:
     saved["threshold"] = float(min(0.0, np.quantile(held_out, args.reject)))
     saved["fitted_on"] = {"digits": int(len(x_digits)), "non_digits": {k: int((kinds == k).sum()) for k in FITTED_KINDS},
                           "threshold_from": f"{len(held_out)} MNIST training digits 50,000-54,999, {args.reject:.2%} refused",
-                          "hidden": args.hidden}
+                          "hidden": args.hidden, "alpha": args.alpha}
     args.out.write_text(json.dumps(saved, separators=(",", ":"),
                                    default=float).replace("],[", "],\n["))
     check = not_digit.NotDigitCheck(args.out)

@@ -7,7 +7,7 @@ separate check sits beside the unchanged LeNet. It sees what the engine already 
 
 - the ink before preprocessing (`geometry`): how many separate blobs, how long the strokes are in
   pen widths (a dot is about one), how elongated the ink and its largest blob are, how much of
-  its box it fills, how large it is against the picture;
+  its box it fills, how large it is against the picture, how many loops (holes) it closes;
 - the 28×28 model input, pooled to 14×14;
 - LeNet's probabilities (the best, and the entropy).
 
@@ -24,16 +24,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage as ndi
 
 from reader.preprocess import INK_THRESHOLD, ink_bbox, ink_blobs, stroke_width
 
 WEIGHTS_FILE = Path(__file__).with_name("not_digit.json")
 GEOMETRY = ("blobs", "log stroke length in pen widths", "log elongation", "log largest blob's elongation",
-            "fill of the box", "size against the picture")
+            "fill of the box", "size against the picture", "holes")
 MODEL = ("best probability", "entropy")
 POOL = 2                      # the 28×28 input is averaged over POOL × POOL squares
 DOT_LENGTH = 2.5              # ink at most this many pen widths long (each blob) is a tap or dots
 MAX_BLOBS = 6
+MAX_HOLES = 6                 # a digit has at most 2 (an 8); a scribble's loops make many
 MEASURE_SIDE = 96           # px: `geometry` measures strokes on the ink brought to at most this
 
 
@@ -54,9 +56,8 @@ def geometry(ink: np.ndarray) -> np.ndarray:
     side = max(x1 - x0, y1 - y0)
     factor = max(1, math.ceil(side / MEASURE_SIDE))
     kept = np.where(blobs > 0, ink[y0:y1, x0:x1], 0)
-    mask = block_mean(kept, factor) > 0.5 if factor > 1 else kept > 0.5
-    if not mask.any():
-        mask = block_mean(kept, factor) > INK_THRESHOLD
+    small = block_mean(kept, factor) if factor > 1 else kept
+    mask = small > 0.5 if (small > 0.5).any() else small > INK_THRESHOLD
     width = max(stroke_width(mask), 1.0) * factor
     areas = np.bincount(blobs.ravel(), minlength=count + 1)[1:]
     largest = blobs == 1 + int(areas.argmax())
@@ -64,7 +65,20 @@ def geometry(ink: np.ndarray) -> np.ndarray:
     largest_side = max(ly[-1] - ly[0], lx[-1] - lx[0]) + 1
     area = mask.sum() * factor ** 2
     return np.array([min(count, MAX_BLOBS), np.log(max(area, 1) / width ** 2), np.log(side / width),
-                     np.log(largest_side / width), area / ((x1 - x0) * (y1 - y0)), side / min(ink.shape)], np.float32)
+                     np.log(largest_side / width), area / ((x1 - x0) * (y1 - y0)), side / min(ink.shape),
+                     min(holes(small > INK_THRESHOLD, width / factor), MAX_HOLES)], np.float32)
+
+
+def holes(mask: np.ndarray, width: float) -> int:
+    """Enclosed background regions of `mask` at least a pen width square: the loops
+    of a 0, 6, 8, 9 or 4, or of a scribble."""
+    background, count = ndi.label(np.pad(~mask, 1, constant_values=True))
+    if count <= 1:
+        return 0
+    areas = np.bincount(background.ravel())[1:]
+    outside = background[0, 0] - 1
+    areas[outside] = 0
+    return int((areas >= max(2.0, width ** 2)).sum())
 
 
 def block_mean(values: np.ndarray, factor: int) -> np.ndarray:
