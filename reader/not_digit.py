@@ -36,7 +36,7 @@ POOL = 2                      # the 28×28 input is averaged over POOL × POOL s
 DOT_LENGTH = 2.5              # ink at most this many pen widths long (each blob) is a tap or dots
 MAX_BLOBS = 6
 MAX_HOLES = 6                 # a digit has at most 2 (an 8); a scribble's loops make many
-MEASURE_SIDE = 96           # px: `geometry` measures strokes on the ink brought to at most this
+MEASURE_SIDE = 96             # px: `geometry` measures strokes on the ink brought to at most this
 
 
 @dataclass
@@ -48,8 +48,8 @@ class Verdict:
 
 def geometry(ink: np.ndarray) -> np.ndarray:
     """GEOMETRY of an ink map (`reader.preprocess.ink_map`) that holds ink. Stroke width and length
-    are measured on the kept ink brought to at most MEASURE_SIDE px (block means): the same ratios,
-    a tenth of the cost on a 400-px canvas."""
+    are measured on the kept ink brought to at most MEASURE_SIDE px (block means): the same ratios
+    for less work on a large canvas."""
     blobs, count = ink_blobs(ink)
     x0, y0, x1, y1 = ink_bbox((blobs > 0).astype(np.float32), 0.5)
     blobs = blobs[y0:y1, x0:x1]
@@ -57,7 +57,7 @@ def geometry(ink: np.ndarray) -> np.ndarray:
     factor = max(1, math.ceil(side / MEASURE_SIDE))
     kept = np.where(blobs > 0, ink[y0:y1, x0:x1], 0)
     small = block_mean(kept, factor) if factor > 1 else kept
-    mask = small > 0.5 if (small > 0.5).any() else small > INK_THRESHOLD
+    mask = next((small > level for level in (0.5, INK_THRESHOLD, 0) if (small > level).any()))
     width = max(stroke_width(mask), 1.0) * factor
     areas = np.bincount(blobs.ravel(), minlength=count + 1)[1:]
     largest = blobs == 1 + int(areas.argmax())
@@ -94,7 +94,8 @@ def features(ink: np.ndarray, model_input: np.ndarray, probabilities: np.ndarray
     p = np.clip(probabilities.astype(np.float64), 1e-12, 1)
     size = model_input.shape[0] // POOL * POOL
     pooled = model_input[:size, :size].reshape(size // POOL, POOL, size // POOL, POOL).mean(axis=(1, 3))
-    return np.concatenate([geometry(ink), [p.max(), -(p * np.log(p)).sum()], pooled.ravel()]).astype(np.float32)
+    values = np.concatenate([geometry(ink), [p.max(), -(p * np.log(p)).sum()], pooled.ravel()])
+    return np.nan_to_num(values).astype(np.float32)
 
 
 def reason(geometry_values: np.ndarray) -> str:
