@@ -9,8 +9,9 @@ slice of a 4 or a 7 is often a 1, so they would teach it to refuse real 1s; they
 
 The threshold is set on MNIST training digits 50,000–54,999 and a quarter of the drawn digits
 (neither fitted on; of the drawn, those LeNet reads surely: refusing a digit it doubts, often a
-broken one, loses nothing) so that at most `--reject` (default 0.15%) and `--reject-drawn` (1%) are refused. A scikit-learn MLPClassifier (one ReLU layer) is fitted on
-standardised features (`reader.not_digit.features`), and its weights are written as JSON.
+broken one, loses nothing) so that at most `--reject` (default 0.15%) and `--reject-drawn` (1%)
+are refused. A scikit-learn MLPClassifier (one ReLU layer) is fitted on standardised features
+(`reader.not_digit.features`), and its weights are written as JSON.
 
     python benchmarks/fit_not_digit.py            # ~12 min on 2 busy cores (--cached: refit in a minute)
 """

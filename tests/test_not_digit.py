@@ -93,7 +93,8 @@ def test_digits_drawn_on_the_canvas_and_printed_are_not_refused(model, mnist):
         indices = np.flatnonzero(labels == digit)[:6]
         plain = [non_digits.canvas_digit(images[i], rng, "canvas") for i in indices[:2]]
         readings = [read_digit(model, picture, heatmap=False) for picture in plain]
-        assert all(r.digit and r.label == str(digit) for r in readings), (digit, [(r.label, r.not_digit_reason) for r in readings])
+        assert all(r.digit and r.label == str(digit) for r in readings), \
+            (digit, [(r.label, r.not_digit_reason) for r in readings])
         printed = read_digit(model, non_digits.font_digit(digit, rng, NO_FONTS), heatmap=False)
         assert printed.digit, (digit, printed.not_digit_reason)   # (LeNet reads this font's 1 as a 7: not refused)
         harder += [read_digit(model, non_digits.canvas_digit(images[i], rng, style), heatmap=False)
