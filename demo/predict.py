@@ -1,13 +1,16 @@
 """`python -m demo.predict FILE...`: classify image files from the command line.
 
-Same preprocessing and model as the page (and the same rule for which model: see --help). Prints
-one line per file, or with --json a JSON list with one object per file, in order: for a digit
-{file, label, confidence, sure, probabilities, milliseconds}; for --number {file, number,
-milliseconds, digits: [{label, confidence, sure, box}]}; when no ink is found the label or number is
-null with a message; a file that cannot be read gives {file, error}. --inside writes the Inside
-LeNet pictures (input, conv1, conv1_filters, pool1, conv2, pool2, fc1 as PNG) and summary.json per
-file into --out/<name>/ (default ./inside-<name>/) and reports {file, inside, label, files}. Exit status 1 if any file could not be
-read (the others are still answered), 2 for a bad model or flag.
+Same preprocessing and model as the page (and the same rule for which model: see --help). Prints one
+line per file, or with --json a JSON list with one object per file, in order: for a digit {file,
+label, confidence, sure, digit: true, probabilities, milliseconds}; for a picture that is not a
+digit (reader.not_digit: a tap, a scribble, a mark, a letter) label null, digit false, sure false,
+message "not a digit: <reason>", not_digit_reason, and LeNet's closest reading as model_label with
+its confidence and probabilities; for --number {file, number, milliseconds, digits: [{label,
+confidence, sure, box}]}; when no ink is found the label or number is null with a message; a file
+that cannot be read gives {file, error}. --inside writes the Inside LeNet pictures (input, conv1,
+conv1_filters, pool1, conv2, pool2, fc1 as PNG) and summary.json per file into --out/<name>/
+(default ./inside-<name>/) and reports {file, inside, label, files}. Exit status 1 if any file could
+not be read (the others are still answered), 2 for a bad model or flag.
 """
 
 import argparse
@@ -37,9 +40,13 @@ def answer(model: DigitModel, path: str, number: bool) -> dict:
     reading = pipeline.read_digit(model, path, heatmap=False)
     if reading is None:
         return {"file": path, "label": None, "message": "no ink found"}
-    return {"file": path, "label": reading.label, "confidence": round(reading.confidence, 4), "sure": reading.sure,
-            "probabilities": {k: round(v, 6) for k, v in reading.probabilities.items()},
-            "milliseconds": round(reading.milliseconds, 2)}
+    facts = {"confidence": round(reading.confidence, 4), "sure": reading.sure, "digit": reading.digit,
+             "probabilities": {k: round(v, 6) for k, v in reading.probabilities.items()},
+             "milliseconds": round(reading.milliseconds, 2)}
+    if not reading.digit:
+        return {"file": path, "label": None, "message": f"not a digit: {reading.not_digit_reason}",
+                "not_digit_reason": reading.not_digit_reason, "model_label": reading.label, **facts}
+    return {"file": path, "label": reading.label, **facts}
 
 
 def inside_answer(model: DigitModel, layers, path: str, out: Path | None) -> dict:

@@ -245,7 +245,11 @@ class Page:
 
 
 def verdict(reading) -> str:
-    """The status line's Markdown for one digit: the answer, or "not sure" with the two likeliest."""
+    """The status line's Markdown for one digit: the answer, "not a digit" and why, or "not sure"
+    with the two likeliest."""
+    if not getattr(reading, "digit", True):
+        return (f"**Not a digit:** {reading.not_digit_reason}. (LeNet's closest reading would be a "
+                f"{reading.label}, {reading.confidence:.0%}.)")
     if reading.sure:
         return f"It's a **{reading.label}** ({reading.confidence:.1%} sure)."
     runner_up = sorted(reading.probabilities.items(), key=lambda kv: -kv[1])[1]

@@ -6,7 +6,8 @@ command line (`python -m demo.predict`), `evaluate` and `benchmarks` all read th
 
 Modules, in the order a picture meets them: images (bounded decoding), preprocess (MNIST's own
 preprocessing), model (ONNX Runtime and the contract read from the model file), explain (occlusion
-heatmap), inside (every layer's activations, from the layers file exported beside the model),
+heatmap), inside (every layer's activations, from the layers file exported beside the model), not_digit
+(whether a picture holds a digit at all: a tap, a scribble, a mark or a letter is "not a digit"),
 pipeline (one digit, or a number: the two entry points), runs (run folders and which model is
 served), errors (the one exception for input it cannot use). The number reader is the `numbers`
 sub-package.

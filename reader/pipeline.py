@@ -10,14 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reader import explain
+from reader import explain, not_digit
 from reader.errors import InputError
 from reader.images import load_image
 from reader.model import DigitModel
 from reader.numbers import best_path, segment, whole_digit
 from reader.numbers.candidates import CandidateReadings
 from reader.numbers.reread import settle
-from reader.preprocess import INK_THRESHOLD, ink_map, preprocess
+from reader.preprocess import INK_THRESHOLD, ink_map, to_mnist
 
 SURE_DIGIT = 0.99     # a chosen digit on a wide blob read less surely than this ...
 SURE_WHOLE = 2.0      # ... or whose whole-digit log-odds are under this: the bent cuts are read too
@@ -46,6 +46,8 @@ class ModelAnswer:
 class DigitReading(ModelAnswer):
     heatmap: np.ndarray | None       # RGB overlay of the occlusion map
     milliseconds: float
+    digit: bool = True               # False: the not-digit check (reader.not_digit) refused it ...
+    not_digit_reason: str | None = None   # ... and this says why; then `sure` is False too
 
 
 @dataclass
@@ -66,21 +68,39 @@ class NumberReading:
         return [digit.box for digit in self.digits]
 
 
-def _reading(model: DigitModel, mnist: np.ndarray, probabilities: np.ndarray, heat: bool, started: float):
+def _reading(model: DigitModel, mnist: np.ndarray, probabilities: np.ndarray, heat: bool, started: float,
+             verdict: not_digit.Verdict):
     target = int(probabilities.argmax())
     heatmap = explain.overlay(mnist, explain.occlusion_map(model, mnist, target)) if heat else None
-    return DigitReading.of(model, mnist, probabilities, heatmap=heatmap,
-                           milliseconds=(time.perf_counter() - started) * 1000)
+    reading = DigitReading.of(model, mnist, probabilities, heatmap=heatmap,
+                              milliseconds=(time.perf_counter() - started) * 1000,
+                              digit=verdict.digit, not_digit_reason=verdict.reason)
+    reading.sure = reading.sure and verdict.digit
+    return reading
+
+
+def digit_parts(model: DigitModel, source) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """What reading one digit computes: the ink map, the 28×28 model input and the model's
+    probabilities; None for an empty canvas or an image with no ink."""
+    if source is None:
+        return None
+    ink = ink_map(load_image(source))
+    mnist = to_mnist(ink, model.contract.image_size, model.contract.digit_box)
+    if mnist is None:
+        return None
+    return ink, mnist, model.probabilities(mnist[None])[0]
 
 
 def read_digit(model: DigitModel, source, heatmap: bool = True) -> DigitReading | None:
-    """Classify one digit; None for an empty canvas or an image with no ink."""
+    """Classify one digit, or say it is not one (`reader.not_digit`: a tap, a scribble, a mark, a
+    letter, and why); None for an empty canvas or an image with no ink."""
     started = time.perf_counter()
-    mnist = preprocess(source, model.contract.image_size, model.contract.digit_box)
-    if mnist is None:
+    parts = digit_parts(model, source)
+    if parts is None:
         return None
-    probabilities = model.probabilities(mnist[None])[0]
-    return _reading(model, mnist, probabilities, heatmap, started)
+    ink, mnist, probabilities = parts
+    verdict = not_digit.shipped().verdict(ink, mnist, probabilities)
+    return _reading(model, mnist, probabilities, heatmap, started, verdict)
 
 
 def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReading | None:

@@ -1,0 +1,166 @@
+"""How well does a reading say "not a digit"? The not-digit check (reader/not_digit.py) measured on
+what it was never fitted or tuned on.
+
+- Held-apart non-digits: `tests.non_digits` with the EVALUATION seed, fonts (Liberation, else
+  PIL's own) and MNIST *test* digits for parts and pairs, on the 400×400 canvas: per kind the
+  share read "not a digit", the share "not a digit" or "not sure", and, as before this check,
+  the share LeNet alone claimed sure.
+- Real MNIST test digits (all 10,000 by default) as 28×28 pictures through `read_digit`: the
+  share refused, the accuracy of those accepted and of all.
+- MNIST test digits drawn on the canvas (opaque, thin, paper) and printed digits in the
+  evaluation fonts: the share refused and the accuracy of those accepted.
+- The check's own time per reading, beside the time of the reading without it.
+
+    python benchmarks/not_digit.py                 # ~8 min on 2 busy cores
+    python benchmarks/not_digit.py --quick         # 2,000 MNIST digits, 40 of each kind
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import FP32_MODEL, RESULTS, write_json  # noqa: E402
+from reader import not_digit  # noqa: E402
+from reader.model import DigitModel  # noqa: E402
+from reader.pipeline import digit_parts, read_digit  # noqa: E402
+from tests import non_digits  # noqa: E402
+
+
+def outcomes(model: DigitModel, pictures, before: list | None = None) -> list[str]:
+    """Per picture: "not a digit", "not sure", "sure <label>" or "no ink"; LeNet's alone (without
+    the check) appended to `before`."""
+    said = []
+    for picture in pictures:
+        reading = read_digit(model, picture, heatmap=False)
+        said.append("no ink" if reading is None else "not a digit" if not reading.digit
+                    else f"sure {reading.label}" if reading.sure else "not sure")
+        if before is not None:
+            before.append("no ink" if reading is None else f"sure {reading.label}"
+                          if reading.confidence >= model.contract.uncertain_below else "not sure")
+    return said
+
+
+def lenet_alone_sure(model: DigitModel, pictures) -> float:
+    """The share LeNet alone (before this check) read surely."""
+    sure = []
+    for picture in pictures:
+        parts = digit_parts(model, picture)
+        sure.append(parts is not None and parts[2].max() >= model.contract.uncertain_below)
+    return float(np.mean(sure))
+
+
+def digits_row(name: str, said: list[str], labels, before: list[str]) -> dict:
+    refused = np.array([s == "not a digit" for s in said])
+    right = np.array([s == f"sure {label}" for s, label in zip(said, labels)])
+    accepted_right = [s.split()[-1] == str(label) for s, label in zip(said, labels) if s.startswith("sure")]
+    return {"set": name, "pictures": len(said), "refused": float(refused.mean()),
+            "not_sure": float(np.mean([s == "not sure" for s in said])),
+            "accuracy_of_sure_accepted": float(np.mean(accepted_right)) if accepted_right else None,
+            "sure_and_right_of_all": float(right.mean()),
+            "sure_and_right_before": float(np.mean([s == f"sure {label}" for s, label in zip(before, labels)]))}
+
+
+def accuracy_accepted(model: DigitModel, images, labels) -> dict:
+    """Refused share and accuracy (argmax, sure or not) of the accepted, for real 28×28 digits."""
+    refused, right, reasons = [], [], {}
+    for image, label in zip(images, labels):
+        reading = read_digit(model, image, heatmap=False)
+        refused.append(reading is None or not reading.digit)
+        right.append(reading is not None and reading.label == str(label))
+        if reading is not None and not reading.digit:
+            reasons[reading.not_digit_reason] = reasons.get(reading.not_digit_reason, 0) + 1
+    refused, right = np.array(refused), np.array(right)
+    return {"set": "MNIST test, 28x28", "pictures": len(labels), "refused": float(refused.mean()),
+            "accuracy_of_accepted": float(right[~refused].mean()), "accuracy_before": float(right.mean()),
+            "refused_that_lenet_got_wrong": int((refused & ~right).sum()), "refused_count": int(refused.sum()),
+            "reasons": reasons}
+
+
+def timing(model: DigitModel, pictures) -> dict:
+    """Median ms of the reading's own work (`digit_parts`) and of the check on its result."""
+    parts_ms, check_ms = [], []
+    check = not_digit.shipped()
+    for picture in pictures:
+        started = time.perf_counter()
+        parts = digit_parts(model, picture)
+        middle = time.perf_counter()
+        check.verdict(*parts)
+        parts_ms.append((middle - started) * 1000)
+        check_ms.append((time.perf_counter() - middle) * 1000)
+    return {"reading_ms_median": float(np.median(parts_ms)), "check_ms_median": float(np.median(check_ms)),
+            "pictures": len(pictures)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2,000 MNIST digits, 40 of each kind")
+    parser.add_argument("--per-kind", type=int, default=100, help="held-apart non-digits per kind")
+    parser.add_argument("--mnist", type=int, default=10_000, help="MNIST test digits as 28x28 pictures")
+    parser.add_argument("--drawn", type=int, default=150, help="MNIST test digits drawn per canvas style")
+    parser.add_argument("--out", type=Path, default=RESULTS / "not_digit.json")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.per_kind, args.mnist, args.drawn = 40, 2_000, 40
+    from lenet.data import load_mnist
+    _, (images, labels) = load_mnist()
+    model = DigitModel(FP32_MODEL, "cpu")
+    started = time.perf_counter()
+
+    print(f"held-apart non-digits ({args.per_kind} per kind, seed {non_digits.EVALUATION.seed}, "
+          f"fonts: {len(non_digits.fonts(non_digits.EVALUATION))} Liberation files + PIL's own)")
+    made = non_digits.non_digits(non_digits.EVALUATION, args.per_kind, images, labels)
+    kinds = []
+    print(f"{'kind':10} {'not a digit':>12} {'or not sure':>12} {'LeNet alone sure':>17}")
+    for kind in non_digits.KINDS:
+        pictures = [picture for k, picture in made if k == kind]
+        said = outcomes(model, pictures)
+        row = {"kind": kind, "pictures": len(pictures),
+               "not_a_digit": float(np.mean([s == "not a digit" for s in said])),
+               "not_a_digit_or_not_sure": float(np.mean([s in ("not a digit", "not sure", "no ink") for s in said])),
+               "lenet_alone_sure": lenet_alone_sure(model, pictures)}
+        kinds.append(row)
+        print(f"{kind:10} {row['not_a_digit']:12.1%} {row['not_a_digit_or_not_sure']:12.1%} {row['lenet_alone_sure']:17.1%}")
+    issue_kinds = [row for row in kinds if row["kind"] in ("taps", "doodles", "marks", "letters")]
+    overall = sum(r["not_a_digit_or_not_sure"] * r["pictures"] for r in issue_kinds) / sum(r["pictures"] for r in issue_kinds)
+    print(f"taps, doodles, marks, letters together: {overall:.1%} not a digit or not sure (target >= 95%)")
+
+    print(f"\nMNIST test digits 0-{args.mnist - 1:,} as 28x28 pictures")
+    mnist = accuracy_accepted(model, images[:args.mnist], labels[:args.mnist])
+    print(f"  refused {mnist['refused']:.2%} ({mnist['refused_count']}, of which LeNet got "
+          f"{mnist['refused_that_lenet_got_wrong']} wrong; target <= 0.5%); accuracy of the accepted "
+          f"{mnist['accuracy_of_accepted']:.2%} (of all, before: {mnist['accuracy_before']:.2%})")
+
+    rng = np.random.default_rng(non_digits.EVALUATION.seed + 1)
+    drawn_rows = []
+    print(f"\ndrawn digits (MNIST test digits 0-{args.drawn - 1} per style; printed in the evaluation fonts)")
+    for style in non_digits.DIGIT_STYLES:
+        pictures = [non_digits.canvas_digit(images[i], rng, style) for i in range(args.drawn)]
+        before = []
+        drawn_rows.append(digits_row(style, outcomes(model, pictures, before), labels[:args.drawn], before))
+    files = non_digits.fonts(non_digits.EVALUATION)
+    printed_labels = [i % 10 for i in range(args.drawn)]
+    printed = [non_digits.font_digit(d, rng, files) for d in printed_labels]
+    before = []
+    drawn_rows.append(digits_row("printed", outcomes(model, printed, before), printed_labels, before))
+    for row in drawn_rows:
+        print(f"  {row['set']:8} refused {row['refused']:6.1%}  not sure {row['not_sure']:6.1%}  "
+              f"sure and right {row['sure_and_right_of_all']:6.1%} (LeNet alone: {row['sure_and_right_before']:6.1%})")
+
+    times = {"28x28": timing(model, list(images[:300])),
+             "canvas": timing(model, [non_digits.canvas_digit(images[i], rng) for i in range(60)])}
+    print("\ntime per reading (median ms): " + "; ".join(
+        f"{name}: reading {t['reading_ms_median']:.1f}, check +{t['check_ms_median']:.1f}" for name, t in times.items()))
+    write_json(args.out, {"benchmark": "not_digit", "non_digits": kinds, "taps_doodles_marks_letters": overall,
+                          "mnist": mnist, "drawn_digits": drawn_rows, "time": times,
+                          "check": {"threshold": not_digit.shipped().threshold},
+                          "seconds": round(time.perf_counter() - started, 1)})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""An honest "not a digit" (reader/not_digit.py): taps, scribbles, marks and letters drawn on the
+400×400 canvas as the sketchpad sends them are refused with a reason, in the engine and in
+`python -m demo.predict`; real digits of every class, as MNIST pictures, drawn on the canvas or
+printed, are not. Pictures come from tests/non_digits.py with the EVALUATION seed (the check was
+fitted on the TUNING one) and PIL's built-in font only, which every machine has."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from reader import not_digit
+from reader.model import DigitModel
+from reader.pipeline import read_digit
+from reader.runs import choose_model
+from tests import non_digits
+from tests.helpers import ROOT
+
+NO_FONTS: list[str] = []            # PIL's own scalable font: no system fonts needed
+
+
+@pytest.fixture(scope="module")
+def model():
+    return DigitModel(choose_model(None).path, "cpu")
+
+
+def one_dot() -> "non_digits.Image.Image":
+    picture, draw = non_digits.blank()
+    non_digits.stroke(draw, [(210, 170)], 17)
+    return picture
+
+
+def scribble() -> "non_digits.Image.Image":
+    """A tangle of loops drawn in one stroke across the middle of the canvas."""
+    picture, draw = non_digits.blank()
+    t = np.linspace(0, 6 * np.pi, 120)
+    points = np.c_[200 + 110 * np.sin(t) * np.cos(0.5 * t) + 40 * np.cos(3 * t),
+                   200 + 70 * np.sin(2.3 * t) + 30 * np.sin(5 * t)]
+    non_digits.stroke(draw, points, 17)
+    return picture
+
+
+def test_a_single_dot_is_not_a_digit_but_a_tap(model):
+    reading = read_digit(model, one_dot(), heatmap=False)
+    assert reading.digit is False and reading.sure is False
+    assert reading.not_digit_reason == "too small to be a digit: a tap or a dot"
+
+
+def test_a_scribble_is_not_a_digit(model):
+    reading = read_digit(model, scribble(), heatmap=False)
+    assert reading.digit is False and reading.sure is False
+    assert reading.not_digit_reason == "does not look like any digit"
+
+
+# the most of each kind that may still be claimed a sure digit: benchmarks/not_digit.py measured 0%, 1%, 10%
+# and 21% on 100 of each; LeNet alone claims 42%, 75%, 65% and 58%
+CLAIMED_AT_MOST = {"taps": 0.0, "marks": 0.1, "letters": 0.2, "doodles": 0.35}
+
+
+def test_stray_taps_marks_doodles_and_letters_are_refused_or_unsure(model):
+    rng = np.random.default_rng(non_digits.EVALUATION.seed)
+    made = {"taps": [non_digits.taps(rng) for _ in range(15)],
+            "marks": [non_digits.mark(rng, which) for which in non_digits.MARKS for _ in range(3)],
+            "doodles": [non_digits.doodle(rng) for _ in range(20)],
+            "letters": [non_digits.letter(rng, NO_FONTS, which) for which in "AEFHKMNPRWXYaehkmnrwx"]}
+    for kind, pictures in made.items():
+        readings = [read_digit(model, picture, heatmap=False) for picture in pictures]
+        claimed = [r.label for r in readings if r.sure]
+        assert len(claimed) <= CLAIMED_AT_MOST[kind] * len(pictures), (kind, claimed)
+        if kind == "taps":
+            assert all(not r.digit and "tap" in r.not_digit_reason for r in readings)
+
+
+def test_real_test_digits_of_every_class_are_not_refused(model, mnist):
+    """benchmarks/not_digit.py: 0.32% of the 10,000 test digits refused (target at most 0.5%)."""
+    _, (images, labels) = mnist
+    refused = {}
+    for digit in range(10):
+        indices = np.flatnonzero(labels == digit)[:40]
+        refused[digit] = [int(i) for i in indices if not read_digit(model, images[i], heatmap=False).digit]
+    assert all(len(r) <= 1 for r in refused.values()) and sum(map(len, refused.values())) <= 2, refused
+
+
+def test_digits_drawn_on_the_canvas_and_printed_are_not_refused(model, mnist):
+    """Each class drawn black on white and printed (PIL's own font) is read; of those drawn thin or
+    on grey paper (broken strokes, noise) at most 3 of 40 are refused (measured: 5.3% and 1.3%)."""
+    _, (images, labels) = mnist
+    rng = np.random.default_rng(11)
+    harder = []
+    for digit in range(10):
+        indices = np.flatnonzero(labels == digit)[:6]
+        plain = [non_digits.canvas_digit(images[i], rng, "canvas") for i in indices[:2]]
+        readings = [read_digit(model, picture, heatmap=False) for picture in plain]
+        assert all(r.digit and r.label == str(digit) for r in readings), \
+            (digit, [(r.label, r.not_digit_reason) for r in readings])
+        printed = read_digit(model, non_digits.font_digit(digit, rng, NO_FONTS), heatmap=False)
+        assert printed.digit, (digit, printed.not_digit_reason)   # (LeNet reads this font's 1 as a 7: not refused)
+        harder += [read_digit(model, non_digits.canvas_digit(images[i], rng, style), heatmap=False)
+                   for i, style in zip(indices[2:], ("thin", "paper") * 2)]
+    assert sum(not r.digit for r in harder) <= 3, [r.not_digit_reason for r in harder]
+
+
+def test_the_cli_says_not_a_digit_and_why(tmp_path):
+    dot, digit = tmp_path / "dot.png", ROOT / "artifacts" / "examples" / "mnist_test_0000_digit_7.png"
+    one_dot().save(dot)
+    done = subprocess.run([sys.executable, "-m", "demo.predict", "--json", str(dot), str(digit)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    refused, seven = json.loads(done.stdout)
+    assert done.returncode == 0
+    assert refused["label"] is None and refused["digit"] is False and refused["sure"] is False
+    assert refused["message"] == "not a digit: too small to be a digit: a tap or a dot"
+    assert refused["model_label"] in "0123456789" and len(refused["probabilities"]) == 10
+    assert seven["label"] == "7" and seven["digit"] is True and "message" not in seven
+    done = subprocess.run([sys.executable, "-m", "demo.predict", str(dot)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == f"{dot}: not a digit: too small to be a digit: a tap or a dot"
+
+
+def test_the_page_verdict_says_not_a_digit(model):
+    from demo.ui import verdict
+    text = verdict(read_digit(model, one_dot(), heatmap=False))
+    assert text.startswith("**Not a digit:** too small to be a digit: a tap or a dot.")
+    assert "It's a" not in verdict(read_digit(model, scribble(), heatmap=False))
+
+
+def test_a_missing_or_foreign_weights_file_says_how_to_make_it(tmp_path):
+    with pytest.raises(RuntimeError, match="fit_not_digit.py makes it"):
+        not_digit.NotDigitCheck(tmp_path / "absent.json")
+    saved = json.loads(not_digit.WEIGHTS_FILE.read_text())
+    saved["pool"] = 4
+    (tmp_path / "other.json").write_text(json.dumps(saved))
+    with pytest.raises(RuntimeError, match="other features"):
+        not_digit.NotDigitCheck(tmp_path / "other.json")
+
+
+def test_the_geometry_tells_a_dot_from_a_stroke():
+    y, x = np.mgrid[:400, :400]
+    dot = ((y - 198) ** 2 + (x - 208) ** 2 <= 8.5 ** 2).astype(np.float32)   # a tap of the 17-px pen
+    line = np.zeros((400, 400), np.float32)
+    line[60:340, 200:217] = 1
+    blobs, log_length, log_elongation = not_digit.geometry(dot)[:3]
+    assert blobs == 1 and log_length < np.log(not_digit.DOT_LENGTH) and log_elongation < 1
+    blobs, log_length, log_elongation = not_digit.geometry(line)[:3]
+    assert blobs == 1 and log_length > np.log(10) and log_elongation > np.log(10)
