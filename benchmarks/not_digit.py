@@ -45,6 +45,17 @@ def outcomes(model: DigitModel, pictures, before: list | None = None) -> list[st
     return said
 
 
+def check_refuses(model: DigitModel, pictures) -> float:
+    """The share the check itself refuses, whether or not the reading acts on it (it acts on taps
+    and dots only: `reader.not_digit.APPLIED_REASONS`)."""
+    check, refused = not_digit.shipped(), []
+    for picture in pictures:
+        parts = digit_parts(model, picture)
+        verdict = check.verdict(*parts) if parts is not None else None
+        refused.append(verdict is not None and (not verdict.digit or verdict.refusal is not None))
+    return float(np.mean(refused))
+
+
 def lenet_alone_sure(model: DigitModel, pictures) -> float:
     """The share LeNet alone (before this check) read surely."""
     sure = []
@@ -115,16 +126,17 @@ def main(argv=None) -> int:
           f"fonts: {len(non_digits.fonts(non_digits.EVALUATION))} Liberation files + PIL's own)")
     made = non_digits.non_digits(non_digits.EVALUATION, args.per_kind, images, labels)
     kinds = []
-    print(f"{'kind':10} {'not a digit':>12} {'or not sure':>12} {'LeNet alone sure':>17}")
+    print(f"{'kind':10} {'not a digit':>12} {'or not sure':>12} {'LeNet alone sure':>17} {'check refuses':>15}")
     for kind in non_digits.KINDS:
         pictures = [picture for k, picture in made if k == kind]
         said = outcomes(model, pictures)
         row = {"kind": kind, "pictures": len(pictures),
                "not_a_digit": float(np.mean([s == "not a digit" for s in said])),
                "not_a_digit_or_not_sure": float(np.mean([s in ("not a digit", "not sure", "no ink") for s in said])),
-               "lenet_alone_sure": lenet_alone_sure(model, pictures)}
+               "lenet_alone_sure": lenet_alone_sure(model, pictures), "check_refuses": check_refuses(model, pictures)}
         kinds.append(row)
-        print(f"{kind:10} {row['not_a_digit']:12.1%} {row['not_a_digit_or_not_sure']:12.1%} {row['lenet_alone_sure']:17.1%}")
+        print(f"{kind:10} {row['not_a_digit']:12.1%} {row['not_a_digit_or_not_sure']:12.1%} {row['lenet_alone_sure']:17.1%}"
+              f" {row['check_refuses']:15.1%}")
     issue_kinds = [row for row in kinds if row["kind"] in ("taps", "doodles", "marks", "letters")]
     overall = sum(r["not_a_digit_or_not_sure"] * r["pictures"] for r in issue_kinds) / sum(r["pictures"] for r in issue_kinds)
     print(f"taps, doodles, marks, letters together: {overall:.1%} not a digit or not sure (target >= 95%)")
@@ -142,6 +154,7 @@ def main(argv=None) -> int:
         pictures = [non_digits.canvas_digit(images[i], rng, style) for i in range(args.drawn)]
         before = []
         drawn_rows.append(digits_row(style, outcomes(model, pictures, before), labels[:args.drawn], before))
+        drawn_rows[-1]["check_refuses"] = check_refuses(model, pictures)
     files = non_digits.fonts(non_digits.EVALUATION)
     printed_labels = [i % 10 for i in range(args.drawn)]
     printed = [non_digits.font_digit(d, rng, files) for d in printed_labels]
@@ -149,7 +162,8 @@ def main(argv=None) -> int:
     drawn_rows.append(digits_row("printed", outcomes(model, printed, before), printed_labels, before))
     for row in drawn_rows:
         print(f"  {row['set']:8} refused {row['refused']:6.1%}  not sure {row['not_sure']:6.1%}  "
-              f"sure and right {row['sure_and_right_of_all']:6.1%} (LeNet alone: {row['sure_and_right_before']:6.1%})")
+              f"sure and right {row['sure_and_right_of_all']:6.1%} (LeNet alone: {row['sure_and_right_before']:6.1%})"
+              + (f"  the check alone would refuse {row['check_refuses']:6.1%}" if "check_refuses" in row else ""))
 
     times = {"28x28": timing(model, list(images[:300])),
              "canvas": timing(model, [non_digits.canvas_digit(images[i], rng) for i in range(60)])}

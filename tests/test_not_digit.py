@@ -13,7 +13,7 @@ import pytest
 
 from reader import not_digit
 from reader.model import DigitModel
-from reader.pipeline import read_digit
+from reader.pipeline import digit_parts, read_digit
 from reader.runs import choose_model
 from tests import non_digits
 from tests.helpers import ROOT
@@ -48,29 +48,20 @@ def test_a_single_dot_is_not_a_digit_but_a_tap(model):
     assert reading.not_digit_reason == "too small to be a digit: a tap or a dot"
 
 
-def test_a_scribble_is_not_a_digit(model):
+def test_a_scribble_is_refused_by_the_check_but_not_yet_called_not_a_digit(model):
+    """The check's refusals other than taps are measured, not applied (they also refused 3% of drawn
+    digits): a scribble keeps LeNet's own reading, and the refusal is there for the benchmarks."""
     reading = read_digit(model, scribble(), heatmap=False)
-    assert reading.digit is False and reading.sure is False
-    assert reading.not_digit_reason == "does not look like any digit"
+    assert reading.digit is True and reading.not_digit_reason is None
+    verdict = not_digit.shipped().verdict(*digit_parts(model, scribble()))
+    assert verdict.digit is True and verdict.refusal == "does not look like any digit"
 
 
-# the most of each kind that may still be claimed a sure digit: benchmarks/not_digit.py measured 0%, 1%, 10%
-# and 21% on 100 of each; LeNet alone claims 42%, 75%, 65% and 58%
-CLAIMED_AT_MOST = {"taps": 0.0, "marks": 0.1, "letters": 0.2, "doodles": 0.35}
-
-
-def test_stray_taps_marks_doodles_and_letters_are_refused_or_unsure(model):
+def test_stray_taps_are_all_not_a_digit(model):
+    """LeNet alone claims 42% of taps a sure digit (a single dot: "0, 97.8% sure")."""
     rng = np.random.default_rng(non_digits.EVALUATION.seed)
-    made = {"taps": [non_digits.taps(rng) for _ in range(15)],
-            "marks": [non_digits.mark(rng, which) for which in non_digits.MARKS for _ in range(3)],
-            "doodles": [non_digits.doodle(rng) for _ in range(20)],
-            "letters": [non_digits.letter(rng, NO_FONTS, which) for which in "AEFHKMNPRWXYaehkmnrwx"]}
-    for kind, pictures in made.items():
-        readings = [read_digit(model, picture, heatmap=False) for picture in pictures]
-        claimed = [r.label for r in readings if r.sure]
-        assert len(claimed) <= CLAIMED_AT_MOST[kind] * len(pictures), (kind, claimed)
-        if kind == "taps":
-            assert all(not r.digit and "tap" in r.not_digit_reason for r in readings)
+    readings = [read_digit(model, non_digits.taps(rng), heatmap=False) for _ in range(15)]
+    assert all(not r.digit and not r.sure and "tap" in r.not_digit_reason for r in readings)
 
 
 def test_real_test_digits_of_every_class_are_not_refused(model, mnist):
@@ -99,7 +90,7 @@ def test_digits_drawn_on_the_canvas_and_printed_are_not_refused(model, mnist):
         assert printed.digit, (digit, printed.not_digit_reason)   # (LeNet reads this font's 1 as a 7: not refused)
         harder += [read_digit(model, non_digits.canvas_digit(images[i], rng, style), heatmap=False)
                    for i, style in zip(indices[2:], ("thin", "paper") * 2)]
-    assert sum(not r.digit for r in harder) <= 3, [r.not_digit_reason for r in harder]
+    assert all(r.digit for r in harder), [r.not_digit_reason for r in harder]  # only taps are refused
 
 
 def test_the_cli_says_not_a_digit_and_why(tmp_path):
@@ -122,7 +113,6 @@ def test_the_page_verdict_says_not_a_digit(model):
     from demo.ui import verdict
     text = verdict(read_digit(model, one_dot(), heatmap=False))
     assert text.startswith("**Not a digit:** too small to be a digit: a tap or a dot.")
-    assert "It's a" not in verdict(read_digit(model, scribble(), heatmap=False))
 
 
 def test_a_missing_or_foreign_weights_file_says_how_to_make_it(tmp_path):
