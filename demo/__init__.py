@@ -6,5 +6,6 @@ preprocessing), segment and best_path (a number: candidate digits, the best path
 number_weights.json holds the path's fitted weights; whole_digit, with whole_digit.onnx, the
 learned check that a candidate is one whole digit), number_view (the boxes picture), model
 (ONNX Runtime), explain (occlusion heatmap), pipeline (all of it in order), runs (shipped run
-folders), ui (the page), predict (the CLI).
+folders), ui (the page; page_style its stylesheet, script and legends; training_tab the Training
+tab), predict (the CLI).
 """
