@@ -90,7 +90,8 @@ footer, footer a, footer button, .footer, .show-api, .built-with, .settings {{ c
    selectors inside @media rules with .contain, which lies inside .main: hence no media query here) */
 .gradio-container > .main {{ padding-left: clamp(8px, calc((100vw - 390px) / 10), 32px) !important;
                              padding-right: clamp(8px, calc((100vw - 390px) / 10), 32px) !important; }}
-.digit-examples .gallery-item {{ width: 72px; }}
+.digit-examples .gallery-item, .digit-examples .gallery-item .container {{ width: 72px; height: 72px; }}
+.examples .gallery-item img {{ width: 100%; height: 100%; object-fit: contain; }}
 .number-examples .gallery-item {{ width: 168px; }}
 .model-input img, .heatmap img, .inside-stage img, .filters img {{ image-rendering: pixelated; }}
 .intro h1 {{ font-size: 1.75rem; margin: 0 0 .15rem 0; }}
@@ -98,7 +99,9 @@ footer, footer a, footer button, .footer, .show-api, .built-with, .settings {{ c
 .model-line, .model-line p {{ font-size: 14px !important; color: {SUBDUED_TEXT}; }}
 .verdict {{ min-height: 4.2em; }}
 .verdict p {{ font-size: 1.05rem; margin: 0 0 .2rem 0; }}
-.verdict .answer {{ font-size: 1.9rem; font-weight: 700; line-height: 1.1; }}
+.verdict .answer {{ font-size: 1.4rem; font-weight: 700; line-height: 1.2; }}
+.verdict .answer.digit {{ font-size: 2rem; }}
+.picture-input .image-frame img {{ min-height: 120px; object-fit: contain; image-rendering: pixelated; }}
 .verdict small {{ font-size: 14px; color: {SUBDUED_TEXT}; }}
 .probabilities .confidence-set {{ margin-bottom: 2px !important; font-size: 14px; }}
 .probabilities .bar {{ margin-bottom: 0 !important; }}
@@ -117,6 +120,8 @@ footer, footer a, footer button, .footer, .show-api, .built-with, .settings {{ c
 .clear-button {{ max-width: 12rem; }}
 .legend {{ font-size: 14px; color: {SUBDUED_TEXT}; margin: -4px 0 4px 0; }}
 .legend .ramp {{ display: block; height: 12px; border-radius: 2px; border: 1px solid {EDGE}; margin: 2px 0; }}
+.series-legend {{ display: flex; flex-wrap: wrap; gap: 4px 16px; margin: 4px 0 0 0; }}
+.series-legend .swatch {{ display: inline-block; width: 14px; height: 4px; margin: 0 6px 3px 0; vertical-align: middle; }}
 .legend .ends {{ display: flex; justify-content: space-between; gap: 1em; }}
 .number-digits .grid-wrap {{ height: auto !important; min-height: 0 !important; padding-top: 30px !important; }}
 .number-digits .grid-container {{ grid-template-columns: repeat(auto-fill, 88px) !important; grid-auto-rows: auto !important; }}
@@ -128,10 +133,11 @@ footer, footer a, footer button, .footer, .show-api, .built-with, .settings {{ c
 @media (max-width: 640px) {{
   .intro h1 {{ font-size: 1.4rem; }}
   .intro p {{ font-size: 15px; }}
-  .digit-examples .gallery-item {{ width: 60px; }}
+  .digit-examples .gallery-item, .digit-examples .gallery-item .container {{ width: 60px; height: 60px; }}
   .page-table {{ font-size: 13px; }}
   .page-table th, .page-table td {{ padding: 2px 4px; }}
-  .page-table.confusion td {{ min-width: 0; }}
+  .page-table.confusion {{ font-size: 12px; }}
+  .page-table.confusion th, .page-table.confusion td {{ padding: 1px 1px; min-width: 0; }}
   /* the tool palette: a row under the drawing area rather than a column over its left edge */
   .image-container > .toolbar-wrap {{ top: auto !important; bottom: 2px; left: 2px !important; right: auto;
                                       flex-direction: row; width: auto; }}

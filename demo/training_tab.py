@@ -15,6 +15,7 @@ from demo.model import DigitModel
 from demo.page_style import legend
 from demo.runs import LAYERS_FILE, RunView, display_path
 
+SERIES_COLOURS = ("#1f77b4", "#d95f02", "#7b3294", "#1b9e77", "#e7298a", "#66a61e")  # ≥ 3:1 on white
 FILTER_LEGEND = legend(list(DIVERGING), "most negative weight", "most positive weight",
                        "Filter weights, one scale per layer (white 0)")
 
@@ -75,8 +76,15 @@ def confusion_table(view: RunView) -> str | None:
             else:
                 row_styles.append("color:#4b5563")
         styles.append(row_styles)
-    return html_table("Confusion matrix (test set): rows the true digit, columns what the model said",
-                      ["true", *labels], rows, styles, classes="confusion")
+    return html_table("Confusion matrix (test set): rows the true digit, columns what the model read",
+                      ["", *labels], rows, styles, classes="confusion")
+
+
+def series_legend(colours: dict[str, str]) -> str:
+    """The curves' legend as a line of coloured swatches (the plot's own falls below its box)."""
+    items = "".join(f'<span class="series"><span class="swatch" style="background:{colour}"></span>{escape(str(name))}</span>'
+                    for name, colour in colours.items())
+    return f'<div class="legend series-legend">{items}</div>'
 
 
 def curves_frame(view: RunView) -> tuple[pd.DataFrame, dict] | None:
@@ -185,17 +193,19 @@ def run_details(view: RunView, model: DigitModel | None) -> None:
             curves = curves_frame(view)
             if curves is not None:
                 frame, titles = curves
+                colours = dict(zip(frame["series"].unique(), SERIES_COLOURS))
                 gr.LinePlot(frame, x="x", y="value", color="series", label=f"Training curves ({view.name})",
-                            height=380, color_title="", **titles)
+                            height=320, color_map=colours, colors_in_legend=[], **titles)
+                gr.HTML(series_legend(colours))
     with gr.Row(equal_height=False):
         table = report_table(view)
         if table is not None:
             with gr.Column(scale=1, min_width=300):
-                gr.HTML(table)
+                gr.HTML(table, padding=False)
         with gr.Column(scale=1, min_width=300):
             confusion = confusion_table(view)
             if confusion is not None:
-                gr.HTML(confusion)
+                gr.HTML(confusion, padding=False)
             elif view.file("confusion"):
                 gr.Image(str(view.file("confusion")), label="Confusion matrix (test set)", interactive=False)
     filters = filters_of(view)
@@ -223,10 +233,10 @@ def training_tab(views: list[RunView], model: DigitModel | None) -> None:
     robustness = next((table for view in views if (table := robustness_table(view)) is not None), None)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
-            gr.HTML(summary_table(views, model))
+            gr.HTML(summary_table(views, model), padding=False)
         if robustness is not None:
             with gr.Column(scale=1, min_width=300):
-                gr.HTML(robustness)
+                gr.HTML(robustness, padding=False)
     with gr.Tabs(overflow_behavior="wrap"):
         for view in views:
             with gr.Tab(f"Recipe {view.name}" + (" (served)" if serves(view, model) else "")):

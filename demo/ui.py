@@ -237,8 +237,8 @@ def article(label: str) -> str:
 
 
 def answer(text: str) -> str:
-    """The headline's answer, set large by the stylesheet (`.verdict .answer`)."""
-    return f'<span class="answer">{text}</span>'
+    """The headline's answer, set large by the stylesheet (`.verdict .answer`; a digit larger still)."""
+    return f'<span class="answer{" digit" if text.isdigit() else ""}">{text}</span>'
 
 
 def verdict(reading, side_by_side: int = 1, timing: str = "") -> str:
@@ -294,7 +294,7 @@ def sketchpad(label: str, size: tuple[int, int], pen: int, endpoint: str, root: 
 def picture_input(label: str, endpoint: str, root: str, height: int = 220, sources=("upload", "clipboard")) -> gr.Image:
     """An upload (or camera) input that shows the picture back, read by `demo.inputs`."""
     return accept_images(gr.Image(label=label, sources=list(sources), type="filepath", height=height,
-                                  buttons=[]), inputs.image_from_file, endpoint, root)
+                                  buttons=[], elem_classes="picture-input"), inputs.image_from_file, endpoint, root)
 
 
 def digit_results(blank: str):

@@ -313,7 +313,7 @@ def test_an_unsure_reading_has_one_headline_saying_so(client, mnist, tmp_path):
     Image.fromarray(x[unsure]).save(path)
     label, status, _, _ = client.predict(handle_file(str(path)), api_name="/classify_upload")
     ranked = sorted(label["confidences"], key=lambda c: -c["confidence"])
-    assert status.startswith('<span class="answer">Not sure</span> — maybe'), status
+    assert status.startswith('<span class="answer">Not sure</span> — maybe'), status  # no digit headline
     assert f"{ranked[0]['label']} ({ranked[0]['confidence']:.0%})" in status and f" {ranked[1]['label']} (" in status
     assert "It's a" not in status
     config = json.loads(urllib.request.build_opener(urllib.request.ProxyHandler({})).open(

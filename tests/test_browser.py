@@ -363,6 +363,7 @@ def test_desktop_shows_each_answer_and_what_the_model_saw_without_scrolling(tab_
 def test_phone_has_no_sideways_scroll_and_the_answer_right_under_the_canvas(tab_views):
     for tab, view in tab_views["phone"].items():
         assert view.scroll_width <= view.window_width, f"{tab}: the page is {view.scroll_width} px wide on a 390 px phone"
+        assert not view.wide_tables, f"{tab}: tables wider than the phone: {view.wide_tables}"
     draw = tab_views["phone"]["Draw"]
     assert draw.answer_in_first_viewport, draw.answer
     gap = draw.answer["y"] - (draw.canvas["y"] + draw.canvas["height"])
