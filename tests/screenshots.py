@@ -37,7 +37,7 @@ MEASURE_JS = """() => {
   const box = (el) => { if (!el) return null; const r = el.getBoundingClientRect();
                         return {x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height}; };
   const verdict = panel && panel.querySelector('.verdict');
-  // each drawing area: sample a 7×7 grid of points; whatever the page shows there must be the canvas
+  // each drawing area: sample a 7×7 grid of points from edge to edge; whatever the page shows there must be the canvas
   const covered = [];
   (panel ? [...panel.querySelectorAll('.block')] : []).forEach((block) => {
     const m = block.className.match(/canvas-(\\d+)x(\\d+)/);
@@ -47,7 +47,7 @@ MEASURE_JS = """() => {
     const scale = parseInt(zoom, 10) / 100, r = canvas.getBoundingClientRect();
     const w = m[1] * scale, h = m[2] * scale, left = r.x + (r.width - w) / 2, top = r.y + (r.height - h) / 2;
     for (let i = 0; i < 7; i++) for (let j = 0; j < 7; j++) {
-      const x = left + w * (0.02 + 0.96 * i / 6), y = top + h * (0.02 + 0.96 * j / 6);
+      const x = left + w * (0.005 + 0.99 * i / 6), y = top + h * (0.005 + 0.99 * j / 6);
       if (y < 0 || y > innerHeight) continue;
       const hit = document.elementFromPoint(x, y);
       if (!hit || !hit.closest('.pixi-target')) covered.push((hit ? hit.tagName + '.' + hit.className : 'nothing') + ` at ${Math.round(x)},${Math.round(y)}`);
