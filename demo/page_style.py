@@ -92,7 +92,7 @@ footer, footer a, footer button, .footer, .show-api, .built-with, .settings {{ c
                              padding-right: clamp(8px, calc((100vw - 390px) / 10), 32px) !important; }}
 .digit-examples .gallery-item, .digit-examples .gallery-item .container {{ width: 72px; height: 72px; }}
 .examples .gallery-item img {{ width: 100%; height: 100%; object-fit: contain; }}
-.number-examples .gallery-item {{ width: 168px; }}
+.number-examples .gallery-item, .number-examples .gallery-item .container {{ width: 168px; height: 64px; }}
 .model-input img, .heatmap img, .inside-stage img, .filters img {{ image-rendering: pixelated; }}
 .intro h1 {{ font-size: 1.75rem; margin: 0 0 .15rem 0; }}
 .intro p {{ margin: 0; }}
@@ -108,7 +108,11 @@ footer, footer a, footer button, .footer, .show-api, .built-with, .settings {{ c
 .probabilities .container {{ padding: 6px 10px !important; }}
 .drawing-edge {{ position: absolute; pointer-events: none; box-sizing: border-box;
                  border: 2px dashed {EDGE}; border-radius: 2px; z-index: 5; }}
-.image-container > .toolbar-wrap {{ left: 4px !important; }}
+/* the tool palette: a row under the drawing area rather than a column over its left edge */
+.image-container > .toolbar-wrap {{ top: auto !important; bottom: 2px; left: 2px !important; right: auto;
+                                    flex-direction: row; width: auto; }}
+.image-container > .toolbar-wrap .half-container {{ flex-direction: row; padding: 0 4px; }}
+.image-container > .toolbar-wrap .half-container:last-child {{ border-top: none; border-left: 1px solid {EDGE}; }}
 .inside-stage .image-frame, .filters .image-frame, .number-boxes .image-frame {{ padding-top: 30px; }}
 .table-wrap {{ overflow-x: auto; max-width: 100%; }}
 .page-table {{ border-collapse: collapse; font-size: 14px; font-variant-numeric: tabular-nums; margin: 0; }}
@@ -138,11 +142,6 @@ footer, footer a, footer button, .footer, .show-api, .built-with, .settings {{ c
   .page-table th, .page-table td {{ padding: 2px 4px; }}
   .page-table.confusion {{ font-size: 12px; }}
   .page-table.confusion th, .page-table.confusion td {{ padding: 1px 1px; min-width: 0; }}
-  /* the tool palette: a row under the drawing area rather than a column over its left edge */
-  .image-container > .toolbar-wrap {{ top: auto !important; bottom: 2px; left: 2px !important; right: auto;
-                                      flex-direction: row; width: auto; }}
-  .image-container > .toolbar-wrap .half-container {{ flex-direction: row; padding: 0 4px; }}
-  .image-container > .toolbar-wrap .half-container:last-child {{ border-top: none; border-left: 1px solid {EDGE}; }}
   .tab-container button, .tab-wrapper button {{ padding-left: 8px !important; padding-right: 8px !important; }}
 }}
 """
