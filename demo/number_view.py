@@ -1,33 +1,57 @@
 """Show how a number was read: its ink, a box around each digit, labelled with digit and confidence.
 
 `boxes_picture(reading)` draws a `reader.pipeline.NumberReading` as an RGB array: the ink it read,
-dark on white (enlarged when small, so the labels stay legible), each digit of the best path in a
-green box labelled "7 · 99%", or an orange one labelled "? · 61%" where the model is unsure.
+dark on white, cropped to the digits (with a margin) so they fill the picture, brought to about
+`TARGET_HEIGHT` px of ink, each digit of the best path in a green box labelled "7 · 99%", or an
+orange one labelled "? · 61%" where the model is unsure. The labels' size follows the picture's
+width, so they stay legible wherever the page shrinks it to fit (a phone's column, ~360 px).
 """
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-SURE_COLOUR = (20, 150, 60)
-UNSURE_COLOUR = (230, 120, 0)
-MIN_WIDTH = 480          # smaller readings are enlarged (by a whole factor) to at least this width
-LABEL_SIZE = 16          # px, the label font
+SURE_COLOUR = (21, 128, 61)      # 5.0:1 on white
+UNSURE_COLOUR = (180, 83, 9)     # 5.0:1 on white
+TARGET_HEIGHT = 120              # px: the ink's height in the picture (enlarged or shrunk to it)
+MIN_LABEL = 16                   # px, the smallest label font
+LABEL_SHARE = 0.045              # label font ∝ picture width: ≥ 12 px when shown 270 px wide
+MARGIN = 0.15                    # of the ink's height, around the digits
+
+
+def geometry(reading) -> tuple[int, int, int, int, float, int]:
+    """Where the picture lies in the reading's ink: the crop (x0, y0, x1, y1) around the digits
+    with its margin, the scale from ink to picture pixels, and the label size."""
+    ink = reading.ink
+    boxes = reading.boxes or [(0, 0, ink.shape[1], ink.shape[0])]
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    pad = max(2, round(MARGIN * (y1 - y0)))
+    x0, y0, x1, y1 = max(0, x0 - pad), max(0, y0 - pad), min(ink.shape[1], x1 + pad), min(ink.shape[0], y1 + pad)
+    scale = TARGET_HEIGHT / max(1, y1 - y0)
+    label_size = max(MIN_LABEL, round(LABEL_SHARE * (x1 - x0) * scale))
+    return x0, y0, x1, y1, scale, label_size
 
 
 def boxes_picture(reading) -> np.ndarray:
-    """(H, W, 3) uint8: the reading's ink with its digits boxed and labelled."""
-    grey = np.rint(255 - np.clip(reading.ink, 0, 1) * 255).astype(np.uint8)
-    scale = max(1, -(-MIN_WIDTH // grey.shape[1]))
-    margin = LABEL_SIZE + 6  # room for the labels above the boxes
-    page = Image.new("RGB", (grey.shape[1] * scale, grey.shape[0] * scale + margin), "white")
-    page.paste(Image.fromarray(grey).resize((grey.shape[1] * scale, grey.shape[0] * scale),
-                                            Image.Resampling.NEAREST).convert("RGB"), (0, margin))
+    """(H, W, 3) uint8: the reading's ink, cropped to its digits, with each digit boxed and labelled
+    (the labels in a band `label_size + 8` px tall above the ink)."""
+    x0, y0, x1, y1, scale, label_size = geometry(reading)
+    grey = np.rint(255 - np.clip(reading.ink[y0:y1, x0:x1], 0, 1) * 255).astype(np.uint8)
+    width, height = max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))
+    margin = label_size + 8  # room for the labels above the boxes
+    page = Image.new("RGB", (width, height + margin), "white")
+    resample = Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.LANCZOS
+    page.paste(Image.fromarray(grey).resize((width, height), resample).convert("RGB"), (0, margin))
     draw = ImageDraw.Draw(page)
-    font = ImageFont.load_default(size=LABEL_SIZE)
+    font = ImageFont.load_default(size=label_size)
+    line = max(2, round(label_size / 8))
     for digit in reading.digits:
-        x0, y0, x1, y1 = (value * scale for value in digit.box)
+        bx0, by0, bx1, by1 = ((digit.box[0] - x0) * scale, (digit.box[1] - y0) * scale,
+                              (digit.box[2] - x0) * scale, (digit.box[3] - y0) * scale)
         colour = SURE_COLOUR if digit.sure else UNSURE_COLOUR
-        draw.rectangle([x0 - 1, y0 + margin - 1, x1, y1 + margin], outline=colour, width=2)
+        draw.rectangle([round(bx0) - line, round(by0) + margin - line, round(bx1), round(by1) + margin],
+                       outline=colour, width=line)
         label = f"{digit.label if digit.sure else '?'} · {digit.confidence:.0%}"
-        draw.text((x0, max(0, y0 + margin - LABEL_SIZE - 4)), label, fill=colour, font=font)
+        left = min(bx0, width - draw.textlength(label, font=font))  # the last label stays inside
+        draw.text((max(0, left), max(0, by0 + margin - label_size - 4)), label, fill=colour, font=font)
     return np.asarray(page)

@@ -1,14 +1,19 @@
 """The Gradio page: draw, upload or write a number; see what the model sees and why; training tab.
 
 `build_app(served)` returns the Blocks for a model chosen and loaded by `demo.serving.start`;
-`launch_options(served)` the arguments for `launch()`: the brush-selecting script, the upload
-limit, the request limits of `demo.server_limits` and the private cache folder's life.
+`launch_options(served)` the arguments for `launch()`: the page's script and stylesheet
+(demo.page_style), the upload limit, the request limits of `demo.server_limits` and the private
+cache folder's life.
 
 Every image input hands its client payload to `demo.inputs` (the trust boundary) in place of
 Gradio's own preprocessing, so the functions behind the page receive a bounded RGBA image, never
 a path; a refused input becomes one error pop-up and one log line (endpoint, reason, size).
 Named API endpoints: /classify_sketch, /classify_upload, /classify_photo, /read_number,
 /read_number_upload, /inside, /inside_sketch (docs/demo.md: gradio_client and raw HTTP calls).
+
+The page says one thing at a time: the verdict line is the headline (a digit, or "Not sure" with
+the two likeliest, or "Several digits?" with a nudge to the Number tab), and the probabilities
+under it carry no heading of their own. Each tab's pictures come with their colour legends.
 """
 
 import contextlib
@@ -23,62 +28,54 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
-import pandas as pd
 import pydantic
 from fastapi import HTTPException
 from gradio.exceptions import InvalidPathError
 from PIL import Image
+from scipy import ndimage as ndi
 from starlette.middleware import Middleware
 
 from demo import inputs, number_view
 from reader import pipeline
-from reader.inside import LayerModel, enlarge, filter_grid, look_inside
+from reader.inside import DIVERGING, MAGMA, LayerModel, enlarge, look_inside
 from reader.errors import InputError
 from reader.images import FORMAT_NAMES, MAX_IMAGE_BYTES
-from reader.model import DigitModel
-from reader.runs import LAYERS_FILE, RunView, display_path, shipped_runs
-from demo.private_paths import HideCachePath
+from demo.page_style import CSS, SELECT_BRUSH_JS, legend
+from reader.preprocess import ink_blobs, ink_map
+from reader.runs import display_path, shipped_runs
 from demo.cache_folder import CacheFolder
+from demo.private_paths import HideCachePath
 from demo.server_limits import RequestLimits
 from demo.serving import Served
+from demo.training_tab import training_tab
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "artifacts" / "examples"
 SESSION_CAPACITY = 64  # Gradio keeps each session's last inputs (≤ 1 MB JSON each); this bounds that memory
 QUEUE_SIZE = 64        # events waiting for the model; each holds its request's JSON (≤ 1 MB)
-IMAGE_FILE_TYPES = ["image", ".tif", ".tiff", ".webp"]
+NUDGE_SIDE = 160       # px: pictures are shrunk to this before their ink is counted (digits_side_by_side)
 log = logging.getLogger("lenet.requests")
 
-SELECT_BRUSH_JS = """
-() => {
-  // Gradio's image editor opens, and comes back after "Clear canvas", with no tool selected, and
-  // strokes then draw nothing. Select the brush whenever a visible sketchpad has no tool selected.
-  // The brush is its toolbar's first button: the aria-label is translated ("Pincel" in Spanish).
-  const pick = () => document.querySelectorAll('.block .toolbar-wrap').forEach((bar) => {
-    if (bar.offsetParent === null || !bar.closest('.block').querySelector('.pixi-target')) return;
-    if (bar.querySelector('button.highlight')) return;
-    const brush = bar.querySelector('button');
-    if (brush) brush.click();
-  });
-  let queued = false;
-  new MutationObserver(() => {
-    if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; pick(); }); }
-  }).observe(document.body, {childList: true, subtree: true, attributes: true, attributeFilter: ["class"]});
-  pick();
-}
-"""
-CSS = ".model-input img, .heatmap img, [class*='inside-'] img { image-rendering: pixelated; }"
-
-BLANK_DIGIT = (None, "✏️ **Draw a digit** (0–9) in the box — one digit, as large as you like.", None, None)
-BLANK_NUMBER = "✏️ **Write a number** — digits side by side, left to right."
+DRAW_PROMPT = "**Draw a digit** (0–9) in the white box — one digit, as large as you like."
+UPLOAD_PROMPT = ("**Upload a picture of one digit** (0–9) — a photo, a scan or a screenshot — or pick an "
+                 "example. No picture at hand? Draw a digit on the Draw tab.")
+NO_DIGIT_IN_PICTURE = ("**No digit found** in this picture: it looks empty. Try one dark digit on a light "
+                       "background (or light on dark), or Draw a digit on the Draw tab.")
+BLANK_DIGIT = (None, DRAW_PROMPT, None, None)
+BLANK_NUMBER = "**Write a number** in the white box — digits side by side, left to right — or upload a picture of one."
 NO_DIGIT = "**No digit found** — only specks or dots. " + BLANK_NUMBER
-INSIDE_PICTURES = (  # reader.inside picture → label on the page
+HEAT_LEGEND = legend(["#000000", "#800000", "#ffc800"], "covering it changes nothing", "covering it costs the answer most",
+                     "Where the model looked: each spot blanked out in turn")
+MAP_LEGEND = legend(list(MAGMA), "0", "the map's own strongest response", "Each map on its own scale")
+FILTER_LEGEND = legend(list(DIVERGING), "most negative weight", "most positive weight", "Filter weights (white 0)")
+INSIDE_PICTURES = (  # reader.inside picture → label on the page, in the order of the /inside API's outputs
     ("conv1", "conv1: 20 feature maps, 28×28, after ReLU"),
-    ("conv1_filters", "conv1's 20 learned filters, 5×5 (blue negative, white 0, red positive)"),
+    ("conv1_filters", "conv1's 20 learned filters, 5×5"),
     ("pool1", "max-pool 2×2: 20 maps, 14×14"),
     ("conv2", "conv2: 50 feature maps, 14×14, after ReLU"),
     ("pool2", "max-pool 2×2: 50 maps, 7×7"),
-    ("fc1", "FC 500 after ReLU, one bar per unit: the 10 strongest in red"))
+    ("fc1", "FC 500 after ReLU: one bar per unit, the 10 strongest in red"))
+INSIDE_ORDER = ("conv1_filters", "conv1", "pool1", "conv2", "pool2", "fc1")  # as the page shows them: the data's path
 
 
 class OutputImages:
@@ -192,21 +189,35 @@ class Page:
         self.outputs = OutputImages(served.cache_folder)
         self.layers = LayerModel.beside(served.model, threads=served.threads)
 
-    def status_line(self, reading) -> str:
-        return f"{verdict(reading)}  \n<small>{reading.milliseconds:.1f} ms on {self.model.provider}</small>"
+    def status_line(self, reading, side_by_side: int = 1) -> str:
+        return verdict(reading, side_by_side, f"{reading.milliseconds:.1f} ms on {self.model.provider}")
 
     def read(self, read, image, endpoint: str):
-        """Run a pipeline reader; input it cannot use becomes one error pop-up with its message."""
+        """Run a pipeline reader; input it cannot use becomes one error pop-up with its message.
+
+        Only what `demo.inputs` returns (a decoded picture, or None) is read: if Gradio ever hands a
+        function its raw value instead (it rebuilds a component for a session from its constructor
+        when an event updates its properties, dropping the preprocessing `accept_images` set), a
+        client's path is refused here rather than read from the server's disk."""
+        if image is not None and not isinstance(image, Image.Image):
+            raise refused(endpoint, InputError(inputs.NOT_READABLE), 0)
         try:
             return read(self.model, image)
         except InputError as error:
             raise refused(endpoint, error, 0) from None
 
     def digit(self, image, endpoint: str):
+        """One digit's probabilities, verdict, model input and heatmap (the prompt when there is none)."""
         reading = self.read(pipeline.read_digit, image, endpoint)
         if reading is None:
-            return BLANK_DIGIT
-        return (reading.probabilities, self.status_line(reading),
+            if endpoint == "/classify_sketch":
+                return BLANK_DIGIT
+            return None, (UPLOAD_PROMPT if image is None else NO_DIGIT_IN_PICTURE), None, None
+        # the nudge to the Number tab: always for a picture, for a drawing only when unsure (measured on
+        # the busy 2-core machine: 0.8 ms for 28×28, 4.5 ms for a 280×280 canvas, 100–260 ms for a
+        # 12-megapixel photo, whose reading costs ~360 ms)
+        several = digits_side_by_side(image) if endpoint != "/classify_sketch" or not reading.sure else 1
+        return (reading.probabilities, self.status_line(reading, several),
                 self.outputs.save(enlarge(reading.model_input)), self.outputs.save(reading.heatmap))
 
     def number(self, image, endpoint: str):
@@ -217,7 +228,7 @@ class Page:
             return BLANK_NUMBER, [], None
         if not reading.digits:
             return NO_DIGIT, [], reading
-        gallery = [(self.outputs.save(enlarge(d.model_input, 4)), f"{d.label} · {d.confidence:.0%}")
+        gallery = [(self.outputs.save(enlarge(d.model_input, 4)), f"{d.label if d.sure else '?'} · {d.confidence:.0%}")
                    for d in reading.digits]
         unsure = " (? = not sure)" if "?" in reading.text else ""
         count = f"{len(reading.digits)} digit" + ("" if len(reading.digits) == 1 else "s")
@@ -233,138 +244,144 @@ class Page:
         started = time.perf_counter()
         reading = self.read(lambda model, picture: look_inside(model, self.layers, picture), image, endpoint)
         if reading is None:
-            return (BLANK_DIGIT[1],) + (None,) * (len(INSIDE_PICTURES) + 3)
+            return (DRAW_PROMPT,) + (None,) * (len(INSIDE_PICTURES) + 3)
         best = reading.summary["prediction"]
-        status = (f"It's a **{best['label']}** ({best['confidence']:.1%}). One colour scale per layer: black is 0, "
-                  f"the lightest colour that layer's strongest response to this picture.  \n"
-                  f"<small>{(time.perf_counter() - started) * 1000:.1f} ms on CPUExecutionProvider</small>")
+        status = (f"It's {article(best['label'])} {answer(best['label'])}  \n<small>{best['confidence']:.1%} sure · "
+                  f"{(time.perf_counter() - started) * 1000:.1f} ms on CPUExecutionProvider</small>")
         pictures = [self.outputs.save(reading.pictures[name]) if name in reading.pictures else None
                     for name, _ in INSIDE_PICTURES]
         return (status, self.outputs.save(enlarge(reading.model_input)), reading.probabilities, *pictures,
                 reading.summary)
 
 
-def verdict(reading) -> str:
-    """The status line's Markdown for one digit: the answer, "not a digit" and why, or "not sure"
-    with the two likeliest."""
+def article(label: str) -> str:
+    return "an" if label.startswith("8") else "a"
+
+
+def answer(text: str) -> str:
+    """The headline's answer, set large by the stylesheet (`.verdict .answer`; a digit larger still)."""
+    return f'<span class="answer{" digit" if text.isdigit() else ""}">{text}</span>'
+
+
+def verdict(reading, side_by_side: int = 1, timing: str = "") -> str:
+    """The headline for one digit, and how sure (with `timing` in small print): the digit when the
+    model is sure; "Not sure" and the two likeliest when it is not; "Several digits?" and a nudge
+    to the Number tab when the picture holds digits side by side."""
+    small = f"  \n<small>{timing}</small>" if timing else ""
+    if side_by_side > 1:
+        return (f"{answer('Several digits?')} This picture seems to hold {side_by_side} side by side, and this tab reads "
+                f"one: the **Number** tab reads numbers.  \n<small>Read as one digit: {reading.label} "
+                f"({reading.confidence:.0%}) · {timing}</small>")
     if not getattr(reading, "digit", True):
-        return (f"**Not a digit:** {reading.not_digit_reason}. (LeNet's closest reading would be a "
-                f"{reading.label}, {reading.confidence:.0%}.)")
+        return (f"{answer('Not a digit')} {reading.not_digit_reason[:1].upper()}{reading.not_digit_reason[1:]}. "
+                f"<small>LeNet's closest reading would be {article(reading.label)} {reading.label} "
+                f"({reading.confidence:.0%}){' · ' + timing if timing else ''}</small>")
     if reading.sure:
-        return f"It's a **{reading.label}** ({reading.confidence:.1%} sure)."
+        return f"It's {article(reading.label)} {answer(reading.label)}  \n<small>{reading.confidence:.1%} sure · {timing}</small>"
     runner_up = sorted(reading.probabilities.items(), key=lambda kv: -kv[1])[1]
-    return (f"**Not sure.** Maybe a {reading.label} ({reading.confidence:.0%}) or a {runner_up[0]} "
-            f"({runner_up[1]:.0%}) — try writing it larger and clearer.")
+    return (f"{answer('Not sure')} — maybe {article(reading.label)} {reading.label} ({reading.confidence:.0%}) or "
+            f"{article(runner_up[0])} {runner_up[0]} ({runner_up[1]:.0%}). Try writing it larger and clearer.{small}")
 
 
-def digit_result_column():
-    label = gr.Label(num_top_classes=10, label="Probabilities")
-    status = gr.Markdown(BLANK_DIGIT[1])
-    with gr.Row():
-        seen = gr.Image(label="What the model sees (28×28)", elem_classes="model-input", height=280,
-                        interactive=False, buttons=["download"])
-        heat = gr.Image(label="Why: occlusion sensitivity", elem_classes="heatmap", height=280,
-                        interactive=False, buttons=["download"])
+def digits_side_by_side(image) -> int:
+    """How many digit-sized groups of ink stand side by side in a picture (0 without ink): a
+    cheap sign that a picture holds a number (the picture is shrunk to `NUDGE_SIDE` px first; 2 of
+    MNIST's 10,000 test digits count as two: a 1 and a 2 with a stray stroke beside them). Blobs whose columns overlap are one group (a broken 5 stays one); groups less than
+    half as tall as the tallest (dots, dashes, specks) do not count."""
+    if image is None:
+        return 0
+    scale = NUDGE_SIDE / max(image.size)
+    if scale < 1:
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                             Image.Resampling.BILINEAR, reducing_gap=2.0)
+    blobs, count = ink_blobs(ink_map(image))
+    if count < 2:
+        return count
+    groups: list[list[int]] = []  # [left, right, height]
+    for rows, columns in sorted(ndi.find_objects(blobs), key=lambda box: box[1].start):
+        height = rows.stop - rows.start
+        if groups and columns.start < groups[-1][1]:
+            groups[-1] = [groups[-1][0], max(groups[-1][1], columns.stop), max(groups[-1][2], height)]
+        else:
+            groups.append([columns.start, columns.stop, height])
+    tallest = max(height for _, _, height in groups)
+    return sum(height >= tallest / 2 for _, _, height in groups)
+
+
+def sketchpad(label: str, size: tuple[int, int], pen: int, endpoint: str, root: str,
+              height: int | None = None) -> gr.Sketchpad:
+    """A drawing canvas of `size` px with a black pen, its edge drawn by the page's script."""
+    return accept_sketches(gr.Sketchpad(
+        label=label, canvas_size=size, height=height, image_mode="RGBA", layers=False, transforms=(), fixed_canvas=True,
+        brush=gr.Brush(default_size=pen, colors=["#000000"], color_mode="fixed"),
+        elem_classes=["sketch", f"canvas-{size[0]}x{size[1]}"]), endpoint, root)
+
+
+def picture_input(label: str, endpoint: str, root: str, height: int = 220, sources=("upload", "clipboard")) -> gr.Image:
+    """An upload (or camera) input that shows the picture back, read by `demo.inputs`."""
+    return accept_images(gr.Image(label=label, sources=list(sources), type="filepath", height=height,
+                                  buttons=[], elem_classes="picture-input"), inputs.image_from_file, endpoint, root)
+
+
+def digit_results(blank: str):
+    """The answer column: headline, what the model saw and where it looked, then the probabilities.
+    Returned in the API's order: probabilities, verdict, model input, heatmap."""
+    status = gr.Markdown(blank, elem_classes="verdict")
+    with gr.Row(equal_height=True):
+        seen = gr.Image(label="What the model sees (28×28)", elem_classes="model-input", height=170,
+                        interactive=False, buttons=["download"], min_width=140)
+        heat = gr.Image(label="Where it looked", elem_classes="heatmap", height=170,
+                        interactive=False, buttons=["download"], min_width=140)
+    gr.HTML(HEAT_LEGEND)
+    label = gr.Label(num_top_classes=10, label="Probabilities", show_heading=False, elem_classes="probabilities")
     return [label, status, seen, heat]
-
-
-def report_table(view: RunView) -> pd.DataFrame | None:
-    if not view.report:
-        return None
-    rows = [{"class": name, **{k: round(v, 4) if isinstance(v, float) else v for k, v in values.items()}}
-            for name, values in view.report.items() if isinstance(values, dict)]
-    return pd.DataFrame(rows, columns=["class", "precision", "recall", "f1-score", "support"])
-
-
-def curves_frame(view: RunView) -> tuple[pd.DataFrame, dict] | None:
-    """The card's curves as long-form rows for gr.LinePlot, and its axis titles."""
-    curves = view.card.get("curves") or {}
-    rows = [{"x": x, "series": series.get("label", series.get("key")), "value": y}
-            for series in curves.get("series", []) for x, y in series.get("points", [])]
-    if not rows:
-        return None
-    return pd.DataFrame(rows), {"x_title": curves.get("x_label", "Epoch"), "y_title": curves.get("y_label", "")}
-
-
-def robustness_table(view: RunView) -> pd.DataFrame | None:
-    """Test accuracy (%) under each distortion, one row per model the card compares."""
-    robustness = view.card.get("robustness") or {}
-    columns = [(d["key"], d.get("label", d["key"])) for d in robustness.get("distortions", [])]
-    if not columns:
-        return None
-    rows = [{"model": m.get("name"), **{label: round(100 * m["accuracy"][key], 2) for key, label in columns
-                                        if key in m.get("accuracy", {})}} for m in robustness.get("models", [])]
-    return pd.DataFrame(rows, columns=["model"] + [label for _, label in columns])
-
-
-def metric_text(metric: dict) -> str:
-    value, unit = metric.get("value"), metric.get("unit")
-    if not isinstance(value, (int, float)):
-        shown = str(value)
-    elif unit == "fraction":
-        shown = f"{value:.2%}"
-    elif unit == "probability":
-        shown = f"{value:.1e}" if 0 < value < 0.01 else f"{value:.2f}"
-    else:
-        shown = f"{value:.4g} {unit or ''}".strip()
-    detail = f" ({metric['detail']})" if metric.get("detail") else ""
-    return f"{metric.get('name')}: **{shown}**{detail}"
-
-
-def model_card(view: RunView, model: DigitModel | None) -> str:
-    """The run card as Markdown: what the run is, how it was made, what it scored."""
-    card, training = view.card, view.card.get("training") or {}
-    serving = model is not None and model.path.parent.resolve() == view.folder.resolve()
-    lines = [f"### Recipe `{view.name}`{' — served' if serving else ''}", card.get("description", "")]
-    if card.get("architecture"):
-        lines.append(f"**Architecture:** {card['architecture']}; {card.get('parameters', 0):,} parameters.")
-    if training:
-        lines.append(f"**Training:** {training.get('epochs')} epochs, batch {training.get('batch_size')}, "
-                     f"{training.get('optimizer')} lr {training.get('learning_rate')}, seed {training.get('seed')}, "
-                     f"{training.get('train_images')} training images, {training.get('train_seconds')} s on "
-                     f"{training.get('device')}" + (f" ({training['precision']})." if training.get("precision") else "."))
-    metrics = [metric_text(m) for m in card.get("metrics", [])]
-    if metrics:
-        lines.append("**Results:**\n" + "\n".join(f"- {m}" for m in metrics))
-    threshold = card.get("uncertainty") or {}
-    if threshold.get("uncertain_below") is not None:
-        chosen = threshold.get("validation") or {}
-        lines.append(f"**“Not sure” below {threshold['uncertain_below']:.0%} confidence**, chosen on "
-                     f"{threshold.get('chosen_on', 'held-out images')}: {chosen.get('images_below')} of "
-                     f"{chosen.get('images')} fall under it.")
-    commands = {k: v for k, v in (card.get("commands") or {}).items() if v}
-    if commands:
-        lines.append("**Made with:**\n" + "\n".join(f"- {k}: `{v}`" for k, v in commands.items()))
-    if serving:
-        lines.append(f"**Serving:** `{display_path(model.path)}` on {model.provider}; answers below "
-                     f"{model.contract.uncertain_below:.0%} confidence are shown as “not sure”.")
-    return "\n\n".join(line for line in lines if line)
-
-
-def training_column(view: RunView, model: DigitModel | None):
-    gr.Markdown(model_card(view, model))
-    curves = curves_frame(view)
-    if curves is not None:
-        frame, titles = curves
-        gr.LinePlot(frame, x="x", y="value", color="series", title=f"Training curves ({view.name})",
-                    height=320, **titles)
-    table = report_table(view)
-    if table is not None:
-        gr.Dataframe(table, label="Classification report (test set)", interactive=False)
-    if view.file("confusion"):
-        gr.Image(str(view.file("confusion")), label="Confusion matrix (test set)", interactive=False)
-    for picture, label in filters_of(view):
-        gr.Image(picture, label=label + " — blue negative, white 0, red positive", interactive=False,
-                 elem_classes="model-input")
-    if view.misclassified:
-        m = view.misclassified
-        gr.Gallery([(np.asarray(img), f"true {t} → {p} ({c:.0%})") for img, t, p, c in
-                    zip(m["images"], m["true"], m["predicted"], m["confidence"])],
-                   label="Most confidently misclassified test digits", columns=8, height=300)
 
 
 def examples(pattern: str) -> list[str]:
     return sorted(str(p) for p in EXAMPLES.glob(pattern))
+
+
+def show_examples(pattern: str, target: gr.Image, label: str, kind: str) -> None:
+    """Example pictures as thumbnails (their file names, which give the answers away, are not
+    shown); a click puts the picture in `target`, whose change event reads it like an upload.
+
+    Not gr.Examples: its click answers with a property update, and Gradio then rebuilds the input
+    component for the session from its constructor arguments, without the preprocessing that
+    `accept_images` put on the instance, so later calls from that page would hand the functions a
+    path. A plain value keeps the component. Each click sends the example's file again, so it is
+    copied back into the cache folder if the cache sweep removed it."""
+    found = examples(pattern)
+    if found:
+        dataset = gr.Dataset(components=[gr.Image(visible=False, render=False)], samples=[[path] for path in found],
+                             type="index", layout="gallery", label=label, samples_per_page=12,
+                             elem_classes=["examples", kind])
+        dataset.click(lambda index: found[index], dataset, target, queue=False, api_visibility="private")
+
+
+def stage_notes(summary) -> list[str]:
+    """For each Inside LeNet stage, its colour scale and what this picture made of it, from the
+    summary: the weakest and strongest map's peak, silent maps; for FC 500, the units that respond."""
+    layers = {layer["name"]: layer for layer in (summary or {}).get("layers", [])}
+    notes = []
+    for name in INSIDE_ORDER:
+        if name == "conv1_filters":
+            notes.append(FILTER_LEGEND)
+            continue
+        layer = layers.get(name)
+        if layer is None:
+            notes.append(MAP_LEGEND if name != "fc1" else "")
+        elif name == "fc1":
+            units = layer["shape"][0]
+            active = round(layer["active_share"] * units)
+            strongest = ", ".join(f"#{unit} ({value:.2f})" for unit, value in layer["strongest"][:5])
+            notes.append(f"**{active} of {units} units respond** to this picture; the rest stay at 0. Bar height: "
+                         f"0 to {layer['max']:.2f}, the strongest unit. Strongest: {strongest}.")
+        else:
+            low, high = layer.get("map_max", [0, layer["max"]])
+            silent = layer.get("silent_maps", 0)
+            notes.append(MAP_LEGEND + f"\n\nPeaks here run from **{low:.2f}** (weakest map) to **{high:.2f}** (strongest)"
+                         + (f"; {silent} {'map stays' if silent == 1 else 'maps stay'} at 0 everywhere (black)." if silent else "."))
+    return notes
 
 
 def inside_tab(page: Page, root: ClientFiles, queue: dict) -> None:
@@ -374,51 +391,45 @@ def inside_tab(page: Page, root: ClientFiles, queue: dict) -> None:
         gr.Markdown("This model was exported without its layers file (`lenet-layers.onnx` beside it). "
                     "Add it with `python export/to_onnx.py RUN --layers-only`.")
         return
-    gr.Markdown("What LeNet computes for your digit, stage by stage, from the same exported model "
-                f"(`{display_path(page.layers.path)}`, run by ONNX Runtime). Each layer's maps share one colour "
-                "scale: black is 0, the lightest colour the layer's strongest response to this picture.")
-    with gr.Row():
-        with gr.Column(scale=1):
-            sketch = accept_sketches(gr.Sketchpad(
-                label="Draw a digit to look inside", canvas_size=(280, 280), image_mode="RGBA", layers=False,
-                transforms=(), fixed_canvas=True, brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed")),
-                "/inside_sketch", root)
-            upload = accept_images(gr.File(label="…or upload a picture of a digit", file_types=IMAGE_FILE_TYPES,
-                                           type="filepath"), inputs.image_from_file, "/inside", root)
-            status = gr.Markdown(BLANK_DIGIT[1])
-            with gr.Row():
-                seen = gr.Image(label="Input: the 28×28 the model receives", elem_classes="model-input", height=200,
-                                interactive=False)
-                outputs = gr.Label(num_top_classes=3, label="Output: FC 10 + softmax")
-        with gr.Column(scale=2):
-            pictures = [gr.Image(label=label, interactive=False, elem_classes=f"inside-{name}")
-                        for name, label in INSIDE_PICTURES]
-    summary = gr.JSON(label="Summary (also what the /inside API returns last)")
-    targets = [status, seen, outputs, *pictures, summary]
+    gr.Markdown("What LeNet computes for your digit, stage by stage: the filters conv1 learned, the maps they make, "
+                "each pooling, the 500 units of the dense layer and the 10 outputs. Each map is drawn on its own "
+                f"colour scale so weak responses show too. (`{display_path(page.layers.path)}`, run by ONNX Runtime.)")
+    pictures = {}
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            sketch = sketchpad("Draw a digit to look inside", (280, 280), 12, "/inside_sketch", root)
+            gr.ClearButton(sketch, value="Clear", size="sm", elem_classes="clear-button")
+            status = gr.Markdown(DRAW_PROMPT, elem_classes="verdict")
+            with gr.Row(equal_height=True):
+                seen = gr.Image(label="Input (28×28)", elem_classes="model-input", height=150,
+                                interactive=False, min_width=130, buttons=["download"])
+                outputs = gr.Label(num_top_classes=3, label="Output (softmax)", show_heading=False,
+                                   elem_classes="probabilities", min_width=130)
+            upload = picture_input("…or upload a picture of a digit", "/inside", root, height=160)
+        with gr.Column(scale=2, min_width=300):
+            notes = []
+            labels = dict(INSIDE_PICTURES)
+            for name in INSIDE_ORDER:
+                pictures[name] = gr.Image(label=labels[name], interactive=False, buttons=["download"],
+                                          elem_classes=["inside-stage", f"inside-{name}"])
+                notes.append(gr.Markdown(MAP_LEGEND if name not in ("conv1_filters", "fc1") else
+                                         FILTER_LEGEND if name == "conv1_filters" else "", elem_classes="stage-note"))
+    with gr.Accordion("The numbers behind these pictures (JSON: what the /inside API returns last)", open=False):
+        summary = gr.JSON(label="Summary")
+    targets = [status, seen, outputs, *[pictures[name] for name, _ in INSIDE_PICTURES], summary]
     sketch.change(lambda image: page.inside(image, "/inside_sketch"), sketch, targets, api_name="inside_sketch",
-                  trigger_mode="always_last", **queue)
-    upload.change(lambda image: page.inside(image, "/inside"), upload, targets, api_name="inside", **queue)
-
-
-def filters_of(view: RunView) -> list[tuple[np.ndarray, str]]:
-    """Both conv layers' filters of a run, from its layers file, as (picture, label); none without one."""
-    path = view.folder / LAYERS_FILE
-    if not path.is_file():
-        return []
-    kernels = LayerModel(path, "cpu", threads=1).filters()
-    return [(filter_grid(kernels["conv1_filters"], columns=5, scale=8),
-             f"conv1's 20 filters, 5×5 ({view.name})"),
-            (filter_grid(kernels["conv2_filters"], columns=20, scale=3),
-             f"conv2's 50 filters, one row each: 5×5 for each of its 20 inputs ({view.name})")]
+                  trigger_mode="always_last", **queue).then(stage_notes, summary, notes, api_visibility="private")
+    upload.change(lambda image: page.inside(image, "/inside"), upload, targets, api_name="inside",
+                  **queue).then(stage_notes, summary, notes, api_visibility="private")
 
 
 def model_line(served: Served) -> str:
     """The page's line naming the model served, why, and where it runs."""
-    line = f"<small>Model **`{display_path(served.choice.path)}`** — {served.summary().split(' (', 1)[1][:-1]} · " \
+    line = f"Model **`{display_path(served.choice.path)}`** — {served.summary().split(' (', 1)[1][:-1]} · " \
            f"ONNX Runtime on **{served.model.provider}**"
     if served.model.cuda_note:
         line += f" · {served.model.cuda_note}"
-    return line + "</small>"
+    return line
 
 
 def build_app(served: Served) -> gr.Blocks:
@@ -431,56 +442,54 @@ def build_app(served: Served) -> gr.Blocks:
     # like any other; demo.cache_folder.CacheFolder expires uploads and outputs and keeps those.
     with gr.Blocks(title="LeNet digits") as app:
         gr.Markdown("# LeNet digits\nDraw a digit and the 1998 LeNet, trained on MNIST and run with ONNX Runtime, "
-                    "reads it — preprocessed exactly as MNIST itself was made.")
-        gr.Markdown(model_line(served))
-        with gr.Tab("Draw"):
-            with gr.Row():
-                with gr.Column():
-                    sketch = accept_sketches(gr.Sketchpad(
-                        label="Draw one digit", canvas_size=(280, 280), image_mode="RGBA",
-                        layers=False, transforms=(), fixed_canvas=True,
-                        brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed")),
-                        "/classify_sketch", root)
-                with gr.Column():
-                    outputs = digit_result_column()
-            sketch.change(lambda image: page.digit(image, "/classify_sketch"), sketch, outputs,
-                          api_name="classify_sketch", trigger_mode="always_last", **queue)
-        with gr.Tab("Upload"):
-            with gr.Row():
-                with gr.Column():
-                    upload = accept_images(gr.File(label=f"Image of one digit ({FORMAT_NAMES})",
-                                                   file_types=IMAGE_FILE_TYPES, type="filepath"),
-                                           inputs.image_from_file, "/classify_upload", root)
-                    camera = accept_images(gr.Image(label="…or take a photo", sources=["webcam", "clipboard"],
-                                                    type="filepath"),
-                                           inputs.image_from_file, "/classify_photo", root)
-                    if examples("mnist_*.png"):
-                        gr.Examples(examples("mnist_*.png"), inputs=upload, label="Real MNIST test digits")
-                with gr.Column():
-                    upload_outputs = digit_result_column()
-            upload.change(lambda image: page.digit(image, "/classify_upload"), upload, upload_outputs,
-                          api_name="classify_upload", **queue)
-            camera.change(lambda image: page.digit(image, "/classify_photo"), camera, upload_outputs,
-                          api_name="classify_photo", **queue)
-        with gr.Tab("Number"):
-            with gr.Row():
-                with gr.Column():
-                    number_sketch = accept_sketches(gr.Sketchpad(
-                        label="Write a number, digits side by side", canvas_size=(700, 240),
-                        image_mode="RGBA", layers=False, transforms=(), fixed_canvas=True,
-                        brush=gr.Brush(default_size=10, colors=["#000000"], color_mode="fixed")),
-                        "/read_number", root)
-                    number_file = accept_images(gr.File(label="…or upload a photo of a number", type="filepath",
-                                                        file_types=IMAGE_FILE_TYPES),
-                                                inputs.image_from_file, "/read_number_upload", root)
-                    if examples("number_*.png"):
-                        gr.Examples(examples("number_*.png"), inputs=number_file, label="Numbers made of MNIST digits")
-                with gr.Column():
-                    number_text = gr.Markdown(BLANK_NUMBER)
-                    number_picture = gr.Image(label="How it was read: each digit's box, digit and confidence",
-                                              interactive=False, buttons=["download"])
-                    number_digits = gr.Gallery(label="What the model saw, left to right", columns=8, height=200)
-                    number_reading = gr.State()
+                    "reads it — after the same preprocessing that made MNIST.", elem_classes="intro")
+        with gr.Tabs(overflow_behavior="wrap"):
+            with gr.Tab("Draw"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=1, min_width=300):
+                        sketch = sketchpad("Draw one digit", (280, 280), 12, "/classify_sketch", root)
+                        gr.ClearButton(sketch, value="Clear", size="sm", elem_classes="clear-button")
+                    with gr.Column(scale=1, min_width=300):
+                        outputs = digit_results(DRAW_PROMPT)
+                sketch.change(lambda image: page.digit(image, "/classify_sketch"), sketch, outputs,
+                              api_name="classify_sketch", trigger_mode="always_last", **queue)
+            with gr.Tab("Upload"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=1, min_width=300):
+                        upload = picture_input(f"Picture of one digit ({FORMAT_NAMES})",
+                                               "/classify_upload", root)
+                        show_examples("mnist_*.png", upload, "Or pick a real MNIST test digit", "digit-examples")
+                        with gr.Accordion("…or take a photo with your camera", open=False):
+                            camera = picture_input("Photo of one digit", "/classify_photo", root,
+                                                   sources=("webcam", "clipboard"))
+                    with gr.Column(scale=1, min_width=300):
+                        upload_outputs = digit_results(UPLOAD_PROMPT)
+                upload.change(lambda image: page.digit(image, "/classify_upload"), upload, upload_outputs,
+                              api_name="classify_upload", **queue)
+                camera.change(lambda image: page.digit(image, "/classify_photo"), camera, upload_outputs,
+                              api_name="classify_photo", **queue)
+            with gr.Tab("Number"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=300):
+                        number_sketch = sketchpad("Write a number, digits side by side", (700, 240), 10,
+                                                  "/read_number", root, height=320)
+                        gr.ClearButton(number_sketch, value="Clear", size="sm", elem_classes="clear-button")
+                    with gr.Column(scale=2, min_width=300):
+                        number_text = gr.Markdown(BLANK_NUMBER, elem_classes="verdict")
+                        number_picture = gr.Image(label="How it was read: each digit's box, digit and confidence",
+                                                  interactive=False, buttons=["download"], height=200,
+                                                  elem_classes="number-boxes")
+                        number_digits = gr.Gallery(label="What the model saw, left to right", columns=8,
+                                                   height="auto", object_fit="contain", allow_preview=False,
+                                                   elem_classes="number-digits")
+                        number_reading = gr.State()
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=1, min_width=300):
+                        number_file = picture_input("…or upload a picture of a number", "/read_number_upload",
+                                                    root, height=160)
+                    with gr.Column(scale=1, min_width=300):
+                        show_examples("number_*.png", number_file, "Or pick a number made of MNIST digits",
+                                      "number-examples")
             number_results = [number_text, number_digits, number_reading]
             number_sketch.change(lambda image: page.number(image, "/read_number"), number_sketch,
                                  number_results, api_name="read_number", trigger_mode="always_last",
@@ -488,20 +497,11 @@ def build_app(served: Served) -> gr.Blocks:
             number_file.change(lambda image: page.number(image, "/read_number_upload"), number_file,
                                number_results, api_name="read_number_upload",
                                **queue).then(page.number_boxes, number_reading, number_picture, api_visibility="private")
-        with gr.Tab("Inside LeNet"):
-            inside_tab(page, root, queue)
-        with gr.Tab("Training"):
-            views = shipped_runs(served.choice.path)
-            if not views:
-                gr.Markdown("No training run found next to the model. Train one with `python -m lenet.train`.")
-            robustness = next((table for view in views if (table := robustness_table(view)) is not None), None)
-            if robustness is not None:
-                gr.Dataframe(robustness, label="MNIST test accuracy (%) under distortions — every image through the "
-                                               "demo's own preprocessing and the exported model", interactive=False)
-            with gr.Row():
-                for view in views:
-                    with gr.Column():
-                        training_column(view, served.model)
+            with gr.Tab("Inside LeNet"):
+                inside_tab(page, root, queue)
+            with gr.Tab("Training"):
+                training_tab(shipped_runs(served.choice.path), served.model)
+        gr.Markdown(model_line(served), elem_classes="model-line")
     refuse_malformed_payloads(app)
     app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=served.concurrency)
     return app

@@ -9,10 +9,12 @@ returns the input, the activation grids (conv1's 20 maps 28×28 after ReLU, the 
 maps 14×14, conv2's 50 maps 14×14, the second pool's 50 maps 7×7), the 500 FC units as a strip with
 the strongest marked, conv1's 20 filters, the 10 probabilities, and a JSON summary.
 
-Colour scales: one per layer — 0 is black and the layer's largest activation for this picture is
-the lightest colour, so maps of one layer compare with each other but not across layers; filters
-on a diverging scale, one per layer (blue negative, white 0, red positive). Tiles are separated by
-white lines, which neither scale uses.
+Colour scales: one per map — 0 is black and that map's own largest activation for this picture is
+the lightest colour, so a weak map's pattern shows as clearly as a strong one's (with one scale per
+layer, conv2's and pool2's weaker maps were all but black); how strong each map is, is in the
+summary (`map_max`: the weakest and strongest map's peak). Filters on a diverging scale, one per
+layer (blue negative, white 0, red positive). Tiles are separated by white lines, which neither
+scale uses. The FC 500 units are bars over a unit axis (`unit_strip`), the strongest in red.
 """
 
 import json
@@ -20,19 +22,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from reader.model import CUDA, DigitModel, choose_providers, make_session
 from reader.preprocess import preprocess
 
 GAP = 2                          # white pixels between tiles
 GAP_COLOUR = (255, 255, 255)
-MAGMA = ("#000004", "#b73779", "#fcfdbf")      # activations: 0 → the layer's maximum
+MAGMA = ("#000004", "#b73779", "#fcfdbf")      # activations: 0 → the map's maximum
 DIVERGING = ("#2166ac", "#f7f7f7", "#b2182b")  # filters: most negative → 0 → most positive
 GRIDS = {  # output → (tiles per row, enlargement) for the page
     "conv1": (5, 3), "pool1": (5, 6), "conv2": (10, 3), "pool2": (10, 6)}
 STRONGEST_UNITS = 10
-STRIP_SIZE = (1000, 90)          # the FC 500 strip: 2 px per unit
+STRIP_SIZE = (1000, 120)         # the FC 500 bars: 2 px per unit, bars up to 120 px tall
+AXIS_HEIGHT = 26                 # below the bars: a tick and the unit number every 100 units
+AXIS_FONT = 18
+BAR_COLOUR, STRONG_COLOUR, AXIS_COLOUR = (120, 60, 150), (200, 30, 30), (75, 85, 99)
+BLOCK_GAP = 8                    # white pixels between the conv2 filter blocks
 LAYERS_SUFFIX = "-layers.onnx"   # export/onnx_layers.py names the companion so
 
 
@@ -108,18 +114,22 @@ def look_inside(model: DigitModel, layers: LayerModel, source) -> InsideReading 
 def summarise(layers: list[dict], outputs: dict[str, np.ndarray], probabilities: dict[str, float]) -> dict:
     best = max(probabilities, key=probabilities.get)
     summary = {"prediction": {"label": best, "confidence": round(probabilities[best], 6)},
-               "colour_scale": "one per layer: 0 is black, the layer's largest activation for this picture the "
-                               "lightest colour; filters: blue negative, white 0, red positive",
+               "colour_scale": "one per map: 0 is black, the map's own largest activation for this picture the "
+                               "lightest colour (map_max: the weakest and the strongest map's peak); filters: blue "
+                               "negative, white 0, red positive",
                "layers": []}
     for layer in layers:
         value = outputs[layer["name"]]
         channels = value.reshape(-1, value.shape[-1]).max(axis=0)  # strongest response per map / unit
         strongest = np.argsort(-channels)[:STRONGEST_UNITS if value.ndim == 1 else 5]
-        summary["layers"].append({
-            "name": layer["name"], "shows": layer.get("shows"), "shape": list(value.shape),
-            "max": round(float(value.max()), 6), "mean": round(float(value.mean()), 6),
-            "active_share": round(float((value > 0).mean()), 6),
-            "strongest": [[int(i), round(float(channels[i]), 6)] for i in strongest]})
+        entry = {"name": layer["name"], "shows": layer.get("shows"), "shape": list(value.shape),
+                 "max": round(float(value.max()), 6), "mean": round(float(value.mean()), 6),
+                 "active_share": round(float((value > 0).mean()), 6),
+                 "strongest": [[int(i), round(float(channels[i]), 6)] for i in strongest]}
+        if value.ndim == 3:
+            entry["map_max"] = [round(float(channels.min()), 6), round(float(channels.max()), 6)]
+            entry["silent_maps"] = int((channels <= 0).sum())
+        summary["layers"].append(entry)
     return summary
 
 
@@ -131,24 +141,25 @@ def coloured(values: np.ndarray, colours: tuple[str, str, str]) -> np.ndarray:
     return np.asarray(ImageOps.colorize(grey, black=colours[0], mid=colours[1], white=colours[2]))
 
 
-def tile_grid(tiles: np.ndarray, columns: int, scale: int) -> np.ndarray:
-    """RGB tiles (n, h, w, 3) in rows of `columns`, each enlarged `scale` times, GAP px apart."""
+def tile_grid(tiles: np.ndarray, columns: int, scale: int, gap: int = GAP) -> np.ndarray:
+    """RGB tiles (n, h, w, 3) in rows of `columns`, each enlarged `scale` times, `gap` px apart."""
     count, height, width, _ = tiles.shape
     rows = -(-count // columns)
     tile_h, tile_w = height * scale, width * scale
-    canvas = np.full((rows * tile_h + (rows + 1) * GAP, columns * tile_w + (columns + 1) * GAP, 3), GAP_COLOUR,
+    canvas = np.full((rows * tile_h + (rows + 1) * gap, columns * tile_w + (columns + 1) * gap, 3), GAP_COLOUR,
                      np.uint8)
     for index, tile in enumerate(tiles):
         row, column = divmod(index, columns)
-        top, left = GAP + row * (tile_h + GAP), GAP + column * (tile_w + GAP)
+        top, left = gap + row * (tile_h + gap), gap + column * (tile_w + gap)
         canvas[top:top + tile_h, left:left + tile_w] = tile.repeat(scale, 0).repeat(scale, 1)
     return canvas
 
 
 def activation_grid(maps: np.ndarray, columns: int, scale: int) -> np.ndarray:
-    """(h, w, channels) activations → one grid, on one colour scale for the whole layer."""
-    peak = float(maps.max())
-    scaled = maps / peak if peak > 0 else np.zeros_like(maps)
+    """(h, w, channels) activations → one grid, each map on its own colour scale (0 black, its own
+    peak the lightest colour); a map that is 0 everywhere stays black."""
+    peaks = maps.reshape(-1, maps.shape[-1]).max(axis=0)
+    scaled = np.where(peaks > 0, maps / np.where(peaks > 0, peaks, 1), 0)
     tiles = np.stack([coloured(scaled[:, :, c], MAGMA) for c in range(maps.shape[-1])])
     return tile_grid(tiles, columns, scale)
 
@@ -163,18 +174,41 @@ def filter_grid(kernels: np.ndarray, columns: int, scale: int) -> np.ndarray:
     return tile_grid(tiles, columns if inputs == 1 else inputs, scale)
 
 
+def filter_blocks(kernels: np.ndarray, block_columns: int, blocks_per_row: int, scale: int) -> np.ndarray:
+    """(5, 5, in, out) kernels → one block per output channel (its `in` kernels in rows of
+    `block_columns`), `blocks_per_row` blocks to a row, `BLOCK_GAP` px apart; one diverging scale.
+    conv2's 50 filters of 20 kernels fit a page this way (10 blocks of 4×5 across) where one row
+    per filter runs over 1,000 px tall."""
+    height, width, inputs, outputs = kernels.shape
+    peak = float(np.abs(kernels).max()) or 1.0
+    signed = 0.5 + 0.5 * kernels / peak
+    blocks = np.stack([tile_grid(np.stack([coloured(signed[:, :, i, o], DIVERGING) for i in range(inputs)]),
+                                 block_columns, scale, gap=1) for o in range(outputs)])
+    return tile_grid(blocks, blocks_per_row, 1, gap=BLOCK_GAP)
+
+
 def unit_strip(units: np.ndarray) -> np.ndarray:
-    """The FC units as bars, height ∝ activation (one scale), the strongest in red, the rest purple."""
+    """The FC units as bars over a unit axis: 2 px per unit, height ∝ activation (0 to the
+    strongest unit), the `STRONGEST_UNITS` strongest in red, the rest purple; below, a tick and
+    the unit number every 100 units."""
     width, height = STRIP_SIZE
     per_unit = max(1, width // len(units))
     peak = float(units.max()) or 1.0
     strongest = set(np.argsort(-units)[:STRONGEST_UNITS].tolist())
-    strip = np.full((height, per_unit * len(units), 3), 255, np.uint8)
+    strip = np.full((height + AXIS_HEIGHT, per_unit * len(units), 3), 255, np.uint8)
     for index, value in enumerate(units):
         bar = int(round((height - 4) * max(float(value), 0.0) / peak))
         if bar:
-            strip[height - bar:, index * per_unit:(index + 1) * per_unit] = (200, 30, 30) if index in strongest else (120, 60, 150)
-    return strip
+            strip[height - bar:height, index * per_unit:(index + 1) * per_unit] = STRONG_COLOUR if index in strongest else BAR_COLOUR
+    strip[height] = AXIS_COLOUR
+    picture = Image.fromarray(strip)
+    draw, font = ImageDraw.Draw(picture), ImageFont.load_default(size=AXIS_FONT)
+    for unit in range(0, len(units) + 1, 100):
+        x = min(unit * per_unit, strip.shape[1] - 1)
+        draw.line([(x, height), (x, height + 5)], fill=AXIS_COLOUR, width=2)
+        anchor = "la" if unit == 0 else "ra" if unit == len(units) else "ma"
+        draw.text((x, height + 6), str(unit), fill=AXIS_COLOUR, font=font, anchor=anchor)
+    return np.asarray(picture)
 
 
 def enlarge(image: np.ndarray, scale: int = 8) -> np.ndarray:

@@ -8,7 +8,7 @@ Hugging Face Space has no `runs/`, so it serves the shipped model.
 Of a run folder the page reads only its run card, card.json (written by training, the exporter
 and the robustness evaluation: curves with their display names, the architecture, metrics,
 commands, the "not sure" threshold, robustness), and the files the card names for `PAGE_ROLES`
-(classification report, confusion matrix picture, misclassified digits). What is missing is left
+(classification report, confusion matrix and its picture, misclassified digits). What is missing is left
 out of the page instead of breaking it.
 """
 
@@ -26,7 +26,7 @@ MODEL_FILE = "lenet.onnx"
 SHIPPED_MODEL = ARTIFACTS / "robust" / MODEL_FILE
 CARD_FILE = "card.json"  # the run card: the only description of a run the page reads
 LAYERS_FILE = "lenet-layers.onnx"  # the exported activations and filters (the page shows the filters)
-PAGE_ROLES = ("classification_report", "confusion", "misclassified")  # files the card names that the page shows
+PAGE_ROLES = ("classification_report", "confusion_matrix", "confusion", "misclassified")  # files the card names that the page shows
 MODEL_RULE = ("--model / LENET_MODEL, else your newest export (runs/*/lenet.onnx), "
               f"else the shipped model ({SHIPPED_MODEL.relative_to(ROOT)})")
 
@@ -45,6 +45,7 @@ class RunView:
     folder: Path
     card: dict
     report: dict | None = None
+    confusion: dict | None = None    # {"labels", "matrix"} (rows true, columns predicted), if the card names one
     misclassified: dict = field(default_factory=dict)
 
     @classmethod
@@ -55,6 +56,8 @@ class RunView:
         view = cls(folder, card)
         report = view.file("classification_report")
         view.report = _json(report) if report else None
+        confusion = view.file("confusion_matrix")
+        view.confusion = _json(confusion) if confusion else None
         misclassified = view.file("misclassified")
         if misclassified:
             try:

@@ -285,3 +285,56 @@ def test_inside_refuses_a_blank_picture_like_the_draw_tab(client, tmp_path):
     inside_status = client.predict(handle_file(str(path)), api_name="/inside")[0]
     draw_status = client.predict(sketch(path), api_name="/classify_sketch")[1]
     assert inside_status == draw_status and "Draw a digit" in draw_status
+
+
+def test_a_number_on_the_upload_tab_points_to_the_number_tab(client):
+    """A picture of several digits sent to the one-digit endpoints says so and names the Number
+    tab; none of the one-digit examples does."""
+    examples = ROOT / "artifacts" / "examples"
+    for api in ("/classify_upload", "/classify_photo"):
+        status = client.predict(handle_file(str(examples / "number_2026.png")), api_name=api)[1]
+        assert '<span class="answer">Several digits?</span>' in status and "hold 4 side by side" in status, status
+        assert "**Number** tab" in status and "It's a" not in status
+    for path in sorted(examples.glob("mnist_*.png")):
+        status = client.predict(handle_file(str(path)), api_name="/classify_upload")[1]
+        assert "Several digits" not in status and status.startswith("It's a"), (path.name, status)
+
+
+def test_an_unsure_reading_has_one_headline_saying_so(client, mnist, tmp_path):
+    """When the model is not sure, the headline is "Not sure" with the two likeliest digits, never a
+    digit; the probabilities carry no heading of their own (gr.Label show_heading=False)."""
+    from reader import pipeline
+    from reader.model import DigitModel
+    from reader.runs import SHIPPED_MODEL
+    _, (x, _) = mnist
+    model = DigitModel(SHIPPED_MODEL, "cpu", threads=1)
+    unsure = next(i for i in range(len(x)) if not pipeline.read_digit(model, x[i], heatmap=False).sure)
+    path = tmp_path / "unsure.png"
+    Image.fromarray(x[unsure]).save(path)
+    label, status, _, _ = client.predict(handle_file(str(path)), api_name="/classify_upload")
+    ranked = sorted(label["confidences"], key=lambda c: -c["confidence"])
+    assert status.startswith('<span class="answer">Not sure</span> — maybe'), status  # no digit headline
+    assert f"{ranked[0]['label']} ({ranked[0]['confidence']:.0%})" in status and f" {ranked[1]['label']} (" in status
+    assert "It's a" not in status
+    config = json.loads(urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+        client.src.rstrip("/") + "/config", timeout=10).read())
+    labels = [c["props"] for c in config["components"] if c.get("type") == "label"]
+    assert labels and all(props.get("show_heading") is False for props in labels)
+
+
+def test_a_path_never_reaches_a_reader_even_if_gradio_skips_the_trust_boundary(client):
+    """Gradio rebuilds a component for a session from its constructor when an event updates its
+    properties, dropping the preprocessing `accept_images` set, and then hands the function the raw
+    value. The page's functions refuse anything but a decoded picture, so a path a client wrote is
+    never read from the server's disk (a broken guard reads this repository's example and answers 7)."""
+    import gradio as gr
+    import app
+    from demo import inputs
+    from demo.ui import Page
+    page = Page(app.served)
+    example = str(ROOT / "artifacts" / "examples" / "mnist_test_0000_digit_7.png")
+    for read in (page.digit, page.number, page.inside):
+        with pytest.raises(gr.Error) as refused:
+            read(example, "/classify_upload")
+        assert str(refused.value.message) == inputs.NOT_READABLE
+    assert page.digit(Image.open(example).convert("RGBA"), "/classify_upload")[0]["7"] > 0.9

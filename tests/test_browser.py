@@ -8,7 +8,14 @@ drawing area of the Draw tab, read the live prediction from the page. This prove
   browser whose language is not English, and again after "Clear canvas";
 - what the real sketchpad sends (opaque RGBA, white background, black strokes) is read right;
 - on the Number tab, a "1" written touching a "7" is read as "17" (without the model-checked cut
-  of reader.pipeline.read_number the page says "7").
+  of reader.pipeline.read_number the page says "7");
+- the page as a visitor meets it (tests/screenshots.py, every tab used once at 1280×900 and at
+  390×844 with touch, screenshots copied to /tmp/lenet-screenshots/): each answer, and on Draw and
+  Upload what the model saw and the heatmap, in the first desktop viewport; no sideways scroll on
+  the phone, the Draw answer right under its canvas; nothing over a drawing area; all text at
+  WCAG contrast, every picture and canvas named;
+- one headline (the probabilities show none of their own), a visible Clear button, and examples
+  as neutral thumbnails that keep answering click after click.
 
 Needs a Chromium, which tests/chromium.py finds or installs (Debian's package as root on Debian,
 else `playwright install chromium`; $LENET_CHROMIUM overrides), and the `playwright` Python
@@ -115,15 +122,20 @@ def canvas_area(block, width: int, height: int) -> tuple[float, float, float]:
 
 
 def results(page) -> dict:
-    """What the Draw tab's result column shows right now."""
+    """What the visible tab's result column shows right now: the likeliest digit of the
+    probabilities, the verdict's headline (`answer`), the status texts, the pictures, and how many
+    headlines the probabilities carry themselves (none: the verdict is the one headline)."""
     return page.evaluate("""() => {
         const panel = [...document.querySelectorAll('[role=tabpanel]')].find((p) => p.offsetParent !== null);
-        if (!panel) return {label: null, status: '', images: []};
-        const label = panel.querySelector('[data-testid="label-output-value"]');
+        if (!panel) return {label: null, answer: null, status: '', images: [], label_headings: 0};
+        const top = panel.querySelector('.probabilities .confidence-set dt');
+        const answer = panel.querySelector('.verdict .answer');
         return {
-            label: label ? label.textContent.trim() : null,
+            label: top ? top.textContent.trim() : null,
+            answer: answer ? answer.textContent.trim() : null,
             status: [...panel.querySelectorAll('[data-testid="markdown"]')].map((m) => m.textContent.trim()).join(' | '),
-            images: [...panel.querySelectorAll('img')].map((img) => img.getAttribute('src')),
+            images: [...panel.querySelectorAll('.block:not(.examples) img')].map((img) => img.getAttribute('src')),
+            label_headings: panel.querySelectorAll('[data-testid="label-output-value"]').length,
         };
     }""")
 
@@ -175,8 +187,10 @@ def draw(page, strokes) -> dict:
 
 
 def assert_reads(shown: dict, digit: str) -> None:
+    """The probabilities and the one headline both say `digit` ("It's a 7")."""
     assert shown["label"] == digit, f"drew a {digit}, the page says {shown['label']!r} ({shown['status']!r})"
-    assert f"It's a {digit}" in shown["status"], shown["status"]
+    assert shown["answer"] == digit and f"It's {'an' if digit == '8' else 'a'} {digit}" in shown["status"], shown
+    assert shown["label_headings"] == 0, "the probabilities show a headline digit of their own"
 
 
 def assert_ready_to_draw(page, when: str, timeout_ms: int = 10_000) -> None:
@@ -316,3 +330,110 @@ def test_inside_tab_shows_conv1_maps_of_a_drawn_seven(page):
     conv1.first.wait_for(state="visible", timeout=ANSWER_TIMEOUT_S * 1000)  # the grid may still be fading in
     picture = np.asarray(Image.open(io.BytesIO(page.request.get(conv1.first.get_attribute("src")).body())).convert("RGB"))
     assert tiles_in(picture) == (4, 5)  # 20 feature maps
+
+
+# --- the page as a visitor meets it, on a desktop and on a phone (tests/screenshots.py) ------------
+
+SCREENSHOTS_COPY = Path("/tmp/lenet-screenshots")   # every tab at both sizes, for a look after the run
+ANSWERS = {"Draw": "It's a 7", "Upload": "It's a 7", "Number": "Read: 1998", "Inside LeNet": "It's a 7"}
+
+
+@pytest.fixture(scope="module")
+def tab_views(browser, app_server, tmp_path_factory):
+    """Every tab used once (a drawn 7, the first example) at 1280×900 and at 390×844 with touch:
+    the measurements and screenshots of tests/screenshots.py."""
+    from tests.screenshots import SIZES, visit
+    out = tmp_path_factory.mktemp("screenshots")
+    views = {size: visit(browser, app_server, size, out) for size in SIZES}
+    shutil.copytree(out, SCREENSHOTS_COPY, dirs_exist_ok=True)
+    return views
+
+
+def test_desktop_shows_each_answer_and_what_the_model_saw_without_scrolling(tab_views):
+    from PIL import Image
+    for tab, view in tab_views["desktop"].items():
+        assert view.screenshot.is_file() and Image.open(view.screenshot).size == (1280, 900), tab
+        if tab in ANSWERS:
+            assert ANSWERS[tab] in view.answer_text, (tab, view.answer_text)
+            assert view.answer_in_first_viewport, f"{tab}: the answer at {view.answer} is below the fold"
+        if tab in ("Draw", "Upload"):
+            assert view.in_first_viewport(view.seen) and view.in_first_viewport(view.heat), (tab, view.seen, view.heat)
+
+
+def test_phone_has_no_sideways_scroll_and_the_answer_right_under_the_canvas(tab_views):
+    for tab, view in tab_views["phone"].items():
+        assert view.scroll_width <= view.window_width, f"{tab}: the page is {view.scroll_width} px wide on a 390 px phone"
+        assert not view.wide_tables, f"{tab}: tables wider than the phone: {view.wide_tables}"
+    draw = tab_views["phone"]["Draw"]
+    assert draw.answer_in_first_viewport, draw.answer
+    gap = draw.answer["y"] - (draw.canvas["y"] + draw.canvas["height"])
+    assert 0 <= gap <= 100, f"the answer starts {gap:.0f} px under the canvas (only the Clear button belongs there)"
+
+
+def test_nothing_covers_a_drawing_area(tab_views):
+    """The tool palette and labels stay off the white drawing areas, at both sizes."""
+    covered = {(size, tab): view.covered for size in tab_views for tab, view in tab_views[size].items() if view.covered}
+    assert not covered, covered
+
+
+def test_text_contrast_and_text_alternatives(tab_views):
+    """Every visible text reaches 4.5:1 against its background (3:1 when large), and every picture
+    and canvas has a text alternative, on every tab after use, at both sizes."""
+    low = {(size, tab): view.low_contrast for size in tab_views for tab, view in tab_views[size].items() if view.low_contrast}
+    unnamed = {(size, tab): view.unnamed for size in tab_views for tab, view in tab_views[size].items() if view.unnamed}
+    assert not low, low
+    assert not unnamed, unnamed
+
+
+def test_visible_clear_button_empties_the_canvas_and_keeps_the_brush(page):
+    assert_reads(draw(page, ONE), "1")
+    before = results(page)
+    page.locator("[role=tabpanel]:visible").get_by_role("button", name="Clear", exact=True).click()
+    shown = wait_for_change(page, before, "clicking the Clear button")
+    assert shown["label"] is None and BLANK_PROMPT in shown["status"], shown
+    assert_ready_to_draw(page, "after the Clear button", timeout_ms=3_000)
+    assert_reads(draw(page, ZERO), "0")
+
+
+def test_examples_are_neutral_thumbnails_that_keep_answering(page):
+    """The Upload tab's examples are pictures named only "Example N" (their files' names give the
+    answers away); each click shows the picture in the upload box and reads it, also the second
+    click of the same page (gr.Examples' click would rebuild the input without demo.inputs'
+    preprocessing, and the second reading would then fail on a path)."""
+    page.get_by_role("tab", name="Upload").click()
+    examples = page.locator("[role=tabpanel]:visible .examples")
+    thumbnails = examples.locator("button img")
+    thumbnails.first.wait_for(state="visible")
+    assert thumbnails.count() == 10
+    assert [thumbnails.nth(i).get_attribute("alt") for i in range(3)] == ["Example 1", "Example 2", "Example 3"]
+    names = " ".join(examples.locator("button").all_inner_texts())
+    assert not re.search(r"digit|\.png|mnist|[0-9]", names, re.IGNORECASE), names
+    for index, digit in ((1, "2"), (2, "1"), (0, "7")):
+        thumbnails.nth(index).click()
+        deadline = time.monotonic() + ANSWER_TIMEOUT_S
+        while results(page)["answer"] != digit and time.monotonic() < deadline:
+            assert not error_toasts(page), f"after clicking example {index + 1}: {error_toasts(page)}"
+            page.wait_for_timeout(100)
+        assert_reads(results(page), digit)
+        upload = page.locator("[role=tabpanel]:visible .block").filter(has_text="Picture of one digit")
+        assert upload.locator("img").count() == 1, "the picture is not shown back in the upload box"
+
+
+def test_an_example_still_answers_once_its_cached_copy_has_expired(page):
+    """The cache sweep deletes files after demo.server_limits.CACHE_MAX_AGE_S (10 minutes), the
+    examples' copies too. A click sends the example's file again, so it answers regardless: here
+    every cached copy of the digit examples is deleted first, as the sweep would."""
+    import app
+    page.get_by_role("tab", name="Upload").click()
+    thumbnails = page.locator("[role=tabpanel]:visible .examples button img")
+    thumbnails.first.wait_for(state="visible")
+    copies = list(Path(app.served.cache_folder).rglob("mnist_test_*.png"))
+    assert copies, "the examples' copies are not in the app's cache folder"
+    for copy in copies:
+        copy.unlink()
+    thumbnails.nth(3).click()
+    deadline = time.monotonic() + ANSWER_TIMEOUT_S
+    while results(page)["answer"] != "0" and time.monotonic() < deadline:
+        assert not error_toasts(page), error_toasts(page)
+        page.wait_for_timeout(100)
+    assert_reads(results(page), "0")

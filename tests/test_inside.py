@@ -56,15 +56,32 @@ def test_the_layers_file_answers_like_the_served_model(served, mnist):
     assert np.abs(direct - staged).max() < 1e-5
 
 
-def test_one_colour_scale_per_layer(served):
-    """The strongest map of a layer reaches the ramp's lightest colour; a weaker one does not."""
-    maps = np.zeros((4, 4, 2), np.float32)
-    maps[..., 0], maps[..., 1] = 2.0, 0.5
-    grid = inside.activation_grid(maps, columns=2, scale=1)
+def test_each_map_on_its_own_colour_scale(served):
+    """Every map's own peak reaches the ramp's lightest colour, however weak the map (with one scale
+    per layer, conv2's weaker maps were all but black); a map that is 0 everywhere stays black."""
+    maps = np.zeros((4, 4, 3), np.float32)
+    maps[..., 0], maps[..., 1] = 2.0, 0.01
+    maps[0, 0, 1] = 0.02
+    grid = inside.activation_grid(maps, columns=3, scale=1)
     lightest = np.asarray(inside.coloured(np.ones((1, 1)), inside.MAGMA))[0, 0]
-    first, second = grid[inside.GAP:inside.GAP + 4, inside.GAP:inside.GAP + 4], grid[inside.GAP:inside.GAP + 4, 2 * inside.GAP + 4:2 * inside.GAP + 8]
-    assert (first == lightest).all() and not (second == lightest).all()
-    assert (inside.activation_grid(np.zeros((4, 4, 3), np.float32), 3, 1)[inside.GAP:-inside.GAP, inside.GAP:inside.GAP + 4] != 255).all()
+    black = np.asarray(inside.coloured(np.zeros((1, 1)), inside.MAGMA))[0, 0]
+    tile = [grid[inside.GAP:inside.GAP + 4, inside.GAP + k * (4 + inside.GAP):inside.GAP + k * (4 + inside.GAP) + 4]
+            for k in range(3)]
+    assert (tile[0] == lightest).all()                                    # strong and flat: its peak everywhere
+    assert (tile[1][0, 0] == lightest).all() and not (tile[1][1, 1] == lightest).all()  # weak: its peak still lightest
+    assert (tile[2] == black).all()                                       # silent
+    summary = inside.summarise([{"name": "conv", "shows": ""}], {"conv": maps}, {"0": 1.0})
+    assert summary["layers"][0]["map_max"] == [0.0, 2.0] and summary["layers"][0]["silent_maps"] == 1
+
+
+def test_conv2_filters_fit_a_page_as_blocks(served):
+    """conv2's 50 filters as 10 blocks across, 5 down, each block 4×5 of its 5×5 kernels: about as
+    wide as tall, where one row per filter is 50 rows tall."""
+    _, layers = served
+    blocks = inside.filter_blocks(layers.filters()["conv2_filters"], block_columns=5, blocks_per_row=10, scale=3)
+    block_w, block_h = 5 * 15 + 6, 4 * 15 + 5
+    assert blocks.shape == (5 * block_h + 6 * inside.BLOCK_GAP, 10 * block_w + 11 * inside.BLOCK_GAP, 3)
+    assert blocks.shape[0] < 500
 
 
 def test_conv2_filters_grid_has_a_row_per_output_channel(served):
@@ -80,6 +97,10 @@ def test_the_strongest_units_are_marked(served):
     strip = inside.unit_strip(units)
     red = (strip == (200, 30, 30)).all(axis=2).any(axis=0)
     assert sorted(set(np.flatnonzero(red) // 2)) == [3, 77, 400]
+    height = inside.STRIP_SIZE[1]  # bars above, then the unit axis: a line, ticks and numbers every 100 units
+    assert strip.shape[0] == height + inside.AXIS_HEIGHT and (strip[height] == inside.AXIS_COLOUR).all()
+    below = (strip[height + 1:] != 255).any(axis=2)
+    assert below[:, :30].any() and below[:, 985:].any() and below[:, 185:215].any()  # 0, 500 and 100
 
 
 def test_a_layers_file_of_another_model_is_not_used(tmp_path):

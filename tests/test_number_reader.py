@@ -318,10 +318,12 @@ def test_the_boxes_picture_frames_each_digit_in_its_colour(model):
     reading = read_number(model, even_brush_number([[(300, 40), (296, 200)], [(330, 42), (430, 42), (375, 200)]]))
     picture = number_view.boxes_picture(reading)
     assert picture.ndim == 3 and picture.shape[2] == 3 and picture.dtype == np.uint8
-    scale = picture.shape[1] // reading.ink.shape[1]
-    top = picture.shape[0] - reading.ink.shape[0] * scale  # the label margin
+    left, top, _, _, scale, label_size = number_view.geometry(reading)
+    margin = label_size + 8  # the label band above the ink
     for digit in reading.digits:
         colour = number_view.SURE_COLOUR if digit.sure else number_view.UNSURE_COLOUR
         x0, y0, x1, y1 = digit.box
-        left_edge = picture[top + y0 * scale:top + y1 * scale, x0 * scale - 1]
+        rows = slice(margin + round((y0 - top) * scale), margin + round((y1 - top) * scale))
+        left_edge = picture[rows, round((x0 - left) * scale) - 1]
         assert (left_edge == colour).all(axis=1).mean() > 0.9
+    assert len(reading.digits) == 2 and picture.shape[0] - margin >= 100  # cropped to the digits, enlarged

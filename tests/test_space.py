@@ -21,7 +21,8 @@ def expected_space_files() -> set[str]:
     code = {f"{package}/{path.name}" for package in ("demo", "reader", "reader/numbers")
             for pattern in ("*.py", "*.json", "*.onnx") for path in (ROOT / package).glob(pattern)}
     runs = {f"artifacts/{run}/{name}" for run in SHIPPED_RUNS
-            for name in ("card.json", "report.json", "confusion.png", "misclassified.npz", "lenet-layers.onnx")}
+            for name in ("card.json", "report.json", "confusion.json", "confusion.png", "misclassified.npz",
+                         "lenet-layers.onnx")}
     return ({"app.py", "README.md", "requirements.txt", SHIPPED_MODEL.relative_to(ROOT).as_posix()}
             | code | runs | {f"artifacts/examples/{name}" for name in EXAMPLES})
 
