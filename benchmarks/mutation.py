@@ -455,6 +455,7 @@ def main(argv=None) -> int:
         source_hash = sha256((ROOT / target.path).read_text())
         results.update({key: value for key, value in previous.items() if value["path"] == target.path
                         and value["source_sha256"] == source_hash})
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `kill` still removes the copies (finally below)
     copies: Queue = Queue()
     for _ in range(max(1, args.jobs)):
         copies.put(copy_checkout(args.tests_from))
