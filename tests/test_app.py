@@ -285,3 +285,44 @@ def test_inside_refuses_a_blank_picture_like_the_draw_tab(client, tmp_path):
     inside_status = client.predict(handle_file(str(path)), api_name="/inside")[0]
     draw_status = client.predict(sketch(path), api_name="/classify_sketch")[1]
     assert inside_status == draw_status and "Draw a digit" in draw_status
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    """The functions behind the page's events (`demo.ui.Page`), for the shipped model, called directly."""
+    from demo.model import DigitModel
+    from demo.runs import SHIPPED_MODEL, ModelChoice
+    from demo.serving import Served
+    from demo.ui import Page
+    model = DigitModel(SHIPPED_MODEL, providers="cpu", threads=1)
+    return Page(Served(model, ModelChoice(SHIPPED_MODEL, "the shipped model"), concurrency=1, threads=1,
+                       cache_folder=str(tmp_path_factory.mktemp("page-cache"))))
+
+
+def test_the_number_tab_says_what_it_read_and_shows_what_the_model_saw(page):
+    """The Number tab's text (the number, how many digits), and its gallery: each digit's 28×28
+    model input enlarged 4× and captioned with its label and confidence."""
+    from demo.inside import enlarge
+    from demo.pipeline import read_number
+    for name, text in (("number_1998.png", "1998"), ("mnist_test_0000_digit_7.png", "7")):
+        picture = Image.open(ROOT / "artifacts" / "examples" / name)
+        said, gallery, reading = page.number(picture, "/read_number_upload")
+        count = f"{len(text)} digit" + ("s" if len(text) > 1 else "")
+        assert said.startswith(f"Read: **{text}**  \n<small>{count}, ") and "not sure" not in said
+        assert reading.text == read_number(page.model, picture).text == text
+        assert [caption for _, caption in gallery] == [f"{d.label} · {d.confidence:.0%}" for d in reading.digits]
+        for (path, _), digit in zip(gallery, reading.digits):
+            assert np.array_equal(np.asarray(Image.open(path)), enlarge(digit.model_input, 4))
+
+
+def test_the_page_says_draw_or_no_digit_when_there_is_nothing_to_read(page):
+    blank = Image.new("RGBA", (700, 240), "white")
+    said, gallery, reading = page.number(blank, "/read_number")
+    assert "Write a number" in said and gallery == [] and reading is None
+    specks = Image.new("RGBA", (700, 240), "white")
+    specks.paste((0, 0, 0, 255), (200, 100, 204, 104))  # a dot, and a speck far from it
+    said, gallery, reading = page.number(specks, "/read_number")
+    assert said.startswith("**No digit found**") and gallery == [] and reading.digits == []
+    assert page.number_boxes(None) is None
+    label, status, seen, heat = page.digit(Image.new("RGBA", (280, 280), "white"), "/classify_sketch")
+    assert label is None and "Draw a digit" in status and seen is None and heat is None
