@@ -171,6 +171,12 @@ def test_the_contract_it_implements_is_accepted_whatever_else_the_file_says(tmp_
     assert DigitModel(path, providers="cpu").contract.uncertain_below == 0.42
 
 
+@pytest.mark.parametrize("box", [1, 28])
+def test_a_digit_box_from_one_pixel_to_the_whole_input_is_served(tmp_path, box):
+    """The digit box's edges are inside the contract (29 and 0 are refused above)."""
+    assert DigitModel(model_with(tmp_path, {"input_digit_box": str(box)}), providers="cpu").contract.digit_box == box
+
+
 def test_the_app_refuses_a_foreign_model_before_it_starts(tmp_path, capsys):
     """`python app.py --model FILE` (demo.serving.start, what app.py runs first): exit status 2
     and one line naming the file and what the model wants, before the process is touched."""
