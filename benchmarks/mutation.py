@@ -82,8 +82,9 @@ TARGETS = (
             "inside_artifacts"), note="the exporter's proof"),
     Target("lenet/data.py", ("tests/test_data.py",),
            ("IDX_FILES", "KERAS_NPZ_SHA256", "NPM_TARBALL_MAX_BYTES", "parse_idx", "write_atomic", "_verified",
-            "_splits_from_idx", "_from_cache", "_idx_files_from_tarball", "_cache_idx_files", "_from_npm", "load_mnist"),
-           note="MNIST verification (the network fetchers are not run by tests)"),
+            "_splits_from_idx", "_from_cache", "_from_keras", "_idx_files_from_tarball", "_cache_idx_files",
+            "_from_npm_registry", "_from_npm", "load_mnist"),
+           note="MNIST verification (the downloads from a loopback server)"),
     # Being rewritten in main (limits by content type, decoding in an OS-bounded worker pool): measured last.
     Target("demo/images.py", ("tests/test_images.py", "tests/test_inputs.py", "tests/test_preprocess_properties.py"),
            whole_tests=("tests/test_server_limits.py",), note="decoding and its limits (changing in main)"),
