@@ -64,7 +64,7 @@ class Target:
 
 
 TARGETS = (
-    Target("demo/model.py", ("tests/test_digit_model.py", "tests/test_not_sure.py"),
+    Target("demo/model.py", ("tests/test_digit_model.py", "tests/test_not_sure.py", "tests/test_app.py"),
            ("IMPLEMENTED", "DEFAULT_UNCERTAIN_BELOW", "Contract", "DigitModel.__init__", "DigitModel.probabilities",
             "first_line"), note="the model's contract and input checks"),
     Target("lenet/contract.py", ("tests/test_digit_model.py", "tests/test_export_proof.py", "tests/test_data.py"),

@@ -15,7 +15,7 @@ import pytest
 
 from demo import serving
 from demo.errors import InputError
-from demo.model import Contract, DigitModel, ModelError
+from demo.model import Contract, DigitModel, ModelError, first_line
 from demo.runs import SHIPPED_MODEL
 from lenet import contract as lenet_contract
 from tests.helpers import ROOT
@@ -169,6 +169,19 @@ def test_the_contract_it_implements_is_accepted_whatever_else_the_file_says(tmp_
                                     readme_figure(DEFAULT_THRESHOLD))
     path = model_with(tmp_path, {"uncertain_below": "0.42"})
     assert DigitModel(path, providers="cpu").contract.uncertain_below == 0.42
+
+
+def test_a_missing_or_unreadable_file_is_refused_in_one_line(tmp_path):
+    """The fast twin of the app's subprocess test: no file says so; a file that is no ONNX model
+    says ONNX Runtime's first line, at most 300 characters."""
+    with pytest.raises(ModelError, match=rf"^no model file at {re.escape(str(tmp_path / 'absent.onnx'))}$"):
+        DigitModel(tmp_path / "absent.onnx", providers="cpu")
+    (tmp_path / "text.onnx").write_text("not a model\n" * 100)
+    with pytest.raises(ModelError) as refused:
+        DigitModel(tmp_path / "text.onnx", providers="cpu")
+    assert str(refused.value).startswith(f"cannot serve {tmp_path / 'text.onnx'}: ") and "\n" not in str(refused.value)
+    assert first_line(ValueError("x" * 1000 + "\nmore")) == "x" * 300
+    assert first_line(ValueError("\n  the reason\nmore")) == "the reason" and first_line(KeyError()) == "KeyError"
 
 
 @pytest.mark.parametrize("box", [1, 28])
