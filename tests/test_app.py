@@ -165,6 +165,22 @@ def test_which_model_is_served_follows_the_printed_rule(tmp_path):
     assert choice.path == Path("flag.onnx") and choice.source == "--model"
 
 
+def test_the_rule_serves_from_the_folders_the_readme_names():
+    """The README's rule: your newest `runs/*/lenet.onnx`, else the shipped model in
+    artifacts/robust; the paths the page and the start-up line print are relative to the checkout."""
+    import inspect
+    import re
+    from demo import runs
+    rule = " ".join((ROOT / "README.md").read_text().split())
+    newest = re.search(r"your newest export \(the newest `([^`*]+)/\*/([^`]+)`\)", rule)
+    assert newest, "the README no longer states where your newest export is looked for"
+    defaults = inspect.signature(choose_model).parameters
+    assert defaults["runs"].default == ROOT / newest.group(1) and runs.MODEL_FILE == newest.group(2)
+    assert runs.display_path(defaults["shipped"].default) == f"artifacts/robust/{newest.group(2)}"
+    assert f"{newest.group(1)}/*/{newest.group(2)}" in runs.MODEL_RULE and "artifacts/robust" in runs.MODEL_RULE
+    assert runs.display_path(Path("/elsewhere/model.onnx")) == "/elsewhere/model.onnx"
+
+
 def test_cuda_asked_for_but_not_used_says_why():
     from demo.model import DigitModel, cuda_unavailable_reason, nvidia_driver_present
     model = DigitModel(ROOT / "artifacts" / "fast" / "lenet.onnx")  # default: CUDA first where this build has it
