@@ -469,7 +469,8 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(out.read_text())["mutants"] if (args.resume or args.report) and out.is_file() else {}
-    results: dict = {}
+    chosen = {t.path for t in targets}
+    results: dict = {key: value for key, value in previous.items() if value["path"] not in chosen}  # other modules'
     for target in targets:  # results of unchanged modules are kept
         source_hash = sha256((ROOT / target.path).read_text())
         results.update({key: value for key, value in previous.items() if value["path"] == target.path
