@@ -110,6 +110,9 @@ EQUIVALENT: dict[str, str] = {
     "nvidia_packages_installed() and cuda_runtime_loadable()": "which reason CUDA was not used where a driver is "
                                                                  "present: no machine that runs the tests has one",
     "demo/model.py::DigitModel.probabilities: False -> True": "astype(copy=True): the same values in a new array",
+    "lenet/contract.py::to_model_input: 255.0 / (high - low) -> 255.0 * (high - low)": "the range's width is 1: "
+                                                                                        "dividing by it is multiplying",
+    "lenet/contract.py::to_model_input: high - low -> high + low": "the range starts at 0: its width is its top",
 }
 
 

@@ -10,6 +10,7 @@ ignored), and the exporter taking a threshold of 0, 1 or more.
 """
 
 import json
+import re
 
 import numpy as np
 import onnx
@@ -147,3 +148,19 @@ def test_the_shipped_exports_passed_this_proof():
         assert proof["images"] == 10000 and proof["argmax_agreement"] == 1.0
         assert proof["max_abs_diff"] <= proof["tolerance"] == TOLERANCE
         assert proof["keras_test_accuracy"] == proof["onnx_test_accuracy"]
+
+
+def test_the_exporter_takes_the_opsets_the_readme_names(tmp_path, capsys):
+    """README ("Export"): opset 17 by default, `--opset` within 14–18 (what tf2onnx is tested on);
+    one outside is refused before anything is loaded."""
+    found = re.search(r"opset (\d+) \(tf2onnx is tested on (\d+)–(\d+); `--opset`\)",
+                      " ".join((ROOT / "README.md").read_text().split()))
+    assert found, "the README no longer states the export's opsets"
+    default, low, high = map(int, found.groups())
+    assert to_onnx.parse_args([str(tmp_path)]).opset == default
+    for opset in (low, high):
+        assert to_onnx.parse_args([str(tmp_path), "--opset", str(opset)]).opset == opset
+    for opset in (low - 1, high + 1):
+        with pytest.raises(SystemExit) as refused:
+            to_onnx.parse_args([str(tmp_path), "--opset", str(opset)])
+        assert refused.value.code == 2 and f"--opset {opset} is not supported" in capsys.readouterr().err
