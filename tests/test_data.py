@@ -30,8 +30,11 @@ def test_parse_idx_roundtrip_images_and_labels():
 
 @pytest.mark.parametrize("broken, message", [
     (b"\x01\x00\x08\x01\x00\x00\x00\x01\x05", "magic"),
-    (b"\x00\x00\x0d\x01\x00\x00\x00\x01\x05", "element type"),
+    (b"\x00\x00\x0d\x01\x00\x00\x00\x01\x05", r"element type 0x0d \(only uint8"),
     (b"\x00\x00\x08\x03\x00\x00", "truncated"),
+    (b"\x00\x00\x08\x01", "truncated"),   # a whole magic number, no sizes
+    (b"\x00\x00\x08", "magic"),
+    (b"\x00\x00\x08\x00", "truncated"),   # no dimensions
     (idx_bytes(np.zeros((2, 2), np.uint8))[:-1], "size mismatch"),
 ])
 def test_parse_idx_rejects_broken_files(broken, message):
