@@ -452,6 +452,8 @@ def main(argv=None) -> int:
                         help="keep the killed mutants already in --out (of unchanged modules); run the rest again "
                              "(after adding tests)")
     parser.add_argument("--report", action="store_true", help="only tally the results already in --out")
+    parser.add_argument("--compare", help="with --report: also tally, on the mutants both files hold, this other "
+                                          "results file (e.g. benchmarks/results/mutation_before.json) beside --out")
     parser.add_argument("--tests-from", help="run the tests/ folder of this commit (e.g. the one before new tests)")
     parser.add_argument("--jobs", type=int, default=1, help="mutants run at once (one copy of the checkout each)")
     parser.add_argument("--limit", type=int, help="at most this many mutants per module (a quick check)")
@@ -525,6 +527,16 @@ def report(args, targets: list[Target], planned: dict, results: dict, timings: d
         print("\nSurvivors:")
         for result in survivors:
             print(f"  {result['path']}:{result['line']}  {result['id']}")
+    if args.report and args.compare:
+        other = json.loads(Path(args.compare).read_text())["mutants"]
+        rows = []
+        for target in targets:
+            both = [m for m in planned[target.path] if m.id in results and m.id in other]
+            before, after = tally(target, both, other), tally(target, both, results)
+            rows.append([target.path, len(both), f"{before.score:.1%}" if before.score is not None else "-",
+                         f"{after.score:.1%}" if after.score is not None else "-", before.equivalent])
+        print_table(["module", "mutants in both", args.compare, args.out, "equivalent"], rows,
+                    title="The same mutants, killed of non-equivalent")
     if args.report:
         return  # the results stay as they were written
     write_json(out, {"machine": machine_info(), "tests_from": args.tests_from, "clean_seconds": timings,
