@@ -113,6 +113,10 @@ EQUIVALENT: dict[str, str] = {
     "lenet/contract.py::to_model_input: 255.0 / (high - low) -> 255.0 * (high - low)": "the range's width is 1: "
                                                                                         "dividing by it is multiplying",
     "lenet/contract.py::to_model_input: high - low -> high + low": "the range starts at 0: its width is its top",
+    "export/to_onnx.py::recorded_uncertainty: 1 -> 2": "a missing threshold reads as -2 instead of -1: refused either way",
+    "export/to_onnx.py::check_parity: 256 -> 257": "the batch sizes are compared on 257 images instead of 256",
+    "export/to_onnx.py::predict: 256 -> 257": "batches of 257 instead of 256: the same answers (the proof checks "
+                                              "that answers do not depend on the batch)",
 }
 
 
