@@ -92,7 +92,7 @@ def test_digits_read_below_the_threshold_are_not_sure_and_the_page_says_so(page,
             assert status.startswith(f"**Not sure.** Maybe a {ranked[0]} ({probabilities[ranked[0]]:.0%}) "
                                      f"or a {ranked[1]} ({probabilities[ranked[1]]:.0%})")
             assert "It's a" not in status
-    assert said_not_sure >= len(unsure) // 2  # most stay unsure once preprocessed as an upload
+    assert said_not_sure >= len(unsure) // 2  # most stay unsure once preprocessed as an upload (8 of 12 when written)
     assert said_not_sure < len(unsure) + len(sure) // 2  # and the sure ones are answered
 
 
@@ -115,4 +115,4 @@ def test_an_unsure_digit_in_a_number_is_a_question_mark(page, unsure_and_sure, t
             assert [d.sure for d in reading.digits if d.confidence < threshold] == [False] * reading.text.count("?")
         else:
             assert "not sure" not in text
-    assert question_marks >= 3
+    assert question_marks >= 2  # 4 of the 12 when written
