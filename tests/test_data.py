@@ -26,6 +26,7 @@ def test_parse_idx_roundtrip_images_and_labels():
     labels = np.array([7, 2, 1], dtype=np.uint8)
     assert np.array_equal(parse_idx(idx_bytes(images)), images)
     assert np.array_equal(parse_idx(idx_bytes(labels)), labels)
+    assert parse_idx(idx_bytes(np.zeros((0, 28, 28), np.uint8))).shape == (0, 28, 28)  # header only: no items
 
 
 @pytest.mark.parametrize("broken, message", [
