@@ -33,3 +33,10 @@ def png_bytes(image: Image.Image) -> bytes:
 ROOT = Path(__file__).resolve().parents[1]
 SMALL_RUN_ARGS = ["--limit", "5000", "--epochs", "2", "--seed", "3", "--quiet"]  # the shared small real run
 SMALL_RUN_ACCURACY_FLOOR = 0.90  # on all 10,000 real test images; seen: see tests/test_train.py
+
+
+def documentation() -> str:
+    """The README and every page of docs/, as one text: a promise the documentation states is tested
+    wherever it is written."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return "\n\n".join(page.read_text() for page in pages)

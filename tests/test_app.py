@@ -17,7 +17,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from reader.runs import choose_model
-from tests.helpers import ROOT, free_port
+from tests.helpers import ROOT, documentation, free_port
 
 
 def canvas_png(digit: np.ndarray, path, scale=8, left=40, top=20, size=(280, 280)):
@@ -163,6 +163,22 @@ def test_which_model_is_served_follows_the_printed_rule(tmp_path):
     assert choice.path == Path("/x/env.onnx") and choice.source == "LENET_MODEL"
     choice = choose_model("flag.onnx", runs, shipped, environ={"LENET_MODEL": "/x/env.onnx"})
     assert choice.path == Path("flag.onnx") and choice.source == "--model"
+
+
+def test_the_rule_serves_from_the_folders_the_readme_names():
+    """The README's rule: your newest `runs/*/lenet.onnx`, else the shipped model in
+    artifacts/robust; the paths the page and the start-up line print are relative to the checkout."""
+    import inspect
+    import re
+    from reader import runs
+    rule = " ".join(documentation().split())
+    newest = re.search(r"your newest export \(the newest `([^`*]+)/\*/([^`]+)`\)", rule)
+    assert newest, "the README no longer states where your newest export is looked for"
+    defaults = inspect.signature(choose_model).parameters
+    assert defaults["runs"].default == ROOT / newest.group(1) and runs.MODEL_FILE == newest.group(2)
+    assert runs.display_path(defaults["shipped"].default) == f"artifacts/robust/{newest.group(2)}"
+    assert f"{newest.group(1)}/*/{newest.group(2)}" in runs.MODEL_RULE and "artifacts/robust" in runs.MODEL_RULE
+    assert runs.display_path(Path("/elsewhere/model.onnx")) == "/elsewhere/model.onnx"
 
 
 def test_cuda_asked_for_but_not_used_says_why():
@@ -338,3 +354,45 @@ def test_a_path_never_reaches_a_reader_even_if_gradio_skips_the_trust_boundary(c
             read(example, "/classify_upload")
         assert str(refused.value.message) == inputs.NOT_READABLE
     assert page.digit(Image.open(example).convert("RGBA"), "/classify_upload")[0]["7"] > 0.9
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    """The functions behind the page's events (`demo.ui.Page`), for the shipped model, called directly."""
+    from reader.model import DigitModel
+    from reader.runs import SHIPPED_MODEL, ModelChoice
+    from demo.serving import Served
+    from demo.ui import Page
+    model = DigitModel(SHIPPED_MODEL, providers="cpu", threads=1)
+    from demo.decode_budget import DecodePool
+    return Page(Served(model, ModelChoice(SHIPPED_MODEL, "the shipped model"), concurrency=1, threads=1,
+                       cache_folder=str(tmp_path_factory.mktemp("page-cache")), decoder=DecodePool(workers=1)))
+
+
+def test_the_number_tab_says_what_it_read_and_shows_what_the_model_saw(page):
+    """The Number tab's text (the number, how many digits), and its gallery: each digit's 28×28
+    model input enlarged 4× and captioned with its label and confidence."""
+    from reader.inside import enlarge
+    from reader.pipeline import read_number
+    for name, text in (("number_1998.png", "1998"), ("mnist_test_0000_digit_7.png", "7")):
+        picture = Image.open(ROOT / "artifacts" / "examples" / name)
+        said, gallery, reading = page.number(picture, "/read_number_upload")
+        count = f"{len(text)} digit" + ("s" if len(text) > 1 else "")
+        assert said.startswith(f"Read: **{text}**  \n<small>{count}, ") and "not sure" not in said
+        assert reading.text == read_number(page.model, picture).text == text
+        assert [caption for _, caption in gallery] == [f"{d.label} · {d.confidence:.0%}" for d in reading.digits]
+        for (path, _), digit in zip(gallery, reading.digits):
+            assert np.array_equal(np.asarray(Image.open(path)), enlarge(digit.model_input, 4))
+
+
+def test_the_page_says_draw_or_no_digit_when_there_is_nothing_to_read(page):
+    blank = Image.new("RGBA", (700, 240), "white")
+    said, gallery, reading = page.number(blank, "/read_number")
+    assert "Write a number" in said and gallery == [] and reading is None
+    specks = Image.new("RGBA", (700, 240), "white")
+    specks.paste((0, 0, 0, 255), (200, 100, 204, 104))  # a dot, and a speck far from it
+    said, gallery, reading = page.number(specks, "/read_number")
+    assert said.startswith("**No digit found**") and gallery == [] and reading.digits == []
+    assert page.number_boxes(None) is None
+    label, status, seen, heat = page.digit(Image.new("RGBA", (280, 280), "white"), "/classify_sketch")
+    assert label is None and "Draw a digit" in status and seen is None and heat is None

@@ -1,10 +1,12 @@
-"""reader.explain: the occlusion heatmap shown next to each answer, on the shipped model and real MNIST digits."""
+"""reader.explain: the occlusion heatmap shown next to each answer (the page's "Why" picture), on the shipped
+model and real MNIST digits."""
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.helpers import ROOT
-from reader import explain
+from reader import explain, pipeline
 from reader.model import DigitModel
 
 
@@ -56,3 +58,21 @@ def test_map_is_normalised_and_points_at_the_ink(model, test_digits):
 def test_blank_image_has_an_all_zero_map(model):
     blank = np.zeros((28, 28), np.float32)
     assert not explain.occlusion_map(model, blank, 3).any()
+
+
+@pytest.mark.parametrize("example", ["mnist_test_0000_digit_7.png", "mnist_test_0001_digit_2.png",
+                                     "mnist_test_0061_digit_8.png"])
+def test_the_why_picture_explains_the_predicted_class(model, example):
+    """The heatmap `read_digit` returns (the page's "Why" picture) is the occlusion map of the class
+    it predicts, not of another class. Broken variant caught: the heatmap explaining class 0 (or any
+    fixed class) instead of the predicted one."""
+    picture = Image.open(ROOT / "artifacts" / "examples" / example)
+    reading = pipeline.read_digit(model, picture)
+    predicted = int(reading.label)
+    assert reading.label == example[-5]  # the examples are read right
+    expected = explain.overlay(reading.model_input, explain.occlusion_map(model, reading.model_input, predicted))
+    assert np.array_equal(reading.heatmap, expected)
+    for other in {0, 1, (predicted + 1) % 10} - {predicted}:
+        wrong = explain.overlay(reading.model_input, explain.occlusion_map(model, reading.model_input, other))
+        assert not np.array_equal(reading.heatmap, wrong), other
+    assert pipeline.read_digit(model, picture, heatmap=False).heatmap is None

@@ -108,6 +108,41 @@ def test_exif_orientation_is_applied(tmp_path):
     assert grey[:8].mean() < 60 and grey[-20:].mean() > 200  # the band is now at the top
 
 
+def phone_photo(tmp_path, orientation: int):
+    """A JPEG as a phone writes it: the pixels as the sensor saw them (60×20, a black band on the
+    left, a grey square in the top-right corner) and the EXIF orientation that displays it upright."""
+    image = Image.new("RGB", (60, 20), "white")
+    image.paste((0, 0, 0), (0, 0, 10, 20))
+    image.paste((128, 128, 128), (50, 0, 60, 8))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"orientation-{orientation}.jpg"
+    image.save(path, exif=exif, quality=95)
+    return path
+
+
+def test_exif_orientation_8_turns_the_photo_the_other_way(tmp_path):
+    """Orientation 8 ("rotate 90° counter-clockwise to display": a phone held the other way from 6)
+    puts the left band at the bottom. Broken variant caught: 8 undone like 6 (band at the top)."""
+    loaded = load_image(phone_photo(tmp_path, 8))
+    assert loaded.size == (20, 60)
+    grey = grey_levels(loaded)
+    assert grey[-8:].mean() < 60 and grey[:20].mean() > 200  # the band is now at the bottom
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_is_shown_as_pillow_shows_it(tmp_path, orientation):
+    """All eight orientations (mirrored ones too) give the picture Pillow's own `exif_transpose`
+    gives, pixel for pixel (within JPEG's noise)."""
+    from PIL import ImageOps
+    path = phone_photo(tmp_path, orientation)
+    with Image.open(path) as original:
+        expected = grey_levels(ImageOps.exif_transpose(original))
+    got = grey_levels(load_image(path))
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() <= 2
+
+
 def test_transparent_ink_only_in_alpha_is_kept():
     rgba = np.zeros((30, 40, 4), dtype=np.uint8)
     rgba[10:20, 10:30, 3] = 255

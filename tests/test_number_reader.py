@@ -7,6 +7,9 @@ measures on 1,000 of each; the floors sit a little under what these samples gave
 ~5 s, the lone digits ~4 s, the property test ~15 s, the rest ~3 s.
 """
 
+import re
+import time
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,7 +28,7 @@ from reader.preprocess import ink_map
 from reader.runs import SHIPPED_MODEL
 from reader.numbers.segment import WORKING_HEIGHT, oversegment
 from tests import written_numbers as written
-from tests.helpers import bold_zero
+from tests.helpers import ROOT, bold_zero, documentation
 
 
 @pytest.fixture(scope="module")
@@ -275,6 +278,7 @@ def test_more_digits_than_allowed_are_refused_in_a_sentence(model, digits):
     assert len(read_number(model, picture).digits) == 6
     with pytest.raises(InputError, match=r"^The picture holds 6 digits; write at most 5\.$"):
         read_number(model, picture, max_digits=5)
+    assert len(read_number(model, picture, max_digits=6).digits) == 6  # at the limit: read
 
 
 def even_brush_number(strokes) -> Image.Image:
@@ -309,9 +313,34 @@ def test_a_zero_with_thick_sides_and_hairlines_is_read_as_a_zero(model, side, ha
 
 
 def test_a_number_has_one_time_its_digits_share(model, digits):
-    reading = read_number(model, written.hard_numbers(*digits, 1, seed=24)[0].image)
-    assert reading.milliseconds > 0
+    """The time a reading reports (the page's "… ms") is the time the call took: not more than the
+    caller saw, and most of it (what lies outside is a function call)."""
+    picture = written.hard_numbers(*digits, 1, seed=24)[0].image
+    started = time.perf_counter()
+    reading = read_number(model, picture)
+    wall_ms = (time.perf_counter() - started) * 1000
+    assert 0.5 * wall_ms <= reading.milliseconds <= wall_ms
     assert not any(hasattr(digit, "milliseconds") for digit in reading.digits)
+    started = time.perf_counter()
+    alone = read_digit(model, picture)
+    wall_ms = (time.perf_counter() - started) * 1000
+    assert 0.5 * wall_ms <= alone.milliseconds <= wall_ms
+    assert read_digit(model, Image.new("RGBA", (280, 280), "white")) is None  # nothing drawn: no reading
+
+
+def test_the_readme_limit_on_digits_in_a_number_holds(model, digits):
+    """The README's limits table: a number of at most 40 digits (its figure, read from it) is read;
+    one digit more is refused in a sentence. Ones 30 px tall, 12 px apart."""
+    found = re.search(r"\| a number \| [^|]*?(\d+) digits \|", documentation())
+    assert found, "the README no longer states how many digits a number may hold"
+    limit = int(found.group(1))
+    images, labels = digits
+    one = written.enlarged(images[int(np.flatnonzero(labels == 1)[0])], 30)
+    picture, _ = written.lay_out([one] * limit, [12] * (limit - 1))
+    assert len(read_number(model, picture).digits) == limit
+    picture, _ = written.lay_out([one] * (limit + 1), [12] * limit)
+    with pytest.raises(InputError, match=rf"^The picture holds {limit + 1} digits; write at most {limit}\.$"):
+        read_number(model, picture)
 
 
 def test_the_boxes_picture_frames_each_digit_in_its_colour(model):

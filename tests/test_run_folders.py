@@ -44,6 +44,23 @@ def test_export_picks_the_newest_finished_run_and_never_a_hidden_or_partial_one(
     assert to_onnx.newest_run(tmp_path / "no-runs-yet") is None
 
 
+def test_the_newest_finished_run_is_the_one_exported_by_default(tmp_path):
+    """The fast twin of the test above, on run folders made here: finished means run.json and
+    model.keras; hidden (staging) folders and folders without a model never count."""
+    runs = tmp_path / "runs"
+    for name, age, files in (("older", 300, ("run.json", "model.keras")), ("newer", 100, ("run.json", "model.keras")),
+                             (".newer.partial-123-abc", 0, ("run.json", "model.keras")),
+                             ("no-model", 0, ("run.json",)), ("unfinished", 0, ("model.keras",))):
+        (runs / name).mkdir(parents=True)
+        for file in files:
+            (runs / name / file).write_text("{}")
+            os.utime(runs / name / file, (time.time() - age, time.time() - age))
+    assert to_onnx.newest_run(runs) == runs / "newer"
+    os.utime(runs / "older" / "run.json")  # finished again just now
+    assert to_onnx.newest_run(runs) == runs / "older"
+    assert to_onnx.newest_run(tmp_path / "no-runs-yet") is None
+
+
 def test_no_finished_run_is_a_clear_error_not_the_shipped_model(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(to_onnx, "RUNS", tmp_path / "runs")
     monkeypatch.setattr(to_onnx.newest_run, "__defaults__", (tmp_path / "runs",))
