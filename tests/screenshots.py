@@ -138,13 +138,17 @@ def draw_seven(page) -> None:
     side = 280 * zoom
     left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
     for stroke in SEVEN:
-        points = [(left + x * side, top + y * side) for x, y in stroke]
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for point in points[1:]:
-            page.mouse.move(*point)
-        page.mouse.up()
+        draw_stroke(page, [(left + x * side, top + y * side) for x, y in stroke])
         page.wait_for_timeout(400)
+
+
+def draw_stroke(page, points) -> None:
+    """One stroke with the mouse: down at the first point, through the others, up at the last."""
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*point)
+    page.mouse.up()
 
 
 def wait_until(page, condition_js: str, what: str, timeout_s: float = ANSWER_TIMEOUT_S) -> None:

@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 
 from tests.chromium import ChromiumNotFound, chromium_executable
+from tests.screenshots import draw_stroke
 
 pytestmark = pytest.mark.browser
 
@@ -176,12 +177,7 @@ def draw(page, strokes) -> dict:
     left, top, side = drawing_area(page)
     shown = results(page)
     for number, stroke in enumerate(strokes, 1):
-        points = [(left + x * side, top + y * side) for x, y in stroke]
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for point in points[1:]:
-            page.mouse.move(*point)
-        page.mouse.up()
+        draw_stroke(page, [(left + x * side, top + y * side) for x, y in stroke])
         shown = wait_for_change(page, shown, f"stroke {number} of {len(strokes)}")
     return shown
 
@@ -259,11 +255,7 @@ def write_on_number_tab(page, strokes) -> dict:
     left, top, scale = canvas_area(pad, *NUMBER_CANVAS)
     shown, picture = results(page), boxes_picture_source(page)
     for number, stroke in enumerate(strokes, 1):
-        page.mouse.move(left + stroke[0][0] * scale, top + stroke[0][1] * scale)
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(left + x * scale, top + y * scale)
-        page.mouse.up()
+        draw_stroke(page, [(left + x * scale, top + y * scale) for x, y in stroke])
         deadline = time.monotonic() + ANSWER_TIMEOUT_S
         while (results(page) == shown or "Read:" not in results(page)["status"]
                or boxes_picture_source(page) in (None, picture)):
@@ -315,12 +307,7 @@ def test_inside_tab_shows_conv1_maps_of_a_drawn_seven(page):
     left, top, scale = canvas_area(pad, CANVAS_SIZE, CANVAS_SIZE)
     conv1 = page.locator(".inside-conv1 img")
     for stroke in SEVEN:
-        points = [(left + x * CANVAS_SIZE * scale, top + y * CANVAS_SIZE * scale) for x, y in stroke]
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for point in points[1:]:
-            page.mouse.move(*point)
-        page.mouse.up()
+        draw_stroke(page, [(left + x * CANVAS_SIZE * scale, top + y * CANVAS_SIZE * scale) for x, y in stroke])
         page.wait_for_timeout(300)
     deadline = time.monotonic() + 2 * ANSWER_TIMEOUT_S
     while "It's a 7" not in results(page)["status"] or conv1.count() == 0:
