@@ -68,7 +68,10 @@ class DecodePool:
             with self.lock:
                 worker = self.idle.pop()
             try:
-                worker = worker if worker is not None and worker.usable() else Worker(*self.limits)
+                if worker is not None and not worker.usable():
+                    worker.stop()  # it ended, or has decoded JOBS_PER_WORKER pictures: replaced, never left running
+                    worker = None
+                worker = worker if worker is not None else Worker(*self.limits)
                 image = worker.decode(data, self.deadline_s)
             except WorkerBreach as breach:
                 self.breaches += 1
