@@ -3,7 +3,8 @@ settings — all before Gradio is imported, so mistakes are answered in about a 
 
 `start(argv)` parses the command line (``--help`` and wrong flags answer at once), picks the model
 by `reader.runs.MODEL_RULE`, loads it (a missing or broken file ends the process with one line and
-exit status 2), prints which model is served and why, checks the LENET_* settings, and prepares the
+exit status 2), prints which model is served and why, which others a visitor may choose, and a
+warning when the default reads MNIST worse than the shipped model (`reader.catalog`), checks the LENET_* settings, and prepares the
 process for serving: a private Gradio cache folder (removed at exit), the pool of worker processes
 that decode clients' pictures under an OS-enforced budget (`demo.decode_budget`), glibc's heap
 arenas bounded, matplotlib without a display. `demo.ui` builds the page from what it returns.
@@ -20,6 +21,7 @@ import tempfile
 from dataclasses import dataclass
 
 from demo.decode_budget import DecodePool
+from reader.catalog import LoadedModels, ModelCatalog, downgrade_warning
 from reader.model import DigitModel, ModelError
 from reader.runs import MODEL_RULE, ModelChoice, choose_model, display_path
 
@@ -31,13 +33,29 @@ GRADIO_TEMP_DIR_AT_START = os.environ.get("GRADIO_TEMP_DIR")
 
 @dataclass
 class Served:
-    """What the page serves: the loaded model, why it was chosen, and the server's settings."""
-    model: DigitModel
+    """What the page serves: the default model, why it was chosen, every model a visitor may choose
+    instead (`reader.catalog`: listed at start-up, loaded when first chosen), and the server's settings."""
+    model: DigitModel                # the default: answers every request that chooses no model
     choice: ModelChoice
     concurrency: int
     threads: int
     cache_folder: str
     decoder: DecodePool              # decodes clients' pictures in worker processes, under an OS budget
+    providers: str | None = None     # --providers, for the models loaded later
+    models: LoadedModels | None = None
+
+    def __post_init__(self):
+        if self.models is None:
+            self.models = LoadedModels(ModelCatalog.find(self.choice.path), self.model, self.providers, self.threads)
+
+    @property
+    def catalog(self) -> ModelCatalog:
+        return self.models.catalog
+
+    @property
+    def downgrade(self) -> str | None:
+        """The warning when the default reads MNIST worse than the shipped model (reader.catalog)."""
+        return downgrade_warning(self.catalog, self.model.describe()["test_accuracy"])
 
     def summary(self) -> str:
         """One line: the model file, why it was chosen, its recipe, test accuracy and export date."""
@@ -93,11 +111,14 @@ def start(argv: list[str] | None = None, announce: bool = True) -> Served:
     prepare_process()
     decoder = DecodePool(workers=concurrency)
     atexit.register(decoder.close)
-    served = Served(model, choice, concurrency, threads, private_cache_folder(), decoder)
+    served = Served(model, choice, concurrency, threads, private_cache_folder(), decoder, args.providers)
     if announce:
         print(f"Serving {served.summary()} on {model.provider}.", flush=True)
         if model.cuda_note:
             print(model.cuda_note, flush=True)
+        print(f"Visitors may choose: {', '.join(served.catalog.keys)} (each loaded when first chosen).", flush=True)
+        if served.downgrade:
+            print(f"warning: {served.downgrade}", flush=True)
     return served
 
 

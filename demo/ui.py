@@ -62,6 +62,7 @@ UPLOAD_PROMPT = ("**Upload a picture of one digit** (0–9) — a photo, a scan 
 NO_DIGIT_IN_PICTURE = ("**No digit found** in this picture: it looks empty. Try one dark digit on a light "
                        "background (or light on dark), or Draw a digit on the Draw tab.")
 BLANK_DIGIT = (None, DRAW_PROMPT, None, None)
+COMPARE_PROMPT = "**Draw or upload one digit** and every model listed above reads the same 28×28 input."
 BLANK_NUMBER = "**Write a number** in the white box — digits side by side, left to right — or upload a picture of one."
 NO_DIGIT = "**No digit found** — only specks or dots. " + BLANK_NUMBER
 HEAT_LEGEND = legend(["#000000", "#800000", "#ffc800"], "covering it changes nothing", "covering it costs the answer most",
@@ -145,13 +146,19 @@ def accept_sketches(sketchpad: gr.Sketchpad, endpoint: str, received: ClientFile
                          endpoint, received)
 
 
-def refuse_malformed_payloads(app: gr.Blocks) -> None:
+def refuse_malformed_payloads(app: gr.Blocks, choice: gr.Dropdown | None = None) -> None:
     """Payloads Gradio's own checks refuse before `demo.inputs` sees them (the wrong shape, a file
     path that was never uploaded) become the same one pop-up and one log line, not a traceback; a
-    FileData whose path is a URL is refused before Gradio's preprocessing could download it."""
+    FileData whose path is a URL is refused before Gradio's preprocessing could download it.
+
+    The model `choice` is every endpoint's optional last input: a raw-HTTP call that leaves it out
+    (`{"data": [picture]}`) is answered by the default model, not refused for a missing value."""
     checked = app.preprocess_data
 
     async def preprocess_data(block_fn, inputs_, state, *args, **kwargs):
+        if (choice is not None and isinstance(inputs_, list) and block_fn.inputs and block_fn.inputs[-1] is choice
+                and len(inputs_) == len(block_fn.inputs) - 1):
+            inputs_ = [*inputs_, None]
         if inputs.names_a_remote_file(inputs_):  # Gradio would download it: never fetch for a client
             raise refused(f"/{block_fn.api_name}", InputError(inputs.NOT_READABLE), 0) from None
         try:
@@ -181,18 +188,27 @@ def refused(endpoint: str, error: InputError, size: int) -> gr.Error:
 
 
 class Page:
-    """The functions behind the page's events, for one served model."""
+    """The functions behind the page's events. Each takes the visitor's model choice (`choice`: a
+    key of `reader.catalog`, None for the default) and names the model in its answer."""
 
     def __init__(self, served: Served):
         self.served = served
-        self.model = served.model
+        self.models = served.models
+        self.model = served.model    # the default
         self.outputs = OutputImages(served.cache_folder)
-        self.layers = LayerModel.beside(served.model, threads=served.threads)
+        self.layers = self.models.layers()  # the default's layers file (loaded now: the Inside tab's first answer)
 
-    def status_line(self, reading, side_by_side: int = 1) -> str:
-        return verdict(reading, side_by_side, f"{reading.milliseconds:.1f} ms on {self.model.provider}")
+    def chosen(self, choice, endpoint: str):
+        """(catalog entry, loaded model) for a choice; an unknown one is refused with one sentence."""
+        try:
+            return self.models.catalog.entry(choice), self.models.model(choice)
+        except InputError as error:
+            raise refused(endpoint, error, 0) from None
 
-    def read(self, read, image, endpoint: str):
+    def status_line(self, reading, model, key: str, side_by_side: int = 1) -> str:
+        return verdict(reading, side_by_side, timing(reading.milliseconds, model, key))
+
+    def read(self, read, image, endpoint: str, model):
         """Run a pipeline reader; input it cannot use becomes one error pop-up with its message.
 
         Only what `demo.inputs` returns (a decoded picture, or None) is read: if Gradio ever hands a
@@ -202,13 +218,14 @@ class Page:
         if image is not None and not isinstance(image, Image.Image):
             raise refused(endpoint, InputError(inputs.NOT_READABLE), 0)
         try:
-            return read(self.model, image)
+            return read(model, image)
         except InputError as error:
             raise refused(endpoint, error, 0) from None
 
-    def digit(self, image, endpoint: str):
+    def digit(self, image, endpoint: str, choice=None):
         """One digit's probabilities, verdict, model input and heatmap (the prompt when there is none)."""
-        reading = self.read(pipeline.read_digit, image, endpoint)
+        entry, model = self.chosen(choice, endpoint)
+        reading = self.read(pipeline.read_digit, image, endpoint, model)
         if reading is None:
             if endpoint == "/classify_sketch":
                 return BLANK_DIGIT
@@ -217,13 +234,14 @@ class Page:
         # the busy 2-core machine: 0.8 ms for 28×28, 4.5 ms for a 280×280 canvas, 100–260 ms for a
         # 12-megapixel photo, whose reading costs ~360 ms)
         several = digits_side_by_side(image) if endpoint != "/classify_sketch" or not reading.sure else 1
-        return (reading.probabilities, self.status_line(reading, several),
+        return (reading.probabilities, self.status_line(reading, model, entry.key, several),
                 self.outputs.save(enlarge(reading.model_input)), self.outputs.save(reading.heatmap))
 
-    def number(self, image, endpoint: str):
+    def number(self, image, endpoint: str, choice=None):
         """The Number tab's text, the gallery of what the model saw, and the reading itself (kept in
         a gr.State for `number_boxes`; a State is no part of the API, which still answers two)."""
-        reading = self.read(pipeline.read_number, image, endpoint)
+        entry, model = self.chosen(choice, endpoint)
+        reading = self.read(pipeline.read_number, image, endpoint, model)
         if reading is None:
             return BLANK_NUMBER, [], None
         if not reading.digits:
@@ -232,26 +250,108 @@ class Page:
                    for d in reading.digits]
         unsure = " (? = not sure)" if "?" in reading.text else ""
         count = f"{len(reading.digits)} digit" + ("" if len(reading.digits) == 1 else "s")
-        return (f"Read: **{reading.text}**{unsure}  \n<small>{count}, {reading.milliseconds:.1f} ms "
-                f"on {self.model.provider}</small>"), gallery, reading
+        return (f"Read: **{reading.text}**{unsure}  \n<small>{count}, "
+                f"{timing(reading.milliseconds, model, entry.key)}</small>"), gallery, reading
 
     def number_boxes(self, reading):
         """The picture of how the number was read: each digit's box, digit and confidence."""
         return None if reading is None else self.outputs.save(number_view.boxes_picture(reading))
 
-    def inside(self, image, endpoint: str):
+    def inside(self, image, endpoint: str, choice=None):
         """The Inside LeNet view: status, input, probabilities, one picture per stage, JSON summary."""
         started = time.perf_counter()
-        reading = self.read(lambda model, picture: look_inside(model, self.layers, picture), image, endpoint)
+        entry, model = self.chosen(choice, endpoint)
+        layers = self.models.layers(entry.key)
+        if layers is None:
+            raise refused(endpoint, InputError(f"The model {entry.key} was exported without its layers file, which "
+                                               "Inside LeNet reads: add it with python export/to_onnx.py RUN "
+                                               "--layers-only, or choose another model."), 0)
+        reading = self.read(lambda model, picture: look_inside(model, layers, picture), image, endpoint, model)
         if reading is None:
             return (DRAW_PROMPT,) + (None,) * (len(INSIDE_PICTURES) + 3)
         best = reading.summary["prediction"]
         status = (f"It's {article(best['label'])} {answer(best['label'])}  \n<small>{best['confidence']:.1%} sure · "
-                  f"{(time.perf_counter() - started) * 1000:.1f} ms on CPUExecutionProvider</small>")
+                  f"{timing((time.perf_counter() - started) * 1000, layers, entry.key)}</small>")
         pictures = [self.outputs.save(reading.pictures[name]) if name in reading.pictures else None
                     for name, _ in INSIDE_PICTURES]
         return (status, self.outputs.save(enlarge(reading.model_input)), reading.probabilities, *pictures,
                 reading.summary)
+
+    def compare(self, image, endpoint: str):
+        """Every listed model on the same picture (the same 28×28 input): a headline saying whether
+        they agree, the input, a table of each model's verdict and ten probabilities with the
+        disagreeing rows marked, and the same as JSON (the API's last output)."""
+        if image is not None and not isinstance(image, Image.Image):
+            raise refused(endpoint, InputError(inputs.NOT_READABLE), 0)
+        models = {entry.key: self.chosen(entry.key, endpoint)[1] for entry in self.models.catalog.entries}
+        try:
+            readings = pipeline.read_digit_by_each(models, image)
+        except InputError as error:
+            raise refused(endpoint, error, 0) from None
+        if readings is None:
+            return COMPARE_PROMPT, None, "", None
+        summary = comparison(readings)
+        return (compare_headline(summary), self.outputs.save(enlarge(next(iter(readings.values())).model_input)),
+                compare_table(summary, self.models.catalog.default.key), summary)
+
+
+def timing(milliseconds: float, model, key: str) -> str:
+    """The small print under an answer: how long, where, and which model gave it."""
+    provider = getattr(model, "provider", "CPUExecutionProvider")
+    return f"{milliseconds:.1f} ms on {provider} · model {key}"
+
+
+def comparison(readings: dict) -> dict:
+    """What the compare view and its API return: each model's reading and whether they agree. The
+    answer the most models give (ties: the first listed) is the reference; "not a digit" counts as one."""
+    answers = {key: (reading.label if reading.digit else None) for key, reading in readings.items()}
+    counts = {}
+    for value in answers.values():
+        counts[value] = counts.get(value, 0) + 1
+    majority = max(counts, key=counts.get)
+    return {"agree": len(counts) == 1, "majority": majority,
+            "models": [{"model": key, "label": answers[key], "closest_label": reading.label,
+                        "confidence": round(reading.confidence, 4), "sure": reading.sure, "digit": reading.digit,
+                        "not_digit_reason": reading.not_digit_reason, "disagrees": answers[key] != majority,
+                        "probabilities": {label: round(p, 6) for label, p in reading.probabilities.items()},
+                        "milliseconds": round(reading.milliseconds, 2)}
+                       for key, reading in readings.items()]}
+
+
+def said(row: dict) -> str:
+    if not row["digit"]:
+        return "not a digit"
+    return row["label"] if row["sure"] else f"{row['label']}?"
+
+
+def compare_headline(summary: dict) -> str:
+    rows = summary["models"]
+    if summary["agree"]:
+        what = "say it is not a digit" if summary["majority"] is None else f"read {answer(summary['majority'])}"
+        return f"All {len(rows)} models {what}  \n<small>not sure: {', '.join(r['model'] for r in rows if not r['sure']) or 'none'}</small>"
+    groups: dict[str, list[str]] = {}
+    for row in rows:
+        groups.setdefault("not a digit" if row["label"] is None else row["label"], []).append(row["model"])
+    parts = "; ".join(f"{', '.join(models)}: {label}" for label, models in groups.items())
+    return f"{answer('They disagree')}  \n<small>{parts}</small>"
+
+
+def compare_table(summary: dict, default: str) -> str:
+    """Each model a row: its verdict, confidence and the ten probabilities shaded by size; a row that
+    disagrees with the majority is marked ≠."""
+    labels = list(summary["models"][0]["probabilities"]) if summary["models"] else []
+    head = "".join(f"<th>{label}</th>" for label in labels)
+    rows = []
+    for row in summary["models"]:
+        cells = "".join(f'<td style="background: rgba(249, 115, 22, {p:.2f})" title="{p:.4f}">{p:.0%}</td>'
+                        for p in row["probabilities"].values())
+        mark = '<span class="disagrees" title="disagrees with the majority">≠</span> ' if row["disagrees"] else ""
+        name = f"{row['model']}{' (default)' if row['model'] == default else ''}"
+        rows.append(f'<tr class="{"disagrees" if row["disagrees"] else "agrees"}"><th scope="row">{mark}{name}</th>'
+                    f"<td class='said'>{said(row)}</td><td>{row['confidence']:.1%}</td>{cells}</tr>")
+    return (f'<table class="compare-table"><thead><tr><th>model</th><th>reads</th><th>confidence</th>{head}</tr>'
+            f"</thead><tbody>{''.join(rows)}</tbody></table>"
+            '<p class="compare-note">"7?" = the model is not sure (below its own threshold). Same 28×28 input for every model.</p>')
 
 
 def article(label: str) -> str:
@@ -384,16 +484,15 @@ def stage_notes(summary) -> list[str]:
     return notes
 
 
-def inside_tab(page: Page, root: ClientFiles, queue: dict) -> None:
+def inside_tab(page: Page, root: ClientFiles, queue: dict, choice: gr.Dropdown) -> None:
     """Draw or upload a digit and see every layer's response (reader.inside), from the layers file
     exported beside the model; /inside (upload) and /inside_sketch are its API endpoints."""
     if page.layers is None:
-        gr.Markdown("This model was exported without its layers file (`lenet-layers.onnx` beside it). "
-                    "Add it with `python export/to_onnx.py RUN --layers-only`.")
-        return
+        gr.Markdown("The default model was exported without its layers file (`lenet-layers.onnx` beside it). "
+                    "Add it with `python export/to_onnx.py RUN --layers-only`, or choose a model that has one.")
     gr.Markdown("What LeNet computes for your digit, stage by stage: the filters conv1 learned, the maps they make, "
                 "each pooling, the 500 units of the dense layer and the 10 outputs. Each map is drawn on its own "
-                f"colour scale so weak responses show too. (`{display_path(page.layers.path)}`, run by ONNX Runtime.)")
+                f"colour scale so weak responses show too. (The chosen model's `lenet-layers.onnx`, run by ONNX Runtime.)")
     pictures = {}
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
@@ -417,23 +516,61 @@ def inside_tab(page: Page, root: ClientFiles, queue: dict) -> None:
     with gr.Accordion("The numbers behind these pictures (JSON: what the /inside API returns last)", open=False):
         summary = gr.JSON(label="Summary")
     targets = [status, seen, outputs, *[pictures[name] for name, _ in INSIDE_PICTURES], summary]
-    sketch.change(lambda image: page.inside(image, "/inside_sketch"), sketch, targets, api_name="inside_sketch",
-                  trigger_mode="always_last", **queue).then(stage_notes, summary, notes, api_visibility="private")
-    upload.change(lambda image: page.inside(image, "/inside"), upload, targets, api_name="inside",
+    sketch.change(lambda image, model: page.inside(image, "/inside_sketch", model), [sketch, choice], targets,
+                  api_name="inside_sketch", trigger_mode="always_last",
                   **queue).then(stage_notes, summary, notes, api_visibility="private")
+    upload.change(lambda image, model: page.inside(image, "/inside", model), [upload, choice], targets,
+                  api_name="inside", **queue).then(stage_notes, summary, notes, api_visibility="private")
+    return sketch, targets, notes, summary
 
 
 def model_line(served: Served) -> str:
-    """The page's line naming the model served, why, and where it runs."""
-    line = f"Model **`{display_path(served.choice.path)}`** — {served.summary().split(' (', 1)[1][:-1]} · " \
+    """The page's line naming the default model, why it is the default, and where it runs."""
+    line = f"Default model **`{display_path(served.choice.path)}`** — {served.summary().split(' (', 1)[1][:-1]} · " \
            f"ONNX Runtime on **{served.model.provider}**"
     if served.model.cuda_note:
         line += f" · {served.model.cuda_note}"
     return line
 
 
+def model_picker(served: Served) -> gr.Dropdown:
+    """The visitor's model: every model the catalog lists, the default chosen. The value travels with
+    each event from this browser alone (other visitors keep theirs), and is the endpoints' optional
+    last parameter `model`; its values are checked by `Page.chosen`, so Gradio's own check (and its
+    message) is replaced by passing the value through."""
+    picker = gr.Dropdown(choices=[(entry.label, entry.key) for entry in served.catalog.entries],
+                         value=served.catalog.default.key, label="Model", filterable=False,
+                         info="Your choice, for this page only; every answer names the model that gave it.",
+                         elem_classes="model-picker", scale=3)
+    picker.preprocess = lambda payload: payload
+    return picker
+
+
+def compare_tab(page: Page, root: ClientFiles, queue: dict) -> None:
+    """One drawing or picture read by every listed model side by side (/compare_sketch, /compare_upload)."""
+    gr.Markdown("Every model this server lists reads the same drawing — the same 28×28 input — each with its "
+                "own \"not sure\" threshold. Rows that disagree with the majority are marked ≠.")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            sketch = sketchpad("Draw one digit", (280, 280), 12, "/compare_sketch", root)
+            gr.ClearButton(sketch, value="Clear", size="sm", elem_classes="clear-button")
+            upload = picture_input("…or upload a picture of one digit", "/compare_upload", root, height=160)
+        with gr.Column(scale=2, min_width=300):
+            headline = gr.Markdown(COMPARE_PROMPT, elem_classes="verdict compare-verdict")
+            seen = gr.Image(label="What every model sees (28×28)", elem_classes="model-input", height=150,
+                            interactive=False, buttons=["download"], width=150)
+            table = gr.HTML("", elem_classes="compare", padding=False)
+            with gr.Accordion("The same as JSON (what the /compare API returns last)", open=False):
+                summary = gr.JSON(label="Comparison")
+    targets = [headline, seen, table, summary]
+    sketch.change(lambda image: page.compare(image, "/compare_sketch"), sketch, targets, api_name="compare_sketch",
+                  trigger_mode="always_last", **queue)
+    upload.change(lambda image: page.compare(image, "/compare_upload"), upload, targets, api_name="compare_upload",
+                  **queue)
+
+
 def build_app(served: Served) -> gr.Blocks:
-    """The page for the model `demo.serving.start` chose and loaded."""
+    """The page for the model `demo.serving.start` chose and loaded, and the others it lists."""
     page = Page(served)
     root = ClientFiles(served.cache_folder, served.decoder.decode)
     queue = dict(concurrency_limit=served.concurrency, concurrency_id="model")
@@ -443,6 +580,10 @@ def build_app(served: Served) -> gr.Blocks:
     with gr.Blocks(title="LeNet digits") as app:
         gr.Markdown("# LeNet digits\nDraw a digit and the 1998 LeNet, trained on MNIST and run with ONNX Runtime, "
                     "reads it — after the same preprocessing that made MNIST.", elem_classes="intro")
+        if served.downgrade:
+            gr.Markdown(f"**Note:** {served.downgrade}", elem_classes="downgrade-warning")
+        with gr.Row():
+            choice = model_picker(served)
         with gr.Tabs(overflow_behavior="wrap"):
             with gr.Tab("Draw"):
                 with gr.Row(equal_height=False):
@@ -451,8 +592,8 @@ def build_app(served: Served) -> gr.Blocks:
                         gr.ClearButton(sketch, value="Clear", size="sm", elem_classes="clear-button")
                     with gr.Column(scale=1, min_width=300):
                         outputs = digit_results(DRAW_PROMPT)
-                sketch.change(lambda image: page.digit(image, "/classify_sketch"), sketch, outputs,
-                              api_name="classify_sketch", trigger_mode="always_last", **queue)
+                sketch.change(lambda image, model: page.digit(image, "/classify_sketch", model), [sketch, choice],
+                              outputs, api_name="classify_sketch", trigger_mode="always_last", **queue)
             with gr.Tab("Upload"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=300):
@@ -464,10 +605,10 @@ def build_app(served: Served) -> gr.Blocks:
                                                    sources=("webcam", "clipboard"))
                     with gr.Column(scale=1, min_width=300):
                         upload_outputs = digit_results(UPLOAD_PROMPT)
-                upload.change(lambda image: page.digit(image, "/classify_upload"), upload, upload_outputs,
-                              api_name="classify_upload", **queue)
-                camera.change(lambda image: page.digit(image, "/classify_photo"), camera, upload_outputs,
-                              api_name="classify_photo", **queue)
+                upload.change(lambda image, model: page.digit(image, "/classify_upload", model), [upload, choice],
+                              upload_outputs, api_name="classify_upload", **queue)
+                camera.change(lambda image, model: page.digit(image, "/classify_photo", model), [camera, choice],
+                              upload_outputs, api_name="classify_photo", **queue)
             with gr.Tab("Number"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=300):
@@ -491,20 +632,43 @@ def build_app(served: Served) -> gr.Blocks:
                         show_examples("number_*.png", number_file, "Or pick a number made of MNIST digits",
                                       "number-examples")
             number_results = [number_text, number_digits, number_reading]
-            number_sketch.change(lambda image: page.number(image, "/read_number"), number_sketch,
+            number_sketch.change(lambda image, model: page.number(image, "/read_number", model), [number_sketch, choice],
                                  number_results, api_name="read_number", trigger_mode="always_last",
                                  **queue).then(page.number_boxes, number_reading, number_picture, api_visibility="private")
-            number_file.change(lambda image: page.number(image, "/read_number_upload"), number_file,
-                               number_results, api_name="read_number_upload",
+            number_file.change(lambda image, model: page.number(image, "/read_number_upload", model),
+                               [number_file, choice], number_results, api_name="read_number_upload",
                                **queue).then(page.number_boxes, number_reading, number_picture, api_visibility="private")
             with gr.Tab("Inside LeNet"):
-                inside_tab(page, root, queue)
+                inside_sketch, inside_targets, inside_notes, inside_summary = inside_tab(page, root, queue, choice)
+            with gr.Tab("Compare models"):
+                compare_tab(page, root, queue)
             with gr.Tab("Training"):
                 training_tab(shipped_runs(served.choice.path), served.model)
         gr.Markdown(model_line(served), elem_classes="model-line")
-    refuse_malformed_payloads(app)
+
+        # A new choice answers again what the Draw, Upload, Number and Inside tabs show, with the chosen model.
+        choice.change(lambda image, model: page.digit(image, "/classify_sketch", model), [sketch, choice], outputs,
+                      api_visibility="private", **queue)
+        choice.change(lambda image, model: page.digit(image, "/classify_upload", model), [upload, choice],
+                      upload_outputs, api_visibility="private", **queue)
+        choice.change(lambda image, model: page.number(image, "/read_number", model), [number_sketch, choice],
+                      number_results, api_visibility="private",
+                      **queue).then(page.number_boxes, number_reading, number_picture, api_visibility="private")
+        choice.change(lambda image, model: page.inside(image, "/inside_sketch", model), [inside_sketch, choice],
+                      inside_targets, api_visibility="private",
+                      **queue).then(stage_notes, inside_summary, inside_notes, api_visibility="private")
+        gr.api(served_models(served), api_name="models", queue=False)
+    refuse_malformed_payloads(app, choice)
     app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=served.concurrency)
     return app
+
+
+def served_models(served: Served):
+    def models() -> dict:
+        """Every model this server can answer with: {default, models: [{key, file, recipe, test_accuracy,
+        exported, shipped}], loaded_at_most, loaded}. Pass a key as an endpoint's `model` to choose it."""
+        return {**served.catalog.as_json(), "loaded": served.models.loaded}
+    return models
 
 
 def launch_options(served: Served) -> dict:

@@ -83,6 +83,8 @@ def build_card(folder: Path) -> dict:
         | {"models": [{"name": row["name"], "accuracy": row["accuracy"]} for row in robustness.get("models", [])]},
         "files": {role: name for role, name in {**IMAGES, **DATA_FILES}.items() if (folder / name).is_file()},
         "exported_models": sorted(export.get("files", {})) if export else [],
+        "finished": run.get("finished"),                      # when training ended (UTC, ISO 8601)
+        "exported": export.get("exported") if export else None,  # when lenet.onnx was written and proven
     }
 
 

@@ -2,7 +2,8 @@
 
 decode (reader.images) → MNIST-style preprocessing (reader.preprocess; for a number, the stages of
 reader.numbers) → ONNX Runtime (reader.model) → explanation (reader.explain). The page, the API and
-`python -m demo.predict` all call these two functions, so they cannot drift apart.
+`python -m demo.predict` all call these functions (one digit, one digit by several models, a
+number), so they cannot drift apart.
 """
 
 import time
@@ -101,6 +102,29 @@ def read_digit(model: DigitModel, source, heatmap: bool = True) -> DigitReading 
     ink, mnist, probabilities = parts
     verdict = not_digit.shipped().verdict(ink, mnist, probabilities)
     return _reading(model, mnist, probabilities, heatmap, started, verdict)
+
+
+def read_digit_by_each(models: dict[str, DigitModel], source) -> dict[str, DigitReading] | None:
+    """One picture read by several models, for comparing them: the same ink map and, for models
+    that share an input contract, the same 28×28 input; each model's own probabilities, "not sure"
+    threshold and not-digit verdict (no heatmaps). None for an empty canvas or no ink."""
+    if source is None:
+        return None
+    ink = ink_map(load_image(source))
+    inputs: dict[tuple, np.ndarray | None] = {}
+    readings = {}
+    for key, model in models.items():
+        started = time.perf_counter()
+        contract = (model.contract.image_size, model.contract.digit_box)
+        if contract not in inputs:
+            inputs[contract] = to_mnist(ink, *contract)
+        mnist = inputs[contract]
+        if mnist is None:
+            return None
+        probabilities = model.probabilities(mnist[None])[0]
+        verdict = not_digit.shipped().verdict(ink, mnist, probabilities)
+        readings[key] = _reading(model, mnist, probabilities, False, started, verdict)
+    return readings
 
 
 def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReading | None:

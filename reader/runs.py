@@ -1,7 +1,7 @@
 """Which model the demo serves, and what its run folder shows in the training tab.
 
 The rule, decided here once for the page, the API and the command line (`MODEL_RULE`):
-`--model` / `LENET_MODEL`, else your newest export (the newest `runs/*/lenet.onnx`, hidden
+`--model` / `LENET_MODEL` (a file, or a listed name: "robust", "runs/smoke"), else your newest export (the newest `runs/*/lenet.onnx`, hidden
 folders skipped), else the shipped model (`SHIPPED_MODEL`). A fresh clone or a
 Hugging Face Space has no `runs/`, so it serves the shipped model.
 
@@ -98,13 +98,26 @@ def choose_model(flag: str | Path | None = None, runs: Path = RUNS, shipped: Pat
                  environ=os.environ) -> ModelChoice:
     """The model to serve, by `MODEL_RULE`."""
     if flag:
-        return ModelChoice(Path(flag), "--model")
+        return ModelChoice(named_model(flag, runs), "--model")
     if environ.get("LENET_MODEL"):
-        return ModelChoice(Path(environ["LENET_MODEL"]), "LENET_MODEL")
+        return ModelChoice(named_model(environ["LENET_MODEL"], runs), "LENET_MODEL")
     newest = newest_export(runs)
     if newest is not None:
         return ModelChoice(newest, "your newest export")
     return ModelChoice(shipped, "the shipped model")
+
+
+def named_model(name: str | Path, runs: Path = RUNS) -> Path:
+    """A model file, or a model by the name the page lists it under: "robust" (a shipped run,
+    artifacts/robust/lenet.onnx) or "runs/smoke" (your export, runs/smoke/lenet.onnx)."""
+    path = Path(name)
+    if path.is_file() or path.is_absolute() or path.suffix == ".onnx":
+        return path
+    for candidate in (ARTIFACTS / path / MODEL_FILE, runs / path.relative_to("runs") / MODEL_FILE
+                      if path.parts[:1] == ("runs",) and len(path.parts) == 2 else None):
+        if candidate is not None and candidate.is_file():
+            return candidate
+    return path
 
 
 def newest_export(runs: Path = RUNS) -> Path | None:
