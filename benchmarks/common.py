@@ -275,7 +275,7 @@ def file_data(server_path: str, name: str) -> dict:
 
 
 def api_call(http, base_url: str, endpoint: str, png: Path, kind: str, fetch_outputs: bool = True,
-             max_seconds: float | None = None) -> list:
+             max_seconds: float | None = None, model: str | None = None) -> list:
     """One request through Gradio's REST queue API with an `httpx.Client`:
 
     POST /gradio_api/upload (the PNG) → POST /gradio_api/call/<endpoint> → read the SSE stream
@@ -283,7 +283,8 @@ def api_call(http, base_url: str, endpoint: str, png: Path, kind: str, fetch_out
     would). `kind` is "sketch" (the file sent as a Sketchpad value) or "file". Returns the outputs;
     raises ApiError naming the step that failed. Each read is bounded by the client's timeout;
     `max_seconds` also bounds the wait on the event stream (checked at each line, and Gradio sends
-    a heartbeat line every few seconds).
+    a heartbeat line every few seconds). `model` is the endpoint's optional model choice (a key of
+    /models; None: the server's default).
     """
     started = time.perf_counter()
     api = base_url.rstrip("/") + "/gradio_api"
@@ -293,6 +294,7 @@ def api_call(http, base_url: str, endpoint: str, png: Path, kind: str, fetch_out
         response.raise_for_status()
         uploaded = file_data(response.json()[0], png.name)
         data = [sketch_value(uploaded)] if kind == "sketch" else [uploaded]
+        data += [model] if model is not None else []
         step = "call"
         response = http.post(f"{api}/call/{endpoint}", json={"data": data})
         response.raise_for_status()

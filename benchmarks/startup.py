@@ -12,6 +12,11 @@ first round is also reported on its own) and measures, side by side:
                                      which imports matplotlib.pyplot on the first request unless
                                      a backend is named.
 
+One more start measures memory: the server's RSS after its first answer (the default model and its
+layers file loaded), then after every model the page lists has answered an /inside request (each
+loaded when first chosen, at most `reader.catalog.MAX_LOADED` at once), with the seconds the first
+request to each newly chosen model took.
+
 One more start, outside the medians, runs `python -X importtime app.py` through a first request to
 record every module the app imports: TensorFlow and Keras must not be among them (the demo reads
 only the ONNX file); the slowest imports are listed, and those paid by the first request.
@@ -36,7 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import (ROOT, AppServer, api_call, default_out, machine_info, print_table,  # noqa: E402
-                               write_json, write_upload_pngs)
+                               rss_kib, write_json, write_upload_pngs)
 
 TARGET_S = 8.0
 FORBIDDEN = ("tensorflow", "keras", "tf_keras", "torch", "jax")
@@ -64,6 +69,38 @@ def first_answer(png: Path, log: Path, python_flags=(), env: dict | None = None,
         answer_s = time.perf_counter() - server.started_at
     label = outputs[0].get("label") if outputs and isinstance(outputs[0], dict) else None
     return {"http_s": http_s, "answer_s": answer_s, "label": label}
+
+
+def memory_with_every_model(png: Path, log: Path) -> dict:
+    """RSS (MiB) after the first answer, and after each listed model answered /inside (newly loaded)."""
+    import httpx
+    with AppServer(log_path=log, extra_args=()) as server:
+        server.wait_http()
+        with httpx.Client(timeout=60) as http:
+            api_call(http, server.url, "inside", png, "file", fetch_outputs=False)
+            first = rss_kib(server.pid) / 1024
+            listing = api_call_models(http, server.url)
+            steps = []
+            for entry in listing["models"]:
+                started = time.perf_counter()
+                api_call(http, server.url, "inside", png, "file", fetch_outputs=False, model=entry["key"])
+                steps.append({"model": entry["key"], "first_request_s": time.perf_counter() - started,
+                              "rss_mib": rss_kib(server.pid) / 1024})
+            loaded = api_call_models(http, server.url)["loaded"]
+    return {"default": listing["default"], "rss_after_first_answer_mib": first, "per_model": steps,
+            "loaded_at_end": loaded, "loaded_at_most": listing["loaded_at_most"]}
+
+
+def api_call_models(http, url: str) -> dict:
+    """The /models endpoint's answer (raw HTTP: call, then its event stream)."""
+    import json
+    api = url.rstrip("/") + "/gradio_api"
+    event_id = http.post(f"{api}/call/models", json={"data": []}).json()["event_id"]
+    with http.stream("GET", f"{api}/call/models/{event_id}") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:") and "models" in line:
+                return json.loads(line.split(":", 1)[1])[0]
+    raise RuntimeError("no answer from /models")
 
 
 def imported_modules(log: Path) -> list[tuple[str, float, int, bool]]:
@@ -109,6 +146,9 @@ def main(argv=None) -> int:
                 result = first_answer(png, workdir / f"app-agg-{i}.log", env={"MPLBACKEND": "agg"})
                 measured["app.py → first API answer, MPLBACKEND=agg"].append(result["answer_s"])
 
+    print("one more start for memory with every listed model ...", flush=True)
+    memory = memory_with_every_model(png, workdir / "app-memory.log")
+
     print("one more start with python -X importtime ...", flush=True)
     trace_log = workdir / "importtime.log"
     traced = first_answer(png, trace_log, python_flags=("-X", "importtime"))
@@ -135,6 +175,11 @@ def main(argv=None) -> int:
     print_table(["slowest top-level imports (traced run)", "cumulative s"], [[n, s] for n, s in top_level])
     print(f"Imported only after the server was up (paid by the first request): {len(late)} top-level imports, "
           f"{late_s:.2f} s traced: " + ", ".join(f"{n} {s:.2f} s" for n, s in late[:6]))
+    print_table(["after /inside with model", "first request s", "server RSS MiB"],
+                [["(first answer, default " + memory["default"] + ")", "", memory["rss_after_first_answer_mib"]]]
+                + [[step["model"], step["first_request_s"], step["rss_mib"]] for step in memory["per_model"]],
+                title=f"Memory with every listed model (at most {memory['loaded_at_most']} loaded at once; "
+                      f"loaded at the end: {', '.join(memory['loaded_at_end'])})")
     agg = stats["app.py → first API answer, MPLBACKEND=agg"]["median_s"]
     print(f"MPLBACKEND=agg (Gradio wraps every event in matplotlib.get_backend()/use('agg'); with the backend "
           f"named, matplotlib.pyplot is not imported): first answer ×{agg / answer:.2f} of the plain start.")
@@ -145,7 +190,7 @@ def main(argv=None) -> int:
         "settings": {"starts": starts, "request": "POST /gradio_api/upload + /gradio_api/call/classify_upload",
                      "env": {"GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_SERVER_NAME": "127.0.0.1",
                              "GRADIO_SERVER_PORT": "a free port per start"}},
-        "results": stats, "answers": answers, "true_label": label,
+        "results": stats, "answers": answers, "true_label": label, "memory": memory,
         "imports": {"tensorflow_or_keras_imported": bool(forbidden), "forbidden_found": forbidden,
                     "module_count": len(names), "slowest_top_level": top_level,
                     "imported_after_launch": late, "imported_after_launch_s": late_s,

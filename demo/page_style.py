@@ -122,6 +122,12 @@ footer, footer a, footer button, .footer, .show-api, .built-with, .settings {{ c
 .page-table tbody th, .page-table thead th:first-child {{ text-align: left; font-weight: 600; }}
 .page-table.confusion td {{ min-width: 2.4em; }}
 .clear-button {{ max-width: 12rem; }}
+.form:has(> .model-picker), .model-picker {{ max-width: 40rem; }}
+.downgrade-warning {{ border-left: 4px solid {ACCENT}; padding: 4px 10px !important; background: #fff7ed; }}
+.compare-table td {{ min-width: 2.6em; }}
+.compare-table tr.disagrees th, .compare-table tr.disagrees td.said {{ color: #b91c1c; }}
+.compare-table .disagrees {{ font-weight: 700; }}
+.compare-note {{ font-size: 14px; color: {SUBDUED_TEXT}; margin: 4px 0 0 0; }}
 .legend {{ font-size: 14px; color: {SUBDUED_TEXT}; margin: -4px 0 4px 0; }}
 .legend .ramp {{ display: block; height: 12px; border-radius: 2px; border: 1px solid {EDGE}; margin: 2px 0; }}
 .series-legend {{ display: flex; flex-wrap: wrap; gap: 4px 16px; margin: 4px 0 0 0; }}
@@ -141,6 +147,8 @@ footer, footer a, footer button, .footer, .show-api, .built-with, .settings {{ c
   .page-table {{ font-size: 13px; }}
   .page-table th, .page-table td {{ padding: 2px 4px; }}
   .page-table.confusion {{ font-size: 12px; }}
+  .compare-table td.p, .compare-table th.p {{ min-width: 0; width: 12px; padding: 2px 1px; text-align: center; }}
+  .compare-table td.p span {{ display: none; }}  /* on a phone the shading alone; the numbers are in the JSON */
   .page-table.confusion th, .page-table.confusion td {{ padding: 1px 1px; min-width: 0; }}
   .tab-container button, .tab-wrapper button {{ padding-left: 8px !important; padding-right: 8px !important; }}
 }}

@@ -1,7 +1,9 @@
 """`python -m demo.predict FILE...`: classify image files from the command line.
 
-Same preprocessing and model as the page (and the same rule for which model: see --help). Prints one
-line per file, or with --json a JSON list with one object per file, in order: for a digit {file,
+Same preprocessing and model as the page (and the same rule for which model: see --help; --model
+takes a file or a name from --list-models). The model that answers is named on stderr first (with a
+warning when it reads MNIST worse than the shipped model), and in every JSON object as "model".
+Prints one line per file, or with --json a JSON list with one object per file, in order: for a digit {file,
 label, confidence, sure, digit: true, probabilities, milliseconds}; for a picture that is not a
 digit (reader.not_digit: a tap, a scribble, a mark, a letter) label null, digit false, sure false,
 message "not a digit: <reason>", not_digit_reason, and LeNet's closest reading as model_label with
@@ -23,8 +25,9 @@ from PIL import Image
 from reader import pipeline
 from reader.errors import InputError
 from reader.inside import LayerModel, enlarge, look_inside
+from reader.catalog import ModelCatalog, downgrade_warning
 from reader.model import DigitModel
-from reader.runs import MODEL_RULE, choose_model
+from reader.runs import MODEL_RULE, choose_model, display_path
 
 
 def answer(model: DigitModel, path: str, number: bool) -> dict:
@@ -81,8 +84,11 @@ def as_text(result: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo.predict", description=__doc__.split("\n\n")[0])
-    parser.add_argument("files", nargs="+", help="image files (PNG, JPEG, BMP, GIF, WebP, TIFF)")
-    parser.add_argument("--model", help=f"exported lenet.onnx (default, as for the page: {MODEL_RULE})")
+    parser.add_argument("files", nargs="*", help="image files (PNG, JPEG, BMP, GIF, WebP, TIFF)")
+    parser.add_argument("--model", help="exported lenet.onnx, or a model's name as --list-models shows it "
+                                        f"(default, as for the page: {MODEL_RULE})")
+    parser.add_argument("--list-models", action="store_true",
+                        help="list the models the page offers (name, file, recipe, MNIST accuracy, date) and exit")
     parser.add_argument("--providers", help="ONNX Runtime providers in order, e.g. 'cpu'")
     parser.add_argument("--number", action="store_true", help="read a multi-digit number, left to right")
     parser.add_argument("--inside", action="store_true",
@@ -90,11 +96,21 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, help="with --inside: the folder for them (default: ./inside-<file name>/)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args(argv)
+    choice = choose_model(args.model)
+    catalog = ModelCatalog.find(choice.path)
+    if args.list_models:
+        return list_models(catalog, args.json)
+    if not args.files:
+        parser.error("give at least one image file (or --list-models)")
     try:
-        model = DigitModel(choose_model(args.model).path, args.providers)
+        model = DigitModel(choice.path, args.providers)
     except ValueError as error:  # ModelError: the file and the reason; or an unknown provider
         print(f"error: {error}", file=sys.stderr)
         return 2
+    # which model answers, on stderr so that stdout stays one line (or one JSON object) per file
+    print(f"model: {catalog.default.label} ({display_path(choice.path)}, {choice.source})", file=sys.stderr)
+    if warning := downgrade_warning(catalog, model.describe()["test_accuracy"]):
+        print(f"warning: {warning}", file=sys.stderr)
     layers = LayerModel.beside(model) if args.inside else None
     if args.inside and layers is None:
         print(f"error: no layers file beside {model.path} (python export/to_onnx.py RUN --layers-only adds it)",
@@ -103,15 +119,25 @@ def main(argv=None) -> int:
     results = []
     for path in args.files:
         try:
-            results.append(inside_answer(model, layers, path, args.out) if args.inside
-                           else answer(model, path, args.number))
+            result = inside_answer(model, layers, path, args.out) if args.inside else answer(model, path, args.number)
         except InputError as error:
-            results.append({"file": path, "error": str(error)})
+            result = {"file": path, "error": str(error)}
+        results.append({**result, "model": catalog.default.key})
     if args.json:
         print(json.dumps(results, indent=2))  # always a list, one object per file, in order
     else:
         print("\n".join(as_text(r) for r in results))
     return 1 if any("error" in r for r in results) else 0
+
+
+def list_models(catalog: ModelCatalog, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(catalog.as_json(), indent=2))
+    else:
+        for entry in catalog.entries:
+            default = "  (default)" if entry is catalog.default else ""
+            print(f"{entry.label}  [{display_path(entry.path)}]{default}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -340,17 +340,19 @@ def compare_table(summary: dict, default: str) -> str:
     """Each model a row: its verdict, confidence and the ten probabilities shaded by size; a row that
     disagrees with the majority is marked ≠."""
     labels = list(summary["models"][0]["probabilities"]) if summary["models"] else []
-    head = "".join(f"<th>{label}</th>" for label in labels)
+    head = "".join(f'<th class="p">{label}</th>' for label in labels)
     rows = []
     for row in summary["models"]:
-        cells = "".join(f'<td style="background: rgba(249, 115, 22, {p:.2f})" title="{p:.4f}">{p:.0%}</td>'
+        cells = "".join(f'<td class="p" style="background: rgba(249, 115, 22, {0.45 * p:.2f})" title="{p:.4f}">'
+                        f"<span>{p:.0%}</span></td>"  # at most a light tint: dark text stays legible
                         for p in row["probabilities"].values())
         mark = '<span class="disagrees" title="disagrees with the majority">≠</span> ' if row["disagrees"] else ""
         name = f"{row['model']}{' (default)' if row['model'] == default else ''}"
         rows.append(f'<tr class="{"disagrees" if row["disagrees"] else "agrees"}"><th scope="row">{mark}{name}</th>'
-                    f"<td class='said'>{said(row)}</td><td>{row['confidence']:.1%}</td>{cells}</tr>")
-    return (f'<table class="compare-table"><thead><tr><th>model</th><th>reads</th><th>confidence</th>{head}</tr>'
-            f"</thead><tbody>{''.join(rows)}</tbody></table>"
+                    f"<td class='said'>{said(row)} <small>{row['confidence']:.0%}</small></td>{cells}</tr>")
+    return (f'<div class="table-wrap"><table class="page-table compare-table"><caption>Each model on the same '
+            f"28×28 input: what it reads, how sure, and its ten probabilities (shaded by size)</caption><thead><tr>"
+            f"<th>model</th><th>reads</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
             '<p class="compare-note">"7?" = the model is not sure (below its own threshold). Same 28×28 input for every model.</p>')
 
 
@@ -539,9 +541,8 @@ def model_picker(served: Served) -> gr.Dropdown:
     last parameter `model`; its values are checked by `Page.chosen`, so Gradio's own check (and its
     message) is replaced by passing the value through."""
     picker = gr.Dropdown(choices=[(entry.label, entry.key) for entry in served.catalog.entries],
-                         value=served.catalog.default.key, label="Model", filterable=False,
-                         info="Your choice, for this page only; every answer names the model that gave it.",
-                         elem_classes="model-picker", scale=3)
+                         value=served.catalog.default.key, label="Model (your choice, for this page only)",
+                         filterable=False, elem_classes="model-picker")
     picker.preprocess = lambda payload: payload
     return picker
 
@@ -557,7 +558,7 @@ def compare_tab(page: Page, root: ClientFiles, queue: dict) -> None:
             upload = picture_input("…or upload a picture of one digit", "/compare_upload", root, height=160)
         with gr.Column(scale=2, min_width=300):
             headline = gr.Markdown(COMPARE_PROMPT, elem_classes="verdict compare-verdict")
-            seen = gr.Image(label="What every model sees (28×28)", elem_classes="model-input", height=150,
+            seen = gr.Image(label="Input (28×28)", elem_classes="model-input", height=150,
                             interactive=False, buttons=["download"], width=150)
             table = gr.HTML("", elem_classes="compare", padding=False)
             with gr.Accordion("The same as JSON (what the /compare API returns last)", open=False):
@@ -582,8 +583,7 @@ def build_app(served: Served) -> gr.Blocks:
                     "reads it — after the same preprocessing that made MNIST.", elem_classes="intro")
         if served.downgrade:
             gr.Markdown(f"**Note:** {served.downgrade}", elem_classes="downgrade-warning")
-        with gr.Row():
-            choice = model_picker(served)
+        choice = model_picker(served)
         with gr.Tabs(overflow_behavior="wrap"):
             with gr.Tab("Draw"):
                 with gr.Row(equal_height=False):

@@ -4,7 +4,7 @@ touch): what each tab shows after one use, saved as screenshots, and measured.
     python -m tests.screenshots                 # launches the app on loopback, writes docs/screenshots/
     python -m tests.screenshots --url http://127.0.0.1:7860/ --out /tmp/shots --full-page
 
-On each tab the visitor does one thing — draws a 7 (Draw, Inside LeNet), picks the first example
+On each tab the visitor does one thing — draws a 7 (Draw, Inside LeNet, Compare models), picks the first example
 (Upload, Number) or just looks (Training) — and waits for the answer. Then `visit` records, for
 tests/test_browser.py: where the answer is (its box, and whether it lies in the first viewport),
 the page's width against the window's (horizontal scroll), tables that scroll sideways, which points of each drawing area
@@ -28,7 +28,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--no-first-run"]
 SIZES = {"desktop": {"viewport": {"width": 1280, "height": 900}},
          "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}}
-TABS = ("Draw", "Upload", "Number", "Inside LeNet", "Training")
+TABS = ("Draw", "Upload", "Number", "Inside LeNet", "Compare models", "Training")
 SEVEN = [[(0.22, 0.20), (0.78, 0.20)], [(0.78, 0.20), (0.62, 0.50), (0.46, 0.84)]]  # in units of the drawing area
 ANSWER_TIMEOUT_S = 30.0
 
@@ -176,9 +176,9 @@ def use_tab(page, tab: str) -> None:
     """Open `tab` and do on it what a first-time visitor does; wait until the answer is shown."""
     page.get_by_role("tab", name=tab, exact=True).click()
     page.wait_for_timeout(300)
-    if tab in ("Draw", "Inside LeNet"):
+    if tab in ("Draw", "Inside LeNet", "Compare models"):
         draw_seven(page)
-        wait_until(page, answer_shows("It's a 7"), f"{tab}: a drawn 7")
+        wait_until(page, answer_shows("models read 7" if tab == "Compare models" else "It's a 7"), f"{tab}: a drawn 7")
     elif tab in ("Upload", "Number"):
         examples = visible_panel(page).locator(".examples button:has(img)")
         examples.first.wait_for(state="visible")

@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 
 from tests.chromium import ChromiumNotFound, chromium_executable
-from tests.screenshots import draw_stroke
+from tests.screenshots import SETTLED, draw_stroke
 
 pytestmark = pytest.mark.browser
 
@@ -322,7 +322,8 @@ def test_inside_tab_shows_conv1_maps_of_a_drawn_seven(page):
 # --- the page as a visitor meets it, on a desktop and on a phone (tests/screenshots.py) ------------
 
 SCREENSHOTS_COPY = Path("/tmp/lenet-screenshots")   # every tab at both sizes, for a look after the run
-ANSWERS = {"Draw": "It's a 7", "Upload": "It's a 7", "Number": "Read: 1998", "Inside LeNet": "It's a 7"}
+ANSWERS = {"Draw": "It's a 7", "Upload": "It's a 7", "Number": "Read: 1998", "Inside LeNet": "It's a 7",
+           "Compare models": "models read 7"}
 
 
 @pytest.fixture(scope="module")
@@ -424,3 +425,51 @@ def test_an_example_still_answers_once_its_cached_copy_has_expired(page):
         assert not error_toasts(page), error_toasts(page)
         page.wait_for_timeout(100)
     assert_reads(results(page), "0")
+
+
+# --- choosing and comparing models (issue 38) ------------------------------------------------------
+
+def choose_model(page, key: str) -> None:
+    """Pick a model in the page's Model menu, as a visitor does: open it, click the option."""
+    menu = page.locator(".model-picker input").first
+    menu.click()
+    page.get_by_role("option", name=re.compile(rf"^{re.escape(key)} · ")).click()
+    page.wait_for_function(f"() => document.querySelector('.model-picker input').value.startsWith('{key} · ')")
+
+
+def test_switching_models_answers_again_with_the_chosen_model_and_compare_shows_every_model(page, tmp_path):
+    """Draw a 7 (the default, robust, answers and is named), choose seed in the Model menu (the same
+    drawing is read again and the answer names seed), then on Compare models draw a 7: one row per
+    listed model, each reading it, and a headline saying they agree."""
+    shown = draw(page, SEVEN)
+    assert_reads(shown, "7")
+    assert "model robust" in shown["status"], shown["status"]
+    choose_model(page, "seed")
+    deadline = time.monotonic() + ANSWER_TIMEOUT_S
+    while "model seed" not in results(page)["status"]:
+        assert not error_toasts(page), error_toasts(page)
+        assert time.monotonic() < deadline, f"the answer did not change to seed's: {results(page)!r}"
+        page.wait_for_timeout(100)
+    assert_reads(results(page), "7")
+
+    page.get_by_role("tab", name="Compare models").click()
+    pad = page.locator(".block").filter(has=page.get_by_text("Draw one digit", exact=True)).locator("visible=true")
+    pad.locator("canvas").first.wait_for(state="visible")
+    left, top, scale = canvas_area(pad, CANVAS_SIZE, CANVAS_SIZE)
+    for stroke in SEVEN:
+        draw_stroke(page, [(left + x * CANVAS_SIZE * scale, top + y * CANVAS_SIZE * scale) for x, y in stroke])
+        page.wait_for_timeout(300)
+    table = page.locator(".compare-table")
+    deadline = time.monotonic() + 2 * ANSWER_TIMEOUT_S
+    while "All 3 models read 7" not in results(page)["status"]:
+        assert not error_toasts(page), error_toasts(page)
+        assert time.monotonic() < deadline, f"no comparison of the 7: {results(page)!r}"
+        page.wait_for_timeout(200)
+    rows = table.locator("tbody tr")
+    assert rows.count() == 3
+    names = [rows.nth(i).locator("th").inner_text() for i in range(3)]
+    said = [rows.nth(i).locator("td.said").inner_text() for i in range(3)]
+    assert names == ["robust (default)", "fast", "seed"] and all(s.startswith("7") for s in said), (names, said)
+    page.wait_for_function(SETTLED)
+    page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+    shutil.copyfile(tmp_path / "compare.png", "/tmp/browser_compare.png")

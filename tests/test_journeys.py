@@ -68,6 +68,11 @@ def test_your_export_is_what_app_py_serves_and_says_so(journey):
     try:
         first_line = server.stdout.readline()
         assert first_line.startswith("Serving runs/fast/lenet.onnx (your newest export: recipe fast, "), first_line
+        said = [server.stdout.readline() for _ in range(3)]
+        assert any(line.startswith("Visitors may choose: robust, fast, seed, runs/fast ") for line in said), said
+        warning = next((line for line in said if line.startswith("warning: ")), None)
+        assert warning is not None and "points below the shipped model (robust, 99.65%)" in warning, said
+        assert "--model artifacts/robust/lenet.onnx" in warning and "remove runs/fast/lenet.onnx" in warning
         url = f"http://127.0.0.1:{port}/"
         deadline = time.time() + 120
         while True:
@@ -78,8 +83,17 @@ def test_your_export_is_what_app_py_serves_and_says_so(journey):
                 assert time.time() < deadline and server.poll() is None, "python app.py did not start"
                 time.sleep(0.3)
         assert "runs/fast/lenet.onnx" in config.decode() and "your newest export" in config.decode()
-        label = Client(url, verbose=False).predict(handle_file(str(digit)), api_name="/classify_upload")[0]
+        assert "points below the shipped model" in config.decode()  # the page's note, not only the log
+        client = Client(url, verbose=False)
+        listed = client.predict(api_name="/models")
+        assert [m["key"] for m in listed["models"]] == ["robust", "fast", "seed", "runs/fast"]
+        assert listed["default"] == "runs/fast"
+        label, verdict, *_ = client.predict(handle_file(str(digit)), api_name="/classify_upload")
+        assert "model runs/fast" in verdict
         served = {c["label"]: c["confidence"] for c in label["confidences"]}
+        label, verdict, *_ = client.predict(handle_file(str(digit)), model="robust", api_name="/classify_upload")
+        assert "model robust" in verdict
+        chosen = {c["label"]: c["confidence"] for c in label["confidences"]}
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -90,6 +104,11 @@ def test_your_export_is_what_app_py_serves_and_says_so(journey):
 
     yours, shipped = cli("runs/fast/lenet.onnx"), cli(str(SHIPPED_MODEL.relative_to(ROOT)))
     labels = [str(d) for d in range(10)]
-    served_p, yours_p, shipped_p = (np.array([p[k] for k in labels]) for p in (served, yours, shipped))
-    assert np.abs(served_p - yours_p).max() < 1e-4       # the page answers with your model ...
-    assert np.abs(served_p - shipped_p).max() > 1e-3     # ... not with the shipped one
+    served_p, chosen_p, yours_p, shipped_p = (np.array([p[k] for k in labels]) for p in (served, chosen, yours, shipped))
+    assert np.abs(served_p - yours_p).max() < 1e-4       # the page answers with your model by default ...
+    assert np.abs(served_p - shipped_p).max() > 1e-3     # ... not with the shipped one ...
+    assert np.abs(chosen_p - shipped_p).max() < 1e-4     # ... and with the shipped one when a visitor chooses it
+
+    text = run(clone, "-m", "demo.predict", str(digit), timeout=120)  # text mode names its model, and warns
+    assert text.stderr.startswith("model: runs/fast · ") and "on MNIST" in text.stderr, text.stderr
+    assert "warning: " in text.stderr and "points below the shipped model" in text.stderr
