@@ -3,7 +3,7 @@
 `boxes_picture(reading)` draws a `reader.pipeline.NumberReading` as an RGB array: the ink it read,
 dark on white, cropped to the digits (with a margin) so they fill the picture, brought to about
 `TARGET_HEIGHT` px of ink, each digit of the best path in a green box labelled "7 · 99%", or an
-orange one labelled "? · 61%" where the model is unsure. The labels' size follows the picture's
+orange one labelled "7? · 61%" where the digit is a guess (reader.numbers.doubt). The labels' size follows the picture's
 width, so they stay legible wherever the page shrinks it to fit (a phone's column, ~360 px).
 """
 
@@ -51,7 +51,7 @@ def boxes_picture(reading) -> np.ndarray:
         colour = SURE_COLOUR if digit.sure else UNSURE_COLOUR
         draw.rectangle([round(bx0) - line, round(by0) + margin - line, round(bx1), round(by1) + margin],
                        outline=colour, width=line)
-        label = f"{digit.label if digit.sure else '?'} · {digit.confidence:.0%}"
+        label = f"{digit.label}{'' if digit.sure else '?'} · {digit.confidence:.0%}"
         left = min(bx0, width - draw.textlength(label, font=font))  # the last label stays inside
         draw.text((max(0, left), max(0, by0 + margin - label_size - 4)), label, fill=colour, font=font)
     return np.asarray(page)

@@ -7,8 +7,9 @@ Prints one line per file, or with --json a JSON list with one object per file, i
 label, confidence, sure, digit: true, probabilities, milliseconds}; for a picture that is not a
 digit (reader.not_digit: a tap, a scribble, a mark, a letter) label null, digit false, sure false,
 message "not a digit: <reason>", not_digit_reason, and LeNet's closest reading as model_label with
-its confidence and probabilities; for --number {file, number, milliseconds, digits: [{label,
-confidence, sure, box}]}; when no ink is found the label or number is null with a message; a file
+its confidence and probabilities; for --number {file, number (the best guess), doubtful (positions
+of the digits shown as guesses, reader.numbers.doubt), milliseconds, digits: [{label, confidence,
+sure, box}]}; when no ink is found the label or number is null with a message; a file
 that cannot be read gives {file, error}. --inside writes the Inside LeNet pictures (input, conv1,
 conv1_filters, pool1, conv2, pool2, fc1 as PNG) and summary.json per file into --out/<name>/
 (default ./inside-<name>/) and reports {file, inside, label, files}. Exit status 1 if any file could
@@ -37,7 +38,8 @@ def answer(model: DigitModel, path: str, number: bool) -> dict:
             return {"file": path, "number": None, "message": "no ink found"}
         if not reading.digits:
             return {"file": path, "number": None, "message": "no digit found (only specks or dots)"}
-        return {"file": path, "number": reading.text, "milliseconds": round(reading.milliseconds, 2),
+        return {"file": path, "number": reading.text, "doubtful": reading.doubtful,
+                "milliseconds": round(reading.milliseconds, 2),
                 "digits": [{"label": d.label, "confidence": round(d.confidence, 4), "sure": d.sure, "box": list(box)}
                            for d, box in zip(reading.digits, reading.boxes)]}
     reading = pipeline.read_digit(model, path, heatmap=False)
@@ -76,8 +78,9 @@ def as_text(result: dict) -> str:
     if "inside" in result:
         return f"{result['file']}: {result['label']}; wrote {len(result['files'])} files to {result['inside']}/"
     if "number" in result:
-        digits = " ".join(f"{d['label']}({d['confidence']:.0%})" for d in result["digits"])
-        return f"{result['file']}: {result['number']}  [{digits}]"
+        digits = " ".join(f"{d['label']}{'' if d['sure'] else '?'}({d['confidence']:.0%})" for d in result["digits"])
+        guesses = "  (? = a guess)" if result["doubtful"] else ""
+        return f"{result['file']}: {result['number']}  [{digits}]{guesses}"
     unsure = "" if result["sure"] else "  (not sure)"
     return f"{result['file']}: {result['label']}  {result['confidence']:.2%}{unsure}"
 

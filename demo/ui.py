@@ -246,11 +246,10 @@ class Page:
             return BLANK_NUMBER, [], None
         if not reading.digits:
             return NO_DIGIT, [], reading
-        gallery = [(self.outputs.save(enlarge(d.model_input, 4)), f"{d.label if d.sure else '?'} · {d.confidence:.0%}")
+        gallery = [(self.outputs.save(enlarge(d.model_input, 4)), f"{d.label}{'' if d.sure else '?'} · {d.confidence:.0%}")
                    for d in reading.digits]
-        unsure = " (? = not sure)" if "?" in reading.text else ""
         count = f"{len(reading.digits)} digit" + ("" if len(reading.digits) == 1 else "s")
-        return (f"Read: **{reading.text}**{unsure}  \n<small>{count}, "
+        return (f"Read: **{number_markup(reading)}**{guesses(reading)}  \n<small>{count}, "
                 f"{timing(reading.milliseconds, model, entry.key)}</small>"), gallery, reading
 
     def number_boxes(self, reading):
@@ -293,6 +292,21 @@ class Page:
         summary = comparison(readings)
         return (compare_headline(summary), self.outputs.save(enlarge(next(iter(readings.values())).model_input)),
                 compare_table(summary, self.models.catalog.default.key), summary)
+
+
+def number_markup(reading) -> str:
+    """The number as its best guess, each digit shown as a guess followed by a small "?"."""
+    return "".join(digit.label + ("" if digit.sure else "<sup>?</sup>") for digit in reading.digits)
+
+
+def guesses(reading) -> str:
+    """What each "?" means: the guess and the runner-up, e.g. " — ? a guess: 2 (63%) or 7 (30%)"."""
+    notes = []
+    for digit in reading.digits:
+        if not digit.sure:
+            runner_up = sorted(digit.probabilities.items(), key=lambda kv: -kv[1])[1]
+            notes.append(f"{digit.label} ({digit.confidence:.0%}) or {runner_up[0]} ({runner_up[1]:.0%})")
+    return f"  \n? a guess: {'; '.join(notes)}" if notes else ""
 
 
 def timing(milliseconds: float, model, key: str) -> str:

@@ -15,7 +15,7 @@ from reader import explain, not_digit
 from reader.errors import InputError
 from reader.images import load_image
 from reader.model import DigitModel
-from reader.numbers import best_path, segment, whole_digit
+from reader.numbers import best_path, doubt, segment, whole_digit
 from reader.numbers.candidates import CandidateReadings
 from reader.numbers.reread import settle
 from reader.preprocess import INK_THRESHOLD, ink_map, to_mnist
@@ -53,13 +53,14 @@ class DigitReading(ModelAnswer):
 
 @dataclass
 class NumberDigit(ModelAnswer):
-    """One digit of a number, as read on the best path (its time is the number's)."""
+    """One digit of a number, as read on the best path (its time is the number's); `sure` is False
+    for a digit shown as a guess (`reader.numbers.doubt`)."""
     box: tuple[int, int, int, int]   # (x0, y0, x1, y1) in `NumberReading.ink`
 
 
 @dataclass
 class NumberReading:
-    text: str                        # the digits' labels, "?" for a digit the model is unsure of
+    text: str                        # the best guess: every digit's label, left to right
     digits: list[NumberDigit]        # left to right; empty when the picture holds no digit
     ink: np.ndarray                  # the ink map that was read (the boxes are in its pixels)
     milliseconds: float              # for the whole number: one model call reads all its digits
@@ -67,6 +68,11 @@ class NumberReading:
     @property
     def boxes(self) -> list[tuple[int, int, int, int]]:
         return [digit.box for digit in self.digits]
+
+    @property
+    def doubtful(self) -> list[int]:
+        """Positions (0 = leftmost) of the digits shown as guesses (`reader.numbers.doubt`)."""
+        return [position for position, digit in enumerate(self.digits) if not digit.sure]
 
 
 def _reading(model: DigitModel, mnist: np.ndarray, probabilities: np.ndarray, heat: bool, started: float,
@@ -161,8 +167,10 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     at_most(max_digits, path)
     digits = [NumberDigit.of(model, model_input, probabilities[index], box=graph.candidates[index].box)
               for index, model_input in zip(path, chosen_inputs)]
-    text = "".join(d.label if d.sure else "?" for d in digits)
-    return NumberReading(text, digits, graph.ink, (time.perf_counter() - started) * 1000)
+    guess_below = doubt.doubtful_below(model)
+    for digit in digits:  # the doubt mark: chosen on validation numbers, not the model's own threshold
+        digit.sure = digit.confidence >= guess_below
+    return NumberReading("".join(d.label for d in digits), digits, graph.ink, (time.perf_counter() - started) * 1000)
 
 
 def at_most(max_digits: int, path: list[int]) -> None:
