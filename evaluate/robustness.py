@@ -1,6 +1,6 @@
 """`python -m evaluate.robustness RUN [--compare RUN ...]`: how exported models read MNIST test
 digits that other writers and scanners would have made: rotated, thicker or thinner, coarsely
-scanned, elastically distorted or noisy.
+scanned, on another set's coarse 8×8 grid (bold, blocky or blurred), elastically distorted or noisy.
 
 Each distorted test image goes the way a user's picture goes in the demo: `reader.preprocess`
 (ink map, crop, stroke width, 20-pixel box, centre of mass) and then each run's `lenet.onnx`
@@ -53,6 +53,30 @@ def resample(size: int):
     return distort
 
 
+def coarse_grid(cells: int, enlarge: Image.Resampling):
+    """Another writer's digit scanned on a coarse grid, as optical-digit sets were made (UCI's
+    "optdigits", 43 writers): the ink cropped to its box and binarised, fit into a 4·cells square
+    (aspect kept, centred), each 4×4 block's count of set pixels kept as one of 17 grey levels,
+    then the cells×cells picture enlarged back to 28×28 — with blocky edges (nearest) or blurred
+    (bilinear). Unlike the "scan" columns, the digit fills the grid and its strokes are bold."""
+    def distort(image, rng):
+        rows, cols = np.flatnonzero(image.max(1) > 127), np.flatnonzero(image.max(0) > 127)
+        if not rows.size:
+            return image
+        ink = image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] > 127
+        side = 4 * cells
+        scale = side / max(ink.shape)
+        size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
+        fitted = np.asarray(Image.fromarray(ink.astype(np.uint8) * 255).resize(size, Image.Resampling.NEAREST)) > 127
+        square = np.zeros((side, side), bool)
+        top, left = (side - size[1]) // 2, (side - size[0]) // 2
+        square[top:top + size[1], left:left + size[0]] = fitted
+        counts = square.reshape(cells, 4, cells, 4).sum(axis=(1, 3))        # 0–16 per cell
+        small = Image.fromarray((counts * 255 / 16).round().astype(np.uint8))
+        return np.asarray(small.resize(image.shape[::-1], enlarge))
+    return distort
+
+
 def elastic(image, rng):
     fields = [ndi.gaussian_filter(rng.uniform(-1, 1, image.shape), ELASTIC_SIGMA, mode="constant") * ELASTIC_ALPHA
               for _ in range(2)]
@@ -75,6 +99,11 @@ DISTORTIONS = {
              lambda image, rng: ndi.grey_erosion(image, size=(2, 2))),
     "lowres_8": ("8×8 scan", "shrunk to 8×8 and enlarged back to 28×28 (bilinear)", resample(8)),
     "lowres_14": ("14×14 scan", "shrunk to 14×14 and enlarged back to 28×28 (bilinear)", resample(14)),
+    "grid_8_blocky": ("8×8 grid, blocky", "another writer's bold digit on an 8×8 grid of 17 grey levels (cropped, "
+                      "binarised, 4×4 counts), enlarged to 28×28 with blocky edges (nearest)",
+                      coarse_grid(8, Image.Resampling.NEAREST)),
+    "grid_8_blurred": ("8×8 grid, blurred", "the same 8×8 grid enlarged to 28×28 with blurred edges (bilinear)",
+                       coarse_grid(8, Image.Resampling.BILINEAR)),
     "elastic": ("elastic", f"Simard elastic distortion, alpha {ELASTIC_ALPHA:g}, sigma {ELASTIC_SIGMA:g} px", elastic),
     "noise": ("noise", f"additive Gaussian noise, sigma {NOISE_SIGMA:g} of full ink", noise),
 }

@@ -72,6 +72,11 @@ def ink_map(image) -> np.ndarray:
     ink = clean_ink(polarity_corrected(grey_on_white))
     if not ink.any() and np.ptp(alpha) > MIN_NOISE_FLOOR:
         ink = clean_ink(polarity_corrected(alpha))
+    if not ink.any() and np.ptp(grey_on_white) > MIN_NOISE_FLOOR:
+        # A digit that fills its picture to the edges (a tight crop, another set's 8×8 digit
+        # enlarged) leaves no clean border: its ink inflated the border's spread, so nothing
+        # cleared the noise floor. The noise is then measured on the picture's weaker half.
+        ink = clean_ink(polarity_corrected(grey_on_white), whole=True)
     return ink
 
 
@@ -121,18 +126,20 @@ def polarity_corrected(grey: np.ndarray) -> np.ndarray:
     return (background - grey) if background >= 0.5 else (grey - background)
 
 
-def background_spread(signal: np.ndarray) -> float:
-    """Robust standard deviation of the border (1.4826 × median absolute deviation)."""
-    border = border_pixels(signal)
+def background_spread(signal: np.ndarray, whole: bool = False) -> float:
+    """Robust standard deviation (1.4826 × median absolute deviation) of the border, or with
+    `whole` of the picture's weaker half (the pixels at or below its median: background)."""
+    border = signal[signal <= np.median(signal)] if whole else border_pixels(signal)
     return float(1.4826 * np.median(np.abs(border - np.median(border))))
 
 
-def clean_ink(signal: np.ndarray) -> np.ndarray:
-    """Cut background noise from a polarity-corrected signal and stretch the ink to [0, 1]."""
-    spread = background_spread(signal)
+def clean_ink(signal: np.ndarray, whole: bool = False) -> np.ndarray:
+    """Cut background noise from a polarity-corrected signal and stretch the ink to [0, 1]
+    (the noise measured on the border, or with `whole` on the picture's weaker half)."""
+    spread = background_spread(signal, whole)
     if spread > NOISY_BACKGROUND:  # paper grain, sensor noise: blur lightly, then measure again
         signal = ndi.gaussian_filter(signal, sigma=1.0)
-        spread = background_spread(signal)
+        spread = background_spread(signal, whole)
     floor = max(MIN_NOISE_FLOOR, NOISE_SIGMAS * spread)
     above = signal[signal > floor]
     if above.size == 0:

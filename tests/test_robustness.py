@@ -27,6 +27,25 @@ def test_distortions_are_repeatable_per_image_and_really_distort(mnist):
     assert np.abs(clean - rotated).mean() > 0.02
 
 
+def test_the_coarse_grid_columns_are_another_sets_bold_digits_on_an_8x8_grid(mnist):
+    """The "8×8 grid" columns model what the "8×8 scan" misses (issue 39's other writers): the digit
+    fills the grid along its longer side, each cell one of 17 grey levels (4×4 counts of a
+    binarised 32×32), enlarged with blocky edges (8 distinct rows) or blurred ones."""
+    _, (images, _) = mnist
+    levels = {round(count * 255 / 16) for count in range(17)}
+    for image in images[:20]:
+        blocky = robustness.DISTORTIONS["grid_8_blocky"][2](image, None)
+        assert blocky.shape == (28, 28) and set(np.unique(blocky)) <= levels
+        assert len({tuple(row) for row in blocky}) <= 8 and len({tuple(col) for col in blocky.T}) <= 8
+        rows, cols = np.flatnonzero(blocky.max(1)), np.flatnonzero(blocky.max(0))
+        assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 >= 24   # the digit fills the grid (a 1 only its height)
+        blurred = robustness.DISTORTIONS["grid_8_blurred"][2](image, None)
+        assert len(np.unique(blurred)) > len(np.unique(blocky))
+        assert np.corrcoef(blocky.ravel(), blurred.ravel())[0, 1] > 0.8     # the same grid, other edges
+    scan = robustness.DISTORTIONS["lowres_8"][2](images[0], None)
+    assert len(np.unique(scan)) > 17                                       # the "scan" column is not this
+
+
 def test_report_is_written_and_parsed(tmp_path, capsys):
     run = tmp_path / "fast"
     shutil.copytree(ROOT / "artifacts" / "fast", run)
