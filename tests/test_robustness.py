@@ -77,11 +77,31 @@ def shipped_report():
     return json.loads((SHIPPED / "robustness.json").read_text())
 
 
-def test_shipped_robust_model_beats_the_fast_model_on_every_distortion(shipped_report):
+KNOWN_GAP = ("grid_8_blocky", "grid_8_blurred")   # bold digits on another set's 8×8 grid (issue 39, open)
+
+
+def test_shipped_robust_model_beats_the_fast_model_on_every_distortion_but_the_known_gap(shipped_report):
     accuracy = {model["name"]: model["accuracy"] for model in shipped_report["models"]}
     assert shipped_report["images"] == 10000 and set(accuracy) == {"robust", "fast", "seed"}
+    assert set(KNOWN_GAP) <= set(accuracy["robust"])
     for key in accuracy["robust"]:
-        assert accuracy["robust"][key] > accuracy["fast"][key], key
+        if key not in KNOWN_GAP:
+            assert accuracy["robust"][key] > accuracy["fast"][key], key
+
+
+def test_the_documented_robustness_table_is_what_the_shipped_report_measured(shipped_report):
+    """docs/reading.md's robustness table: each model's row, column by column, is the shipped
+    robustness.json's accuracy (so the gap it states is the measured one)."""
+    text = (ROOT / "docs" / "reading.md").read_text()
+    labels = [d["label"] for d in shipped_report["distortions"]]
+    header = "| model | " + " | ".join(labels) + " |"
+    assert header in text, "the documented table's columns are not the report's"
+    table = text.split(header, 1)[1].split("\n\n", 1)[0].splitlines()
+    for model in shipped_report["models"]:
+        row = next(line for line in table if line.startswith(f"| `{model['name']}`"))
+        cells = [cell.strip().strip("*") for cell in row.strip("|").split("|")[1:]]
+        expected = [f"{model['accuracy'][d['key']]:.2%}" for d in shipped_report["distortions"]]
+        assert cells == expected, model["name"]
 
 
 def test_shipped_robustness_figures_still_hold(shipped_report):
