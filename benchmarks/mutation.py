@@ -134,6 +134,12 @@ EQUIVALENT: dict[str, str] = {
     "ink is exactly the threshold counts as a drawing; it then reads as no digit, as the original reads it as none",
     "reader/pipeline.py::read_number: bent_choice.score > choice.score -> bent_choice.score >= choice.score": "accepted: "
     "on a tie of the two paths' scores the bent cuts' path is taken; both score the same",
+    "reader/images.py::<module>.MAX_PIXELS: 16_000_000 -> 16000001": "only a picture of exactly 16,000,001 pixels "
+    "tells them apart, and none exists within the side and aspect limits (16,000,001 has no factor from 895 to 16,384)",
+    "reader/images.py::reduced: image.convert(\"RGBA\").reduce(factor) -> None": "unreachable in Pillow 12: every mode "
+    "that is not converted first (1, P, PA) or read as numbers (I;16*) reduces without ValueError, YCbCr included",
+    "reader/images.py::array_to_uint8: array.dtype == np.uint8 -> False": "uint8 then takes the next rule (fits 0-255: "
+    "astype(uint8)): the same values, copied",
 }
 
 
