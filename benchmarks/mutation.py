@@ -97,6 +97,8 @@ TARGETS = (
 # Survivors no test can tell from the original, by mutant id (see `Mutant.id`), with the reason.
 CUDA_ONLY = "preloads pip's CUDA libraries or not: nothing to load without NVIDIA's wheels (no GPU machine runs the tests)"
 LOG_LEVEL = "ONNX Runtime's log level while the session is made: what it prints on stderr, no promise"
+DEPTH_CAP = ("accepted: the nesting cap is a guard on recursion, no stated figure; every value the page's inputs take "
+             "nests at most 3 deep and is judged the same (a URL past the cap is still refused: tests/test_inputs.py)")
 EQUIVALENT: dict[str, str] = {
     "reader/model.py::Contract.from_metadata: 1 -> 2 #2": "the size is read from shape[2] instead of shape[1]; the "
                                                          "check above it refuses any input that is not square",
@@ -138,6 +140,14 @@ EQUIVALENT: dict[str, str] = {
     "tells them apart, and none exists within the side and aspect limits (16,000,001 has no factor from 895 to 16,384)",
     "reader/images.py::reduced: image.convert(\"RGBA\").reduce(factor) -> None": "unreachable in Pillow 12: every mode "
     "that is not converted first (1, P, PA) or read as numbers (I;16*) reduces without ValueError, YCbCr included",
+    "demo/inputs.py::names_a_remote_file: depth > 8 -> depth >= 8": DEPTH_CAP,
+    "demo/inputs.py::names_a_remote_file: 1 -> 2": DEPTH_CAP,
+    "demo/inputs.py::data_url_bytes: len(encoded) > MAX_DATA_URL_CHARS -> len(encoded) >= MAX_DATA_URL_CHARS": "accepted: "
+    "the text limit keeps 4 characters of slack past the base64 of the documented 768 kB (1,048,576); refusing at "
+    "exactly 1,048,580 still reads every picture of the documented size",
+    "demo/inputs.py::payload_bytes: payload is None -> False": "None then falls through every test to the same 0",
+    "demo/inputs.py::flatten: 0 -> 1 #2": "the colour under zero alpha of the empty canvas (0, 0, 1 instead of 0, 0, 0): "
+    "invisible, and the preprocessing weighs colour by alpha",
     "reader/images.py::array_to_uint8: array.dtype == np.uint8 -> False": "uint8 then takes the next rule (fits 0-255: "
     "astype(uint8)): the same values, copied",
 }
