@@ -148,6 +148,12 @@ EQUIVALENT: dict[str, str] = {
     "demo/inputs.py::payload_bytes: payload is None -> False": "None then falls through every test to the same 0",
     "demo/inputs.py::flatten: 0 -> 1 #2": "the colour under zero alpha of the empty canvas (0, 0, 1 instead of 0, 0, 0): "
     "invisible, and the preprocessing weighs colour by alpha",
+    "demo/server_limits.py::trusted_proxy_hops: \"\" -> 'XXXX'": "the default of an unset LENET_PROXY_HOPS: "
+    "'XXXX' is no more digits than '' (both fall to the SPACE_ID rule)",
+    "demo/server_limits.py::host_name: 1 -> 2 #2": "rsplit(':', 2) instead of rsplit(':', 1), only on values with "
+    "exactly one colon: the same split",
+    "demo/server_limits.py::count_parts.receive_counted: len(marker) > 1 -> len(marker) >= 1": "the marker is '--' "
+    "and a non-empty boundary: at least 3 bytes, so both are true",
     "reader/images.py::array_to_uint8: array.dtype == np.uint8 -> False": "uint8 then takes the next rule (fits 0-255: "
     "astype(uint8)): the same values, copied",
 }
