@@ -26,6 +26,12 @@ benchmarks/results/mutation.json. No extra package: the mutator is Python's `ast
 library, mutates only inside functions, so not the module-level limits and contract tables that
 are most of what these modules promise). `--jobs N` runs N mutants at once (N copies); the
 default, 1, suits a shared 2-core machine.
+
+The three modules measured last (reader/images.py, demo/inputs.py, demo/server_limits.py: 741 mutants)
+were measured with `--sample 3` (248 mutants) into benchmarks/results/mutation_rest.json: every
+survivor of a fast tier runs the server-limit tests (~3 min each on a shared 2-core machine). The
+middleware's own tests at the top of tests/test_server_limits.py (in process, no server) kill most
+of demo/server_limits.py's mutants in seconds, before the server is started.
 """
 
 import argparse
