@@ -340,3 +340,17 @@ def test_payload_size_for_the_log_of_nothing_and_of_a_gradio_model(uploads):
     assert inputs.payload_bytes(None, uploads) == 0
     editor = EditorData(background=None, layers=[], composite=FileData(path=str(path)))
     assert inputs.payload_bytes(editor, uploads) == path.stat().st_size
+
+
+def test_layers_sent_ahead_one_by_one_are_held_in_order_without_gaps(uploads):
+    """The page sends layer 0, then 1, then 2 of one drawing; they are held as three layers and read.
+    Broken variant caught: each later layer padding the list by its own length (`+ len`), which
+    leaves empty slots and soon more layers than a sketchpad may have."""
+    held = inputs.SketchBlobs()
+    parts = [png_bytes(Image.new("RGBA", (280, 280), (0, 0, 0, 0))) for _ in range(2)]
+    parts.append(png_bytes(canvas_with_stroke(transparent=True)))
+    for index, part in enumerate(parts):
+        held.put("abc", "layer", str(index), [("blob", part)])
+    assert held.sketches["abc"]["layers"] == parts
+    rgba = np.asarray(inputs.image_from_sketch(EditorData(id="abc"), uploads, held))
+    assert rgba[140, 140, 3] == 255 and rgba[10, 10, 3] == 0
