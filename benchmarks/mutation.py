@@ -26,6 +26,12 @@ benchmarks/results/mutation.json. No extra package: the mutator is Python's `ast
 library, mutates only inside functions, so not the module-level limits and contract tables that
 are most of what these modules promise). `--jobs N` runs N mutants at once (N copies); the
 default, 1, suits a shared 2-core machine.
+
+The three modules measured last (reader/images.py, demo/inputs.py, demo/server_limits.py: 741 mutants)
+were measured with `--sample 3` (248 mutants) into benchmarks/results/mutation_rest.json: every
+survivor of a fast tier runs the server-limit tests (~3 min each on a shared 2-core machine). The
+middleware's own tests at the top of tests/test_server_limits.py (in process, no server) kill most
+of demo/server_limits.py's mutants in seconds, before the server is started.
 """
 
 import argparse
@@ -97,6 +103,8 @@ TARGETS = (
 # Survivors no test can tell from the original, by mutant id (see `Mutant.id`), with the reason.
 CUDA_ONLY = "preloads pip's CUDA libraries or not: nothing to load without NVIDIA's wheels (no GPU machine runs the tests)"
 LOG_LEVEL = "ONNX Runtime's log level while the session is made: what it prints on stderr, no promise"
+DEPTH_CAP = ("accepted: the nesting cap is a guard on recursion, no stated figure; every value the page's inputs take "
+             "nests at most 3 deep and is judged the same (a URL past the cap is still refused: tests/test_inputs.py)")
 EQUIVALENT: dict[str, str] = {
     "reader/model.py::Contract.from_metadata: 1 -> 2 #2": "the size is read from shape[2] instead of shape[1]; the "
                                                          "check above it refuses any input that is not square",
@@ -134,6 +142,26 @@ EQUIVALENT: dict[str, str] = {
     "ink is exactly the threshold counts as a drawing; it then reads as no digit, as the original reads it as none",
     "reader/pipeline.py::read_number: bent_choice.score > choice.score -> bent_choice.score >= choice.score": "accepted: "
     "on a tie of the two paths' scores the bent cuts' path is taken; both score the same",
+    "reader/images.py::<module>.MAX_PIXELS: 16_000_000 -> 16000001": "only a picture of exactly 16,000,001 pixels "
+    "tells them apart, and none exists within the side and aspect limits (16,000,001 has no factor from 895 to 16,384)",
+    "reader/images.py::reduced: image.convert(\"RGBA\").reduce(factor) -> None": "unreachable in Pillow 12: every mode "
+    "that is not converted first (1, P, PA) or read as numbers (I;16*) reduces without ValueError, YCbCr included",
+    "demo/inputs.py::names_a_remote_file: depth > 8 -> depth >= 8": DEPTH_CAP,
+    "demo/inputs.py::names_a_remote_file: 1 -> 2": DEPTH_CAP,
+    "demo/inputs.py::data_url_bytes: len(encoded) > MAX_DATA_URL_CHARS -> len(encoded) >= MAX_DATA_URL_CHARS": "accepted: "
+    "the text limit keeps 4 characters of slack past the base64 of the documented 768 kB (1,048,576); refusing at "
+    "exactly 1,048,580 still reads every picture of the documented size",
+    "demo/inputs.py::payload_bytes: payload is None -> False": "None then falls through every test to the same 0",
+    "demo/inputs.py::flatten: 0 -> 1 #2": "the colour under zero alpha of the empty canvas (0, 0, 1 instead of 0, 0, 0): "
+    "invisible, and the preprocessing weighs colour by alpha",
+    "demo/server_limits.py::trusted_proxy_hops: \"\" -> 'XXXX'": "the default of an unset LENET_PROXY_HOPS: "
+    "'XXXX' is no more digits than '' (both fall to the SPACE_ID rule)",
+    "demo/server_limits.py::host_name: 1 -> 2 #2": "rsplit(':', 2) instead of rsplit(':', 1), only on values with "
+    "exactly one colon: the same split",
+    "demo/server_limits.py::count_parts.receive_counted: len(marker) > 1 -> len(marker) >= 1": "the marker is '--' "
+    "and a non-empty boundary: at least 3 bytes, so both are true",
+    "reader/images.py::array_to_uint8: array.dtype == np.uint8 -> False": "uint8 then takes the next rule (fits 0-255: "
+    "astype(uint8)): the same values, copied",
 }
 
 

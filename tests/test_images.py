@@ -1,6 +1,8 @@
 """reader.images: every supported format and mode decodes to RGBA within the limits, big pictures are
 decoded reduced to the same picture, and bad input is an InputError."""
 
+import io
+import re
 import struct
 import zlib
 
@@ -11,7 +13,7 @@ from PIL import Image
 from reader import images
 from reader.errors import InputError
 from reader.images import MAX_ASPECT, MAX_IMAGE_BYTES, MAX_PIXELS, MAX_SIDE, WORKING_SIDE, load_image
-from tests.helpers import grey_levels, png_bytes
+from tests.helpers import documentation, grey_levels, png_bytes
 
 SIZE = (40, 30)  # width, height of the test pictures
 SQUARE = (10, 8, 30, 22)  # a dark square on a light background, as (x0, y0, x1, y1)
@@ -329,3 +331,219 @@ def test_bad_numpy_arrays_are_refused(array, fragment):
         load_image(array)
     assert fragment in str(error.value)
     assert_user_message(error)
+
+
+# --- what the mutation tests asked for (benchmarks/mutation.py, issue 40) -------------------------
+
+def limits_row(name: str) -> str:
+    """The row of docs/serving.md's "Limits and security" table that starts with `name`."""
+    return next(line for line in documentation().splitlines() if line.startswith(f"| {name} |"))
+
+
+def documented_mb(name: str) -> int:
+    return int(re.search(r"\| (\d+) MB", limits_row(name)).group(1))
+
+
+def test_the_byte_limit_is_the_documented_one_and_its_message_says_so():
+    """docs/serving.md: "image file | 10 MB | "The file is too large (over 10 MB)."". Broken variants
+    caught: a larger MAX_IMAGE_BYTES (11 MB: one byte over 10 MB is read), a message of "10.0 MB"
+    (`/` for `//`) or "5 MB" (2**21)."""
+    limit_mb = documented_mb("image file")
+    with pytest.raises(InputError) as error:
+        load_image(b"\x00" * (limit_mb * 2**20 + 1))
+    assert str(error.value) == f"The file is too large (over {limit_mb} MB)."
+    assert f'"{error.value}"' in limits_row("image file")
+    with pytest.raises(InputError, match="not an image"):  # exactly the limit: read, then found not an image
+        load_image(b"\x00" * (limit_mb * 2**20))
+
+
+def test_the_refusal_of_a_format_names_the_documented_formats():
+    """docs/serving.md lists "PNG, JPEG, BMP, GIF, WebP, TIFF"; the refusal names each of them as a
+    word. Broken variant caught: a mangled FORMAT_NAMES ("XXPNG, … TIFFXX")."""
+    listed = re.search(r"\| formats \| ([\w, ]+) only", limits_row("formats")).group(1).split(", ")
+    with pytest.raises(InputError) as error:
+        load_image(b"hello, this is not an image\n")
+    for name in listed:
+        assert re.search(rf"\b{name}\b", str(error.value)), (name, str(error.value))
+
+
+@pytest.mark.parametrize("size", [(100_000, 100_000), (20_000, 5_000)])
+def test_pictures_pillow_calls_bombs_are_refused_with_the_documented_pixel_count(size):
+    """Over Pillow's own bomb threshold the refusal comes from `open_header`; it states the documented
+    figure (16,000,000 pixels → "over 16 million pixels"). Broken variant caught: "16.0 million"."""
+    pixels = int(re.search(r"([\d,]+) pixels", limits_row("picture size, from the header before decoding"))
+                 .group(1).replace(",", ""))
+    with pytest.raises(InputError) as error:
+        load_image(png_claiming(*size))
+    assert f"(over {pixels // 1_000_000} million pixels)" in str(error.value)
+
+
+def test_no_image_says_so():
+    """Broken variant caught: `source is None` never checked (the sentence becomes "Unsupported input
+    of type NoneType")."""
+    with pytest.raises(InputError, match="^No image was given.$"):
+        load_image(None)
+
+
+def test_big_endian_16_bit_tiff_is_scaled_by_its_own_range():
+    """A 16-bit big-endian TIFF opens as I;16B. Broken variant caught: I;16B left out of
+    HIGH_DEPTH_MODES (converted as if 8-bit: all white)."""
+    values = np.full(SIZE[::-1], 3000, dtype=">u2")
+    values[5:10, 5:10] = 1000
+    buffer = io.BytesIO()
+    Image.fromarray(values).save(buffer, "TIFF")
+    assert Image.open(io.BytesIO(buffer.getvalue())).mode == "I;16B"
+    grey = grey_levels(load_image(buffer.getvalue()))
+    assert grey[7, 7] == 0 and grey[0, 0] == 255
+
+
+def test_a_big_palette_picture_with_alpha_is_reduced_by_colour_not_by_index():
+    """A PA picture (palette + alpha) of alternating black and white columns is reduced to grey.
+    Broken variants caught: PA reduced by averaging its palette indices (index 128 here is red), or
+    converted to a mode that does not exist (Pillow then gives RGB: the transparency lost)."""
+    indices = np.zeros((1500, 3000), np.uint8)
+    indices[:, 1::2] = 255
+    palette = [255, 0, 0] * 256
+    palette[:3], palette[-3:] = [0, 0, 0], [255, 255, 255]
+    picture = Image.fromarray(indices, "L").convert("P")
+    picture.putpalette(palette)
+    picture = picture.convert("PA")
+    alpha = np.full(indices.shape, 255, np.uint8)
+    alpha[:500] = 0  # the top third transparent
+    picture.putalpha(Image.fromarray(alpha))
+    assert picture.mode == "PA"
+    rgba = np.asarray(load_image(picture), dtype=np.float32)
+    rgb = rgba[200:, :, :3]  # away from the transparent third, whose colour no one sees
+    assert np.abs(rgb[..., 0] - rgb[..., 1]).max() <= 2  # grey, not red
+    assert 100 < rgb[200:].mean() < 155
+    assert rgba[:150, :, 3].max() == 0 and rgba[200:, :, 3].min() == 255  # its transparency kept
+
+
+def test_an_animation_handed_over_at_its_second_frame_gives_its_first(tmp_path):
+    """Broken variant caught: only frames after the second rewound (`tell() != 1`)."""
+    path = tmp_path / "animation.gif"
+    Image.new("L", SIZE, 0).save(path, save_all=True, append_images=[Image.new("L", SIZE, 255)], duration=100)
+    with Image.open(path) as gif:
+        gif.seek(1)
+        assert grey_levels(load_image(gif)).max() < 10
+
+
+def test_an_unreadable_exif_orientation_counts_as_upright():
+    """An EXIF block whose orientation is text ("six") cannot be read: the photo is shown as stored.
+    Broken variant caught: a broken orientation read as 2 (mirrored: the band on the right)."""
+    picture = Image.new("RGB", (60, 20), "white")
+    picture.paste((0, 0, 0), (0, 0, 10, 20))  # a black band on the left
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=95)
+    jpeg = buffer.getvalue()
+    tiff = b"MM\x00*" + struct.pack(">IH", 8, 1) + struct.pack(">HHI", 0x0112, 2, 4) + b"six\x00" + struct.pack(">I", 0)
+    app1 = b"Exif\x00\x00" + tiff
+    data = jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpeg[2:]
+    assert Image.open(io.BytesIO(data)).getexif().get(0x0112) == "six"
+    grey = grey_levels(load_image(data))
+    assert grey.shape == (20, 60) and grey[:, :8].mean() < 60 and grey[:, -20:].mean() > 200
+
+
+def decoded_sizes(monkeypatch) -> dict:
+    """Spies on the decoding steps: the sizes handed to `reduced` (what was decoded) and to `to_rgba`
+    (what is converted at full depth)."""
+    seen = {"reduced": [], "to_rgba": []}
+    for step in seen:
+        original = getattr(images, step)
+
+        def spy(image, _step=step, _original=original):
+            seen[_step].append(image.size)
+            return _original(image)
+        monkeypatch.setattr(images, step, spy)
+    return seen
+
+
+def documented_reduced_side() -> int:
+    """docs/serving.md: big pictures are decoded reduced "to at most 2,048 px, then 1,024 px"."""
+    found = re.search(r"to at most ([\d,]+) px, then ([\d,]+) px", limits_row("decoding, within the budget"))
+    return int(found.group(1).replace(",", ""))
+
+
+@pytest.mark.parametrize("mode, fmt, size", [("L", "PNG", (2100, 1000)), ("F", "TIFF", (2100, 1000)),
+                                             ("L", "PNG", (16_000, 800)), ("RGB", "PNG", (4100, 300))])
+def test_big_pictures_are_reduced_before_they_are_converted(monkeypatch, mode, fmt, size):
+    """What reaches the RGBA conversion has its longer side at most the documented 2,048 px. Broken
+    variants caught: no reduction by 2 (`factor > 2`, `factor == 2`), a factor from the shorter side
+    (`min` for `max`: a 16,000 × 800 picture converted whole)."""
+    picture = Image.new("L", size, 200)
+    picture.paste(30, (size[0] // 3, size[1] // 3, 2 * size[0] // 3, 2 * size[1] // 3))
+    if mode == "F":
+        picture = Image.fromarray(np.asarray(picture, np.float32) / 255)
+    elif mode != "L":
+        picture = picture.convert(mode)
+    buffer = io.BytesIO()
+    picture.save(buffer, fmt)
+    seen = decoded_sizes(monkeypatch)
+    loaded = load_image(buffer.getvalue())
+    assert max(loaded.size) == WORKING_SIDE
+    assert seen["to_rgba"] and max(max(s) for s in seen["to_rgba"]) <= documented_reduced_side(), seen
+
+
+def test_a_big_jpeg_is_decoded_reduced_by_its_decoder(monkeypatch):
+    """JPEG's draft mode: the decoder itself produces at most the documented 2,048 px. Broken variant
+    caught: draft mode never asked for (the 4,000 × 3,000 pixels decoded whole)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (4000, 3000), "white").save(buffer, "JPEG")
+    seen = decoded_sizes(monkeypatch)
+    assert load_image(buffer.getvalue()).size == (WORKING_SIDE, 768)
+    assert seen["reduced"] and max(seen["reduced"][0]) <= documented_reduced_side(), seen
+
+
+def test_a_one_pixel_array_decodes():
+    """Broken variant caught: arrays of one value refused as empty (`size == 1`)."""
+    assert load_image(np.zeros((1, 1), np.uint8)).size == (1, 1)
+
+
+def test_bool_arrays_are_black_and_white():
+    """Broken variant caught: True read as grey level 1 instead of 255."""
+    array = np.zeros((30, 40), bool)
+    array[:, 20:] = True
+    grey = grey_levels(load_image(array))
+    assert grey[0, 0] == 0 and grey[0, 39] == 255
+
+
+def test_integer_arrays_within_0_255_are_used_as_they_are_and_16_bit_by_its_range():
+    """image_from_array's rule: integers that fit 0–255 as they are (255 included), uint16 always by
+    its own range. Broken variants caught: uint16 read as is and other integers scaled
+    (`dtype == uint16`), a maximum of exactly 255 scaled (`max() < 255`)."""
+    values = np.full((30, 40), 100, np.int64)
+    values[:, 20:] = 255
+    grey = grey_levels(load_image(values))
+    assert grey[0, 0] == 100 and grey[0, 39] == 255
+    deep = np.full((30, 40), 100, np.uint16)
+    deep[:, 20:] = 200
+    grey = grey_levels(load_image(deep))
+    assert grey[0, 0] == 0 and grey[0, 39] == 255
+
+
+@pytest.mark.parametrize("value, expected", [(60_000, 255), (0, 0)])
+def test_a_16_bit_picture_of_one_value_is_white_or_black(value, expected):
+    """Scaled by its own range, a flat picture has none: any positive value is white, 0 black.
+    Broken variants caught: the flat case not handled (0 × ∞), 0 read as white (`high >= 0`) or as 1."""
+    grey = grey_levels(load_image(np.full((30, 40), value, np.uint16)))
+    assert (grey == expected).all()
+
+
+@pytest.mark.parametrize("low, high, expected_max", [
+    (np.float32(-1e-6), 1.0, 255),          # rounding just below 0: still a [0, 1] picture
+    (0.0, np.float32(1 + 1e-6), 255),       # rounding just above 1: still a [0, 1] picture
+    (0.0, 2.0, 2),                          # a [0, 255] picture that happens to be dark: not scaled
+    (0.0, 255.5, 255),                      # rounds to 256: kept at 255, not wrapped to 0
+])
+def test_float_arrays_scale_by_their_range_within_rounding(low, high, expected_max):
+    """Broken variants caught: the rounding tolerance at either end made strict (`>`/`<`), a [0, 2]
+    picture taken for a [0, 1] one (tolerance 1.000001), values clipped to 256 (wrapping to 0)."""
+    array = np.full((30, 40), low, np.float32)
+    array[:, 20:] = high
+    assert grey_levels(load_image(array)).max() == expected_max
+
+
+def test_float_arrays_past_255_by_more_than_rounding_are_refused():
+    """Broken variant caught: the upper bound moved to 256.5."""
+    with pytest.raises(InputError, match=r"\[0, 1\] or \[0, 255\]"):
+        load_image(np.full((10, 10), 256.0, np.float32))

@@ -4,6 +4,7 @@ become one picture. Real files on disk and Gradio's own payload models, no serve
 
 import base64
 import os
+import re
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from PIL import Image
 from demo import inputs
 from reader.errors import InputError
 from reader.images import MAX_IMAGE_BYTES
-from tests.helpers import grey_levels, png_bytes
+from tests.helpers import documentation, grey_levels, png_bytes
 
 
 def canvas_with_stroke(transparent: bool = False) -> Image.Image:
@@ -224,3 +225,132 @@ def test_sketches_held_are_bounded_in_number_and_bytes_oldest_dropped_first():
     assert held.bytes <= 2500 and held.pop("big") is not None  # the oldest made room for it
     held.put("s9", "layer", "1", [("b", bytes(10))])
     assert held.pop("s9")["layers"] == [None, bytes(10)]
+
+
+# --- what the mutation tests asked for (benchmarks/mutation.py, issue 40) -------------------------
+
+def limits_row(name: str) -> str:
+    """The row of docs/serving.md's "Limits and security" table that starts with `name`."""
+    return next(line for line in documentation().splitlines() if line.startswith(f"| {name}"))
+
+
+def documented_data_url_kb() -> int:
+    return int(re.search(r"\| (\d+) kB", limits_row("`data:` URL")).group(1))
+
+
+def test_a_data_url_over_the_documented_size_is_refused_and_one_within_it_read(uploads):
+    """docs/serving.md: a data: URL of at most 768 kB; the refusal says so and names the upload
+    route and the documented 10 MB. Broken variants caught: a larger MAX_DATA_URL_BYTES (768 × 1,025
+    bytes), a message of "10.0 MB" (`/` for `//`) or "5 MB" (2**21)."""
+    limit = documented_data_url_kb() * 1024
+    image_mb = int(re.search(r"\| (\d+) MB", limits_row("image file")).group(1))
+    over = data_url(b"\0" * (limit + 6))  # past the limit and its base64 padding
+    with pytest.raises(InputError) as error:
+        inputs.image_from_file({"path": None, "url": over}, uploads)
+    message = str(error.value)
+    assert f"(over {documented_data_url_kb()} kB)" in message and f"up to {image_mb} MB)" in message, message
+    with pytest.raises(InputError, match="not an image"):  # exactly the limit: decoded (and found not a picture)
+        inputs.image_from_file({"path": None, "url": data_url(b"\0" * limit)}, uploads)
+
+
+def documented_sketch_limits() -> tuple[int, int, int]:
+    """docs/serving.md: "4 layers, 256 drawings, 32 MiB per sketchpad"."""
+    found = re.search(r"(\d+) layers, (\d+) drawings, (\d+) MiB per sketchpad",
+                      limits_row("sketchpad pictures sent ahead"))
+    return int(found.group(1)), int(found.group(2)), int(found.group(3))
+
+
+def test_sketch_pictures_held_are_bounded_by_the_documented_bytes():
+    """32 MiB of parts are all held; one byte more drops the oldest. Broken variant caught: a larger
+    MAX_SKETCH_BYTES_HELD (32 × 1,025 KiB)."""
+    _, _, mib = documented_sketch_limits()
+    held = inputs.SketchBlobs()
+    part = bytes(2**20)
+    for i in range(mib):
+        held.put(f"s{i}", "composite", None, [("b", part)])
+    assert len(held) == mib and held.bytes == mib * 2**20
+    held.put("last", "composite", None, [("b", b"x")])
+    assert len(held) == mib and held.pop("s0") is None and held.pop("last") is not None
+
+
+def test_a_sketch_with_the_documented_number_of_layers_is_read(uploads):
+    """Broken variant caught: exactly the documented 4 layers refused (`>=`)."""
+    layers, _, _ = documented_sketch_limits()
+    layer = saved(uploads, "layer.png", canvas_with_stroke(transparent=True))
+    rgba = np.asarray(inputs.image_from_sketch({"layers": [layer] * layers}, uploads))
+    assert rgba[140, 140, 3] == 255
+
+
+def test_a_layer_index_out_of_range_names_the_documented_range():
+    """4 layers: indices 0 to 3. Broken variant caught: the message saying "0 to 5"."""
+    layers, _, _ = documented_sketch_limits()
+    with pytest.raises(InputError) as error:
+        inputs.SketchBlobs().put("a", "layer", str(layers), [("b", b"x")])
+    assert f"0 to {layers - 1}." in str(error.value)
+
+
+def test_a_sketch_value_with_its_own_background_and_an_id_uses_the_background(uploads):
+    """The id is looked up only when the value carries no picture. Broken variant caught: a value
+    carrying only a background taken for an empty one (its pictures then sought by id: none)."""
+    value = {"background": saved(uploads, "bg.png", canvas_with_stroke()), "layers": [], "composite": None,
+             "id": "abc"}
+    grey = grey_levels(inputs.image_from_sketch(value, uploads, inputs.SketchBlobs()))
+    assert grey[140, 140] == 0 and grey[10, 10] == 255
+
+
+@pytest.mark.parametrize("layers", [42, {"path": "x"}, "abc"])
+def test_layers_that_are_not_a_list_are_refused_as_such(uploads, layers):
+    """Broken variant caught: the list check dropped (42 then fails with TypeError; a short dict or
+    string is read key by key)."""
+    with pytest.raises(InputError, match="layers arrived in an unexpected form"):
+        inputs.image_from_sketch({"layers": layers}, uploads)
+
+
+@pytest.mark.parametrize("payload", [ImageData(path=None, url="https://example.com/seven.png"),
+                                     FileData(path="", url="/etc/passwd")])
+def test_a_gradio_model_naming_no_readable_file_gets_the_same_sentence(uploads, payload):
+    """Broken variant caught: a model's `path` attribute not recognised (the sentence then is "arrived
+    in an unexpected form", which tells a probe the payload's kind)."""
+    with pytest.raises(InputError) as error:
+        inputs.image_from_file(payload, uploads)
+    assert str(error.value) == inputs.NOT_READABLE
+
+
+def nested(value, depth: int):
+    for _ in range(depth):
+        value = {"value": [value]}
+    return value
+
+
+def test_a_remote_file_is_found_in_any_slot_and_at_any_depth():
+    """Broken variants caught: the depth cap answering "no URL" (a URL nested past it passes), `://`
+    not looked for, lists needing every item to be remote."""
+    remote = {"path": "https://lenet-probe.invalid/7.png", "url": None}
+    local = {"path": "/tmp/gradio/abc/seven.png", "url": None}
+    assert inputs.names_a_remote_file(remote) is True
+    assert inputs.names_a_remote_file({"background": None, "layers": [local, remote], "composite": None}) is True
+    assert inputs.names_a_remote_file(nested(remote, 30)) is True
+    for value in (local, {"background": None, "layers": [], "composite": None}, [local, local], None, "x://y"):
+        assert inputs.names_a_remote_file(value) is False, value
+
+
+def test_payload_size_for_the_log_of_nothing_and_of_a_gradio_model(uploads):
+    """Broken variants caught: no payload counted as 1 byte, an EditorData model not looked into."""
+    path = uploads / "3f2a" / "canvas.png"
+    assert inputs.payload_bytes(None, uploads) == 0
+    editor = EditorData(background=None, layers=[], composite=FileData(path=str(path)))
+    assert inputs.payload_bytes(editor, uploads) == path.stat().st_size
+
+
+def test_layers_sent_ahead_one_by_one_are_held_in_order_without_gaps(uploads):
+    """The page sends layer 0, then 1, then 2 of one drawing; they are held as three layers and read.
+    Broken variant caught: each later layer padding the list by its own length (`+ len`), which
+    leaves empty slots and soon more layers than a sketchpad may have."""
+    held = inputs.SketchBlobs()
+    parts = [png_bytes(Image.new("RGBA", (280, 280), (0, 0, 0, 0))) for _ in range(2)]
+    parts.append(png_bytes(canvas_with_stroke(transparent=True)))
+    for index, part in enumerate(parts):
+        held.put("abc", "layer", str(index), [("blob", part)])
+    assert held.sketches["abc"]["layers"] == parts
+    rgba = np.asarray(inputs.image_from_sketch(EditorData(id="abc"), uploads, held))
+    assert rgba[140, 140, 3] == 255 and rgba[10, 10, 3] == 0

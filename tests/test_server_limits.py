@@ -9,14 +9,18 @@ answered within bounded CPU time and memory, measured from outside the server pr
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
+import logging
 import os
+import re
 import signal
 import socket
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -24,6 +28,7 @@ from PIL import Image
 
 from benchmarks.common import AppServer
 from demo import cache_folder, decode_budget, inputs, private_paths, server_limits
+from demo.server_limits import RequestLimits
 from reader.images import MAX_ASPECT, MAX_IMAGE_BYTES
 from tests.app_server import call_endpoint
 from tests.helpers import ROOT, png_bytes
@@ -45,6 +50,426 @@ def readme_bytes(row_start: str) -> int:
     import re
     row = next(line for line in LIMITS_DOC.splitlines() if line.startswith(row_start))
     return int(re.search(r"([\d,]{7,}) bytes", row).group(1).replace(",", ""))
+
+
+# --- 0. the middleware in process: each limit against a stand-in for Gradio, no server, no clock ----
+
+GUARD_S = 60  # far past what any of these takes; only a hang reaches it
+
+
+def run(coroutine):
+    """asyncio.run with a guard: a broken middleware that never answers fails the test, not the suite."""
+    return asyncio.run(asyncio.wait_for(coroutine, GUARD_S))
+
+
+def limits_row(name: str) -> str:
+    """The row of docs/serving.md's "Limits and security" table that starts with `name`."""
+    return next(line for line in LIMITS_DOC.splitlines() if line.startswith(f"| {name}"))
+
+
+def documented_large_bodies() -> tuple[int, int]:
+    """docs/serving.md: "large bodies (over 64 kB) read at once | 8" → (bytes, how many)."""
+    found = re.search(r"\| large bodies \(over (\d+) kB\) read at once \| (\d+) \|", LIMITS_DOC)
+    return int(found.group(1)) * 1024, int(found.group(2))
+
+
+class Gradio:
+    """What stands behind the middleware: reads the whole body, then answers 200 with `answer` (its
+    last message without `more_body`, as Starlette sends it); or raises, before or after answering;
+    or waits for `hold` before answering."""
+
+    def __init__(self, answer: bytes = b'{"ok": true}', fail: str = "", hold: asyncio.Event | None = None):
+        self.answer, self.fail, self.hold = answer, fail, hold
+        self.bodies: list[bytes] = []
+
+    async def __call__(self, scope, receive, send):
+        body = b""
+        if scope["method"] in ("POST", "PUT", "PATCH"):
+            while True:
+                message = await receive()
+                body += message.get("body", b"")
+                if not message.get("more_body", False):
+                    break
+        self.bodies.append(body)
+        if self.hold is not None:
+            await self.hold.wait()
+        if self.fail == "before":
+            raise ValueError("an unknown fn_index")
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        if self.fail == "after":
+            raise ValueError("failed while streaming")
+        await send({"type": "http.response.body", "body": self.answer})
+
+
+async def asgi_request(limits, method="POST", path="/gradio_api/queue/join", body=b"", length: int | None = None,
+                       headers: dict | None = None, chunks: list[bytes] | None = None, query=b"", raw_path=None,
+                       delay: float = 0.0):
+    """Send one request through `limits`; the messages it answered with. `length` (default: the body's)
+    is the declared Content-Length, -1 for none; `chunks` sends the body in pieces, each `delay`
+    seconds after it is asked for."""
+    pieces = list(chunks) if chunks is not None else [body]
+    declared = sum(map(len, pieces)) if length is None else length
+    header_list = [(b"host", b"127.0.0.1:7860")]
+    if declared >= 0:
+        header_list.append((b"content-length", str(declared).encode()))
+    header_list += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+    scope = {"type": "http", "method": method, "path": path, "raw_path": raw_path or path.encode(),
+             "query_string": query, "headers": header_list, "client": ("192.0.2.1", 5000)}
+
+    async def receive():
+        if pieces:
+            piece = pieces.pop(0)
+            await asyncio.sleep(delay)
+            return {"type": "http.request", "body": piece, "more_body": bool(pieces)}
+        return {"type": "http.disconnect"}
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    await limits(scope, receive, send)
+    return sent
+
+
+def answer(sent) -> tuple[int, dict | None]:
+    """(status, JSON body or None) of the first response in `sent`."""
+    starts = [m for m in sent if m["type"] == "http.response.start"]
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return starts[0]["status"], json.loads(body) if body else None
+
+
+def one_sentence(text: str) -> bool:
+    return bool(text) and text[0].isupper() and text.endswith(".") and "\n" not in text
+
+
+def test_in_process_bodies_up_to_the_documented_limits_are_read_and_past_them_refused():
+    """The JSON and upload limits of docs/serving.md, one byte either side, on a POST (bodies are
+    refused before a byte is read). Broken variants caught: other limits (64 / 1024 B of form
+    fields, the form fields subtracted, a limit itself refused with `>=`), POST not counted as a
+    method with a body, a 413 without its sentence, its figures wrong ("up to 0 MB", "262144 MB",
+    "1088.0039 kB")."""
+    image_mb = int(re.search(r"\| (\d+) MB", limits_row("image file")).group(1))
+    for path, content_type, limit in (("/gradio_api/queue/join", "application/json", JSON_LIMIT),
+                                      ("/gradio_api/upload", "multipart/form-data; boundary=x", UPLOAD_LIMIT)):
+        app = Gradio()
+        kind = {"content-type": content_type}
+        assert answer(run(asgi_request(RequestLimits(app), path=path, body=b" " * limit, headers=kind)))[0] == 200
+        assert app.bodies == [b" " * limit]
+        status, refusal = answer(run(asgi_request(RequestLimits(app), path=path, length=limit + 1, headers=kind)))
+        assert status == 413 and "too large" in refusal["detail"] and one_sentence(refusal["detail"])
+        assert f"at most {limit:,} bytes" in refusal["detail"] and f"up to {image_mb} MB" in refusal["detail"]
+        assert len(app.bodies) == 1  # the refused body never reached Gradio
+    status, refusal = answer(run(asgi_request(RequestLimits(Gradio()), length=JSON_LIMIT + 1)))
+    assert f"send pictures over {JSON_LIMIT // 1024} kB as files (POST /gradio_api/upload, up to {image_mb} MB)" \
+        in refusal["detail"]
+
+
+def test_in_process_large_bodies_at_once_are_bounded_by_the_documented_count():
+    """docs/serving.md: 8 bodies over 64 kB read at once, the next refused (503 "Too many large
+    requests at once"); a body of exactly 64 kB is not large; a finished one gives its slot back.
+    Broken variants caught: a larger LARGE_BODY_BYTES (64 × 1,025 B), the count starting at 1, the
+    check dropped or allowing 9 (`>`), the refusal's sentence changed."""
+    large, at_once = documented_large_bodies()
+    quote = re.search(r'HTTP 503 "([^"]+)"', limits_row("large bodies")).group(1)
+
+    async def scenario():
+        hold = asyncio.Event()
+        app = Gradio(hold=hold)
+        limits = RequestLimits(app)
+        held = [asyncio.create_task(asgi_request(limits, body=b" " * (large + 1))) for _ in range(at_once)]
+        while len(app.bodies) + sum(task.done() for task in held) < at_once:  # each read by Gradio, or refused
+            await asyncio.sleep(0)
+        one_more = asyncio.create_task(asgi_request(limits, body=b" " * (large + 1)))
+        free = asyncio.create_task(asgi_request(limits, body=b" " * large))  # not a large body
+        while len(app.bodies) + sum(task.done() for task in held + [one_more]) < at_once + 1 + 1:
+            await asyncio.sleep(0)  # until each of the two is read by Gradio or refused
+        hold.set()
+        done = [answer(sent)[0] for sent in await asyncio.gather(*held)]
+        after = answer(await asgi_request(limits, body=b" " * (large + 1)))[0]
+        return answer(await one_more), done, answer(await free)[0], after
+
+    (status, refusal), done, free, after = run(scenario())
+    assert done == [200] * at_once and free == 200 and after == 200
+    assert status == 503 and refusal["detail"].startswith(quote) and one_sentence(refusal["detail"])
+
+
+def test_in_process_a_body_must_declare_its_length():
+    """Broken variants caught: a chunked body (no length) or one of length "abc" read anyway or failed
+    as a malformed call (400), a POST without a body refused, the 411's sentence changed."""
+    app = Gradio()
+    for headers, length in (({"transfer-encoding": "chunked"}, -1), ({}, None)):
+        sent = run(asgi_request(RequestLimits(app), body=b"{}", length=length, headers=headers))
+        if length == -1:
+            status, refusal = answer(sent)
+            assert status == 411 and "Content-Length" in refusal["detail"] and one_sentence(refusal["detail"])
+    scope_length = [(b"host", b"127.0.0.1"), (b"content-length", b"abc")]
+
+    async def bad_length():
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"{}", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+        await RequestLimits(app)({"type": "http", "method": "POST", "path": "/gradio_api/queue/join",
+                                  "raw_path": b"/gradio_api/queue/join", "query_string": b"",
+                                  "headers": scope_length, "client": ("192.0.2.1", 1)}, receive, send)
+        return sent
+    assert answer(run(bad_length()))[0] == 411
+    assert answer(run(asgi_request(RequestLimits(app), length=-1)))[0] == 200  # no body at all: read
+    assert app.bodies == [b"{}", b""]
+
+
+def test_in_process_multipart_bodies_go_only_to_the_routes_that_take_files():
+    """Broken variants caught: multipart taken on any route, or refused without an answer."""
+    form = {"content-type": "multipart/form-data; boundary=x"}
+    app = Gradio()
+    status, refusal = answer(run(asgi_request(RequestLimits(app), body=b"--x--", headers=form)))
+    assert status == 415 and "/gradio_api/upload" in refusal["detail"] and app.bodies == []
+    for path in ("/gradio_api/upload/", "/gradio_api/component_server"):
+        assert answer(run(asgi_request(RequestLimits(app), path=path, body=b"--x--", headers=form)))[0] == 200
+
+
+class Cache:
+    """A stand-in for demo.cache_folder.CacheFolder: admits or refuses, records what was settled."""
+
+    def __init__(self, refusal: str | None = None):
+        self.refusal, self.admitted, self.settled = refusal, [], []
+
+    def admit(self, size, client):
+        self.admitted.append((size, client))
+        return self.refusal
+
+    def settle(self, client, size, stored):
+        self.settled.append((client, size, list(stored)))
+
+
+def test_in_process_uploads_are_admitted_by_the_cache_and_settled_with_what_gradio_stored(monkeypatch):
+    """Only POST /gradio_api/upload is admitted against the disk quota, by the client's address
+    (X-Forwarded-For behind the trusted proxy, else the socket's peer), and settled with the paths
+    Gradio's answer names; a refusal is HTTP 503 with the cache's sentence. Broken variants caught:
+    the component_server route taken for the upload route, the cache's refusal ignored or 504, the
+    stored paths not collected (status or message type misread, the last message never parsed), the
+    client's address misread."""
+    monkeypatch.setenv("LENET_PROXY_HOPS", "1")
+    form = {"content-type": "multipart/form-data; boundary=x"}
+    body = b"--x\r\n\r\npicture\r\n--x--\r\n"
+    cache = Cache()
+    app = Gradio(answer=b'["/tmp/gradio/abc/seven.png", 7]')
+    sent = run(asgi_request(RequestLimits(app, cache), path="/gradio_api/upload", body=body,
+                                    headers={**form, "x-forwarded-for": "198.51.100.9, 203.0.113.7"}))
+    assert answer(sent)[0] == 200
+    assert cache.admitted == [(len(body), "203.0.113.7")]
+    assert cache.settled == [("203.0.113.7", len(body), ["/tmp/gradio/abc/seven.png"])]
+    monkeypatch.setenv("LENET_PROXY_HOPS", "0")
+    run(asgi_request(RequestLimits(app, cache), path="/gradio_api/upload", body=body, headers=form))
+    assert cache.admitted[-1] == (len(body), "192.0.2.1")
+    run(asgi_request(RequestLimits(app, cache), path="/gradio_api/component_server", body=body, headers=form))
+    assert len(cache.admitted) == 2  # the sketchpad's parts are held in memory, not on disk
+    full = Cache(refusal="The server's upload space is full; try again in 5 s.")
+    status, refusal = answer(run(asgi_request(RequestLimits(app, full), path="/gradio_api/upload", body=body,
+                                                      headers=form)))
+    assert status == 503 and refusal["detail"] == full.refusal and full.settled == []
+
+
+def multipart_body(boundary: bytes, files: int) -> bytes:
+    parts = b"".join(b"--" + boundary + b'\r\nContent-Disposition: form-data; name="files"; filename="f%d.png"\r\n'
+                     b"\r\n" % i + b"x" * 10 + b"\r\n" for i in range(files))
+    return parts + b"--" + boundary + b"--\r\n"
+
+
+def read_counted(body: bytes, boundary: bytes, cuts: str) -> list[dict]:
+    """The messages `count_parts` passes on for `body` sent in pieces: cut right after each marker,
+    or through the middle of each."""
+    marker = b"--" + boundary
+    ends = [i + len(marker) - (len(marker) // 2 if cuts == "inside" else 0)
+            for i in range(len(body)) if body.startswith(marker, i)]
+    pieces = [body[a:b] for a, b in zip([0] + ends, ends + [len(body)])]
+
+    async def receive():
+        piece = pieces.pop(0)
+        return {"type": "http.request", "body": piece, "more_body": bool(pieces)}
+
+    async def read():
+        counted = server_limits.count_parts(receive, boundary)
+        messages = [await counted()]
+        while messages[-1]["more_body"]:
+            messages.append(await counted())
+        return messages
+    return run(read())
+
+
+@pytest.mark.parametrize("cuts", ["after", "inside"])
+def test_in_process_files_in_one_upload_are_counted_up_to_the_documented_number(cuts):
+    """docs/serving.md: 4 files in one upload; the fifth makes the body fail to parse. Counted however
+    the body is cut into messages. Broken variants caught: a larger MAX_UPLOAD_FILES, exactly 4
+    refused (`>=`), parts never counted, a marker at a message's end counted twice (a tail one byte
+    too long), the messages not passed on, the boundary parameter missed when it comes first or
+    quoted."""
+    from python_multipart.exceptions import MultipartParseError
+    files = int(re.search(r"\| files in one upload \| (\d+) \|", LIMITS_DOC).group(1))
+    headers = {b"content-type": b'multipart/form-data; boundary="lenet-7"; charset=utf-8'}
+    boundary = server_limits.multipart_boundary(headers)
+    assert boundary == b"lenet-7"
+    messages = read_counted(multipart_body(boundary, files), boundary, cuts)
+    assert b"".join(m["body"] for m in messages) == multipart_body(boundary, files)
+    with pytest.raises(MultipartParseError, match="too many files"):
+        read_counted(multipart_body(boundary, files + 1), boundary, cuts)
+
+
+def test_in_process_a_body_without_a_boundary_is_passed_on_uncounted():
+    async def receive():
+        return {"type": "http.request", "body": b"x", "more_body": False}
+    assert server_limits.count_parts(receive, None) is receive
+    assert server_limits.multipart_boundary({b"content-type": b"multipart/form-data"}) is None
+
+
+class Clock:
+    """A stand-in for server_limits' `time` whose monotonic() the test moves (asyncio keeps its own)."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self):
+        return self.now
+
+
+def documented_body_pace() -> tuple[float, float]:
+    """docs/serving.md: "10 s without a byte, or slower than 32 kB/s overall after the first 10 s"."""
+    found = re.search(r"(\d+) s without a byte, or slower than (\d+) kB/s overall", limits_row("a body that stalls"))
+    return float(found.group(1)), float(found.group(2)) * 1024
+
+
+@pytest.mark.parametrize("elapsed, too_slow", [(-1.0, False), (1.0, True)])
+def test_in_process_a_body_slower_than_the_documented_pace_is_cut(monkeypatch, elapsed, too_slow):
+    """A 1 MB body's second piece arrives when its allowance (10 s + size ÷ 32 kB/s, by a clock the
+    test moves) has just ended, or is just about to. Broken variants caught: an allowance shorter or
+    far longer than documented, no deadline from the start (`body_done = True`) or after the first
+    piece (`more_body` misread), waiting the full idle time past the deadline (`max`, 1.001 s)."""
+    idle, pace = documented_body_pace()
+    size = 1_000_000
+    clock = Clock()
+    monkeypatch.setattr(server_limits, "time", clock)
+    pieces = [b" " * 1000, b" " * (size - 1000)]
+
+    async def receive():
+        piece = pieces.pop(0)
+        await asyncio.sleep(0.05 if not pieces else 0)  # the last piece takes a moment (real time)
+        return {"type": "http.request", "body": piece, "more_body": bool(pieces)}
+
+    async def read():
+        timed = server_limits.within_deadline(receive, size)
+        first = await timed()
+        clock.now += idle + size / pace + elapsed  # the second piece is asked for at the moment the test chose
+        return [first, await timed()]
+    if too_slow:
+        with pytest.raises(server_limits.BodyTooSlow):
+            run(read())
+    else:
+        assert [len(m["body"]) for m in run(read())] == [1000, size - 1000]
+
+
+def test_in_process_a_body_too_slow_is_answered_408(monkeypatch):
+    """Broken variant caught: no answer to a body cut for slowness."""
+    clock = Clock()
+    monkeypatch.setattr(server_limits, "time", clock)
+    idle, pace = documented_body_pace()
+
+    class Late(Gradio):
+        async def __call__(self, scope, receive, send):
+            clock.now += idle + 2  # Gradio reads the body past its allowance
+            return await super().__call__(scope, receive, send)
+    status, refusal = answer(run(asgi_request(RequestLimits(Late()), body=b"{}", delay=0.05)))
+    assert status == 408 and one_sentence(refusal["detail"])
+
+
+def test_in_process_failures_inside_gradio_are_one_sentence_and_one_log_line(caplog):
+    """Broken variants caught: a failure answered with nothing, or logged twice (`logged=True`
+    dropped), a failure after Gradio began its answer answered a second time, the sentence changed."""
+    caplog.set_level(logging.WARNING, logger="lenet.server")
+    status, refusal = answer(run(asgi_request(RequestLimits(Gradio(fail="before")), body=b"{}")))
+    assert status == 400 and one_sentence(refusal["detail"]) and "docs/demo.md" in refusal["detail"]
+    assert len(caplog.records) == 1
+    sent = run(asgi_request(RequestLimits(Gradio(fail="after")), method="GET", length=-1))
+    assert [m.get("status") for m in sent if m["type"] == "http.response.start"] == [200]
+
+
+def test_in_process_refusals_answer_json_and_log_one_printable_line(caplog):
+    """Broken variants caught: a refusal not logged, its path not made printable, its JSON key, its
+    headers or its body missing."""
+    caplog.set_level(logging.WARNING, logger="lenet.server")
+    sent = run(asgi_request(RequestLimits(Gradio()), path="/gradio_api/queue/join\x1b[2J", length=JSON_LIMIT + 1))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert dict(start["headers"])[b"content-type"] == b"application/json"
+    assert dict(start["headers"])[b"connection"] == b"close"
+    assert "too large" in json.loads(sent[1]["body"])["detail"]
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 1 and "refused POST /gradio_api/queue/join?[2J: HTTP 413" in lines[0], lines
+
+
+def without_host_settings(monkeypatch):
+    for name in ("LENET_ALLOWED_HOSTS", "LENET_PROXY_HOPS", "SPACE_ID", "SPACE_HOST", "GRADIO_SERVER_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    machine = SimpleNamespace(gethostname=lambda: "Lenet-Box",
+                              getaddrinfo=lambda host, port: [(2, 1, 6, "", ("10.0.0.5", 0))])
+    monkeypatch.setattr(server_limits, "socket", machine)
+
+
+def test_in_process_the_host_names_the_server_answers_to(monkeypatch):
+    """docs/serving.md: loopback, this machine's name and addresses, GRADIO_SERVER_NAME, SPACE_HOST and
+    LENET_ALLOWED_HOSTS; behind a trusted proxy with no list, any. Broken variants caught: 127.0.0.1
+    missing, a made-up name added when a variable is unset, the machine's addresses misread, the
+    listening name ignored or 0.0.0.0 / :: / "" taken for a name, the list ignored or the proxy rule
+    wrong (hops > 1), the proxy hops not read from SPACE_ID."""
+    without_host_settings(monkeypatch)
+    base = {"127.0.0.1", "localhost", "::1", "lenet-box", "10.0.0.5"}
+    assert server_limits.trusted_proxy_hops() == 0
+    assert server_limits.allowed_hosts() == base
+    for listening in ("0.0.0.0", "::", ""):
+        assert server_limits.allowed_hosts(listening) == base
+    assert server_limits.allowed_hosts("Lenet.Example") == base | {"lenet.example"}
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "served.example")
+    monkeypatch.setenv("SPACE_HOST", "me-lenet.hf.space")
+    monkeypatch.setenv("LENET_ALLOWED_HOSTS", " A.example, b.example ,")
+    assert server_limits.allowed_hosts() == base | {"served.example", "me-lenet.hf.space", "a.example", "b.example"}
+    monkeypatch.setenv("LENET_PROXY_HOPS", "1")
+    assert "*" not in server_limits.allowed_hosts()  # a list set: it holds behind a proxy too
+    monkeypatch.delenv("LENET_ALLOWED_HOSTS")
+    assert server_limits.allowed_hosts() == {"*"}
+    monkeypatch.delenv("LENET_PROXY_HOPS")
+    monkeypatch.setenv("SPACE_ID", "someone/lenet")
+    assert server_limits.trusted_proxy_hops() == 1 and server_limits.allowed_hosts() == {"*"}
+    monkeypatch.setenv("LENET_PROXY_HOPS", "2")
+    assert server_limits.trusted_proxy_hops() == 2
+
+
+@pytest.mark.parametrize("value, name", [("Example.org:7860", "example.org"), ("[::1]:7860", "::1"),
+                                         ("[::1]", "::1"), ("::1", "::1"), ("[::1", "[::1"), ("LOCALHOST", "localhost")])
+def test_in_process_host_header_to_name(value, name):
+    """Broken variants caught: brackets or ports not taken off (IPv6 and host:port)."""
+    assert server_limits.host_name(value) == name
+
+
+def test_in_process_hosts_and_nul_bytes_are_refused_before_gradio(monkeypatch):
+    """Broken variants caught: a host refusal never sent or not 400, "*" not honoured, the first
+    X-Forwarded-Host entry not taken, a NUL byte let through in the path, the raw path or the query
+    (or every query refused)."""
+    app = Gradio()
+    limits = RequestLimits(app, hosts={"127.0.0.1", "localhost"})
+    status, refusal = answer(run(asgi_request(limits, method="GET", length=-1,
+                                                      headers={"x-forwarded-host": "evil.invalid"})))
+    assert status == 400 and "LENET_ALLOWED_HOSTS" in refusal["detail"] and app.bodies == []
+    for headers in ({"x-forwarded-host": "localhost, proxy.internal"}, {}):
+        assert answer(run(asgi_request(limits, method="GET", length=-1, headers=headers)))[0] == 200
+    anyone = RequestLimits(app, hosts={"*"})
+    assert answer(run(asgi_request(anyone, method="GET", length=-1, headers={"x-forwarded-host": "a.b"})))[0] == 200
+    for kind in ({"path": "/gradio_api/file=/tmp/a\x00b"}, {"raw_path": b"/gradio_api/file=/tmp/a%00b"},
+                 {"query": b"name=a%00b"}):
+        status, refusal = answer(run(asgi_request(limits, method="GET", length=-1, **kind)))
+        assert status == 400 and refusal["detail"] == "The request's path is not valid.", kind
+    assert answer(run(asgi_request(limits, method="GET", length=-1, query=b"name=ab")))[0] == 200
 
 
 # --- the server and a raw HTTP client ------------------------------------------------------------
