@@ -83,6 +83,9 @@ TARGETS = (
     Target("reader/runs.py", ("tests/test_app.py", "tests/test_run_folders.py", "tests/test_space.py"),
            ("ROOT", "ARTIFACTS", "RUNS", "MODEL_FILE", "SHIPPED_MODEL", "MODEL_RULE", "choose_model", "newest_export",
             "display_path"), note="which model is served (the rule; not the training tab's RunView)"),
+    Target("reader/catalog.py", ("tests/test_catalog.py",),
+           ("MAX_LOADED", "DOWNGRADE_POINTS", "ModelEntry", "ModelCatalog", "downgrade_warning", "LoadedModels"),
+           note="which models a visitor may choose, the downgrade warning, lazy loading"),
     Target("export/to_onnx.py", ("tests/test_export_proof.py", "tests/test_run_folders.py"),
            ("SUPPORTED_OPSETS", "PARITY_BATCH_SIZES", "check_parity", "predict", "recorded_uncertainty", "newest_run",
             "inside_artifacts"), note="the exporter's proof"),
@@ -138,6 +141,9 @@ EQUIVALENT: dict[str, str] = {
     "lenet/data.py::_from_keras: cache_dir / KERAS_NPZ_NAME -> cache_dir * KERAS_NPZ_NAME": "accepted: reached only "
                                                             "after a download with Keras's hash (see KERAS_NPZ_SHA256)",
     "lenet/data.py::_from_npm: \"lenet-npm-\" -> 'XXlenet-npm-XX'": "the name of a temporary folder",
+    "reader/catalog.py::downgrade_warning: points <= DOWNGRADE_POINTS -> points < DOWNGRADE_POINTS": "accepted: "
+    "exactly one point below cannot be written in binary fractions (accuracies are floats), so no pair of "
+    "accuracies sits on the boundary; 0.99 and 1.01 points are tested on each side",
     "reader/pipeline.py::read_number: ink > INK_THRESHOLD -> ink >= INK_THRESHOLD": "accepted: a picture whose darkest "
     "ink is exactly the threshold counts as a drawing; it then reads as no digit, as the original reads it as none",
     "reader/pipeline.py::read_number: bent_choice.score > choice.score -> bent_choice.score >= choice.score": "accepted: "

@@ -136,3 +136,116 @@ def test_the_command_line_takes_a_listed_name_for_model(runs):
     assert choose_model("seed", runs=runs).path == ARTIFACTS / "seed" / "lenet.onnx"
     assert choose_model("runs/smoke", runs=runs).path == runs / "smoke" / "lenet.onnx"
     assert choose_model("nothing-here", runs=runs).path.name == "nothing-here"  # then DigitModel says no file
+
+
+# --- what the mutation run (benchmarks/mutation.py --only reader/catalog.py) showed untested -------
+
+def edit_card(folder, **changes):
+    card = json.loads((folder / "card.json").read_text())
+    card.update(changes)
+    (folder / "card.json").write_text(json.dumps(card))
+    return card
+
+
+def test_each_entry_is_labelled_with_its_recipe_accuracy_date_and_origin(runs):
+    """The menu's labels, exactly (kills: the recipe shown when it is the folder's name, "runs/" not
+    stripped, the date's length, "shipped"/"yours" swapped, the separator)."""
+    smoke = run_folder(runs, "smoke", accuracy=SMOKE_ACCURACY).parent
+    fast = run_folder(runs, "fast", source="fast").parent
+    edit_card(smoke, exported="2026-12-06T10:12:00+00:00")
+    edit_card(fast, exported="2026-12-05T08:00:00+00:00")
+    catalog = ModelCatalog.find(SHIPPED_MODEL, runs=runs)
+    labels = {entry.key: entry.label for entry in catalog.entries}
+    assert labels["runs/smoke"] == "runs/smoke · recipe seed · 80.69% on MNIST · exported 2026-12-06 · yours"
+    assert labels["runs/fast"] == "runs/fast · 99.55% on MNIST · exported 2026-12-05 · yours"
+    assert labels["robust"].startswith("robust · 99.65% on MNIST · exported 2026-") and labels["robust"].endswith(" · shipped")
+
+
+def test_a_card_without_the_figures_says_so_and_the_date_comes_from_the_file(runs):
+    """A card from before the export date was recorded: the file's own time (UTC, to the second);
+    no test accuracy: "accuracy unknown"; the accuracy is the "test accuracy" metric wherever it is."""
+    folder = run_folder(runs, "old").parent
+    card = edit_card(folder, exported=None)
+    stamp = 1_764_000_000
+    os.utime(folder / "lenet.onnx", (stamp, stamp))
+    entry = ModelCatalog.find(SHIPPED_MODEL, runs=runs).entry("runs/old")
+    assert entry.exported == "2025-11-24T16:00:00+00:00"
+    edit_card(folder, metrics=list(reversed(card["metrics"])))          # test loss before test accuracy
+    assert ModelCatalog.find(SHIPPED_MODEL, runs=runs).entry("runs/old").test_accuracy == pytest.approx(0.9847)
+    edit_card(folder, metrics=[{"name": "test loss", "value": 0.05}], exported="2026-12-01T00:00:00+00:00")
+    entry = ModelCatalog.find(SHIPPED_MODEL, runs=runs).entry("runs/old")
+    assert entry.test_accuracy is None and entry.label == "runs/old · recipe seed · accuracy unknown · exported 2026-12-01 · yours" and entry.exported.startswith("2026-12-01")
+
+
+def test_the_models_listing_has_the_documented_fields(runs):
+    """/models and `demo.predict --list-models --json` answer what docs/demo.md documents."""
+    import re
+    documented = re.search(r"`\{default, models: \[\{([a-z_, ]+)\}\], loaded_at_most, loaded\}`",
+                           " ".join(documentation().split()))
+    assert documented, "docs/demo.md no longer documents /models"
+    smoke = run_folder(runs, "smoke", accuracy=SMOKE_ACCURACY)
+    listing = ModelCatalog.find(smoke, runs=runs).as_json()
+    assert set(listing) == {"default", "models", "loaded_at_most"} and listing["default"] == "runs/smoke"
+    assert listing["loaded_at_most"] == 4                                 # the documented "at most 4"
+    assert "at most 4 are held at once" in " ".join(documentation().split())
+    fields = [name.strip() for name in documented.group(1).split(",")]
+    for entry in listing["models"]:
+        assert list(entry) == fields
+    robust, smoke_entry = listing["models"][0], listing["models"][-1]
+    assert robust == {"key": "robust", "file": "artifacts/robust/lenet.onnx", "recipe": "robust",
+                      "test_accuracy": pytest.approx(0.9965), "exported": robust["exported"], "shipped": True}
+    assert smoke_entry["key"] == "runs/smoke" and smoke_entry["shipped"] is False
+    assert smoke_entry["test_accuracy"] == pytest.approx(SMOKE_ACCURACY) and smoke_entry["file"] == str(smoke)
+
+
+def test_a_served_file_outside_the_listed_folders_is_not_called_shipped(runs):
+    int8 = ModelCatalog.find(ARTIFACTS / "robust" / "lenet-int8.onnx", runs=runs).default
+    assert int8.shipped is False and int8.label.endswith(" · yours")
+
+
+def test_a_long_unknown_choice_is_cut_at_40_characters():
+    catalog = ModelCatalog.find(SHIPPED_MODEL)
+    with pytest.raises(UnknownModel) as forty:
+        catalog.entry("y" * 40)
+    assert f"'{'y' * 40}'" in str(forty.value)
+    with pytest.raises(UnknownModel) as longer:
+        catalog.entry("z" * 41)
+    assert f"'{'z' * 40}…'" in str(longer.value)
+
+
+def test_without_the_shipped_model_nothing_is_called_a_downgrade(tmp_path, runs):
+    """A checkout whose artifacts/ lacks the shipped model (only another shipped run) compares the
+    default with nothing: no warning, not a warning against the wrong model."""
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    shutil.copytree(ARTIFACTS / "fast", artifacts / "fast", ignore=shutil.ignore_patterns("model.keras", "*.npz"))
+    smoke = run_folder(runs, "smoke", accuracy=SMOKE_ACCURACY)
+    catalog = ModelCatalog.find(smoke, runs=runs, artifacts=artifacts, shipped=artifacts / "robust" / "lenet.onnx")
+    assert catalog.keys == ["fast", "runs/smoke"] and catalog.shipped_entry is None
+    assert downgrade_warning(catalog, SMOKE_ACCURACY) is None
+
+
+def test_a_model_and_its_layers_file_are_loaded_once_and_capacity_never_drops_the_default(runs, monkeypatch):
+    import reader.catalog as catalog_module
+    made = {"models": 0, "layers": 0}
+    real_model, real_beside = catalog_module.DigitModel, catalog_module.LayerModel.beside
+
+    def counting_model(*args, **kwargs):
+        made["models"] += 1
+        return real_model(*args, **kwargs)
+
+    def counting_beside(model, threads=None):
+        made["layers"] += 1
+        return real_beside(model, threads=threads)
+
+    monkeypatch.setattr(catalog_module, "DigitModel", counting_model)
+    monkeypatch.setattr(catalog_module.LayerModel, "beside", staticmethod(counting_beside))
+    catalog = ModelCatalog.find(SHIPPED_MODEL, runs=runs)
+    models = LoadedModels(catalog, real_model(SHIPPED_MODEL, "cpu", threads=1), "cpu", threads=1)
+    fast = models.model("fast")
+    assert models.model("fast") is fast and made["models"] == 1
+    layers = models.layers("fast")
+    assert layers is not None and models.layers("fast") is layers and made == {"models": 1, "layers": 1}
+    lone = LoadedModels(catalog, models.default, "cpu", threads=1, capacity=0)   # at least the default stays
+    lone.model("seed")
+    assert lone.loaded == ["robust"]
