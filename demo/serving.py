@@ -19,6 +19,7 @@ import signal
 import sys
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 
 from demo.decode_budget import DecodePool
 from reader.catalog import LoadedModels, ModelCatalog, downgrade_warning
@@ -52,7 +53,7 @@ class Served:
     def catalog(self) -> ModelCatalog:
         return self.models.catalog
 
-    @property
+    @cached_property
     def downgrade(self) -> str | None:
         """The warning when the default reads MNIST worse than the shipped model (reader.catalog)."""
         return downgrade_warning(self.catalog, self.model.describe()["test_accuracy"])

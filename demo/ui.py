@@ -76,6 +76,7 @@ INSIDE_PICTURES = (  # reader.inside picture → label on the page, in the order
     ("conv2", "conv2: 50 feature maps, 14×14, after ReLU"),
     ("pool2", "max-pool 2×2: 50 maps, 7×7"),
     ("fc1", "FC 500 after ReLU: one bar per unit, the 10 strongest in red"))
+LAYERS_PROVIDER = "CPUExecutionProvider"  # LayerModel.beside runs the layers file on the CPU
 INSIDE_ORDER = ("conv1_filters", "conv1", "pool1", "conv2", "pool2", "fc1")  # as the page shows them: the data's path
 
 
@@ -206,7 +207,7 @@ class Page:
             raise refused(endpoint, error, 0) from None
 
     def status_line(self, reading, model, key: str, side_by_side: int = 1) -> str:
-        return verdict(reading, side_by_side, timing(reading.milliseconds, model, key))
+        return verdict(reading, side_by_side, timing(reading.milliseconds, model.provider, key))
 
     def read(self, read, image, endpoint: str, model):
         """Run a pipeline reader; input it cannot use becomes one error pop-up with its message.
@@ -250,7 +251,7 @@ class Page:
                    for d in reading.digits]
         count = f"{len(reading.digits)} digit" + ("" if len(reading.digits) == 1 else "s")
         return (f"Read: **{number_markup(reading)}**{guesses(reading)}  \n<small>{count}, "
-                f"{timing(reading.milliseconds, model, entry.key)}</small>"), gallery, reading
+                f"{timing(reading.milliseconds, model.provider, entry.key)}</small>"), gallery, reading
 
     def number_boxes(self, reading):
         """The picture of how the number was read: each digit's box, digit and confidence."""
@@ -270,7 +271,7 @@ class Page:
             return (DRAW_PROMPT,) + (None,) * (len(INSIDE_PICTURES) + 3)
         best = reading.summary["prediction"]
         status = (f"It's {article(best['label'])} {answer(best['label'])}  \n<small>{best['confidence']:.1%} sure · "
-                  f"{timing((time.perf_counter() - started) * 1000, layers, entry.key)}</small>")
+                  f"{timing((time.perf_counter() - started) * 1000, LAYERS_PROVIDER, entry.key)}</small>")
         pictures = [self.outputs.save(reading.pictures[name]) if name in reading.pictures else None
                     for name, _ in INSIDE_PICTURES]
         return (status, self.outputs.save(enlarge(reading.model_input)), reading.probabilities, *pictures,
@@ -309,9 +310,14 @@ def guesses(reading) -> str:
     return f"  \n? a guess: {'; '.join(notes)}" if notes else ""
 
 
-def timing(milliseconds: float, model, key: str) -> str:
+def handler(read, endpoint: str):
+    """The event function for a Page method and its endpoint: (picture, model choice) → outputs
+    (the parameter names are the API's)."""
+    return lambda image, model: read(image, endpoint, model)
+
+
+def timing(milliseconds: float, provider: str, key: str) -> str:
     """The small print under an answer: how long, where, and which model gave it."""
-    provider = getattr(model, "provider", "CPUExecutionProvider")
     return f"{milliseconds:.1f} ms on {provider} · model {key}"
 
 
@@ -532,10 +538,10 @@ def inside_tab(page: Page, root: ClientFiles, queue: dict, choice: gr.Dropdown) 
     with gr.Accordion("The numbers behind these pictures (JSON: what the /inside API returns last)", open=False):
         summary = gr.JSON(label="Summary")
     targets = [status, seen, outputs, *[pictures[name] for name, _ in INSIDE_PICTURES], summary]
-    sketch.change(lambda image, model: page.inside(image, "/inside_sketch", model), [sketch, choice], targets,
+    sketch.change(handler(page.inside, "/inside_sketch"), [sketch, choice], targets,
                   api_name="inside_sketch", trigger_mode="always_last",
                   **queue).then(stage_notes, summary, notes, api_visibility="private")
-    upload.change(lambda image, model: page.inside(image, "/inside", model), [upload, choice], targets,
+    upload.change(handler(page.inside, "/inside"), [upload, choice], targets,
                   api_name="inside", **queue).then(stage_notes, summary, notes, api_visibility="private")
     return sketch, targets, notes, summary
 
@@ -606,7 +612,7 @@ def build_app(served: Served) -> gr.Blocks:
                         gr.ClearButton(sketch, value="Clear", size="sm", elem_classes="clear-button")
                     with gr.Column(scale=1, min_width=300):
                         outputs = digit_results(DRAW_PROMPT)
-                sketch.change(lambda image, model: page.digit(image, "/classify_sketch", model), [sketch, choice],
+                sketch.change(handler(page.digit, "/classify_sketch"), [sketch, choice],
                               outputs, api_name="classify_sketch", trigger_mode="always_last", **queue)
             with gr.Tab("Upload"):
                 with gr.Row(equal_height=False):
@@ -619,9 +625,9 @@ def build_app(served: Served) -> gr.Blocks:
                                                    sources=("webcam", "clipboard"))
                     with gr.Column(scale=1, min_width=300):
                         upload_outputs = digit_results(UPLOAD_PROMPT)
-                upload.change(lambda image, model: page.digit(image, "/classify_upload", model), [upload, choice],
+                upload.change(handler(page.digit, "/classify_upload"), [upload, choice],
                               upload_outputs, api_name="classify_upload", **queue)
-                camera.change(lambda image, model: page.digit(image, "/classify_photo", model), [camera, choice],
+                camera.change(handler(page.digit, "/classify_photo"), [camera, choice],
                               upload_outputs, api_name="classify_photo", **queue)
             with gr.Tab("Number"):
                 with gr.Row(equal_height=False):
@@ -646,10 +652,10 @@ def build_app(served: Served) -> gr.Blocks:
                         show_examples("number_*.png", number_file, "Or pick a number made of MNIST digits",
                                       "number-examples")
             number_results = [number_text, number_digits, number_reading]
-            number_sketch.change(lambda image, model: page.number(image, "/read_number", model), [number_sketch, choice],
+            number_sketch.change(handler(page.number, "/read_number"), [number_sketch, choice],
                                  number_results, api_name="read_number", trigger_mode="always_last",
                                  **queue).then(page.number_boxes, number_reading, number_picture, api_visibility="private")
-            number_file.change(lambda image, model: page.number(image, "/read_number_upload", model),
+            number_file.change(handler(page.number, "/read_number_upload"),
                                [number_file, choice], number_results, api_name="read_number_upload",
                                **queue).then(page.number_boxes, number_reading, number_picture, api_visibility="private")
             with gr.Tab("Inside LeNet"):
@@ -661,14 +667,14 @@ def build_app(served: Served) -> gr.Blocks:
         gr.Markdown(model_line(served), elem_classes="model-line")
 
         # A new choice answers again what the Draw, Upload, Number and Inside tabs show, with the chosen model.
-        choice.change(lambda image, model: page.digit(image, "/classify_sketch", model), [sketch, choice], outputs,
+        choice.change(handler(page.digit, "/classify_sketch"), [sketch, choice], outputs,
                       api_visibility="private", **queue)
-        choice.change(lambda image, model: page.digit(image, "/classify_upload", model), [upload, choice],
+        choice.change(handler(page.digit, "/classify_upload"), [upload, choice],
                       upload_outputs, api_visibility="private", **queue)
-        choice.change(lambda image, model: page.number(image, "/read_number", model), [number_sketch, choice],
+        choice.change(handler(page.number, "/read_number"), [number_sketch, choice],
                       number_results, api_visibility="private",
                       **queue).then(page.number_boxes, number_reading, number_picture, api_visibility="private")
-        choice.change(lambda image, model: page.inside(image, "/inside_sketch", model), [inside_sketch, choice],
+        choice.change(handler(page.inside, "/inside_sketch"), [inside_sketch, choice],
                       inside_targets, api_visibility="private",
                       **queue).then(stage_notes, inside_summary, inside_notes, api_visibility="private")
         gr.api(served_models(served), api_name="models", queue=False)

@@ -15,7 +15,6 @@ else is refused with one sentence naming the choices (`UnknownModel`).
 shipped model by more than `DOWNGRADE_POINTS` percentage points is announced, with how to switch.
 """
 
-import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from pathlib import Path
 from reader.errors import InputError
 from reader.inside import LayerModel
 from reader.model import DigitModel, ModelError
-from reader.runs import ARTIFACTS, CARD_FILE, MODEL_FILE, RUNS, SHIPPED_MODEL, display_path
+from reader.runs import ARTIFACTS, CARD_FILE, MODEL_FILE, RUNS, SHIPPED_MODEL, display_path, read_json
 
 MAX_LOADED = 4           # models (with their layers files) held in memory at once, the default among them
 DOWNGRADE_POINTS = 1.0   # a default this many points below the shipped model's MNIST accuracy is announced
@@ -75,10 +74,7 @@ class ModelEntry:
 
 
 def read_card(path: Path) -> dict:
-    try:
-        card = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
+    card = read_json(path)
     return card if isinstance(card, dict) else {}
 
 

@@ -69,14 +69,15 @@ def ink_map(image) -> np.ndarray:
     rgba = np.asarray(load_image(image), dtype=np.float32) / 255
     alpha = rgba[..., 3]
     grey_on_white = luminance(rgba[..., :3]) * alpha + (1 - alpha)
-    ink = clean_ink(polarity_corrected(grey_on_white))
+    signal = polarity_corrected(grey_on_white)
+    ink = clean_ink(signal)
     if not ink.any() and np.ptp(alpha) > MIN_NOISE_FLOOR:
         ink = clean_ink(polarity_corrected(alpha))
     if not ink.any() and np.ptp(grey_on_white) > MIN_NOISE_FLOOR:
         # A digit that fills its picture to the edges (a tight crop, another set's 8×8 digit
         # enlarged) leaves no clean border: its ink inflated the border's spread, so nothing
         # cleared the noise floor. The noise is then measured on the picture's weaker half.
-        ink = clean_ink(polarity_corrected(grey_on_white), whole=True)
+        ink = clean_ink(signal, whole=True)
     return ink
 
 

@@ -31,7 +31,8 @@ MODEL_RULE = ("--model / LENET_MODEL, else your newest export (runs/*/lenet.onnx
               f"else the shipped model ({SHIPPED_MODEL.relative_to(ROOT)})")
 
 
-def _json(path: Path):
+def read_json(path: Path):
+    """The JSON in `path`, or None when it is missing or unreadable."""
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
@@ -50,14 +51,14 @@ class RunView:
 
     @classmethod
     def load(cls, folder: Path) -> "RunView | None":
-        card = _json(folder / CARD_FILE)
+        card = read_json(folder / CARD_FILE)
         if not isinstance(card, dict):
             return None
         view = cls(folder, card)
         report = view.file("classification_report")
-        view.report = _json(report) if report else None
+        view.report = read_json(report) if report else None
         confusion = view.file("confusion_matrix")
-        view.confusion = _json(confusion) if confusion else None
+        view.confusion = read_json(confusion) if confusion else None
         misclassified = view.file("misclassified")
         if misclassified:
             try:
