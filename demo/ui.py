@@ -288,8 +288,9 @@ class Page:
             readings = pipeline.read_digit_by_each(models, image)
         except InputError as error:
             raise refused(endpoint, error, 0) from None
-        if readings is None:
-            return COMPARE_PROMPT, None, "", None
+        if readings is None:  # as the Upload tab: a picture with no ink says so, an empty input prompts
+            return (COMPARE_PROMPT if image is None or endpoint == "/compare_sketch" else NO_DIGIT_IN_PICTURE,
+                    None, "", None)
         summary = comparison(readings)
         return (compare_headline(summary), self.outputs.save(enlarge(next(iter(readings.values())).model_input)),
                 compare_table(summary, self.models.catalog.default.key), summary)

@@ -113,7 +113,7 @@ class ModelCatalog:
                     return entry
         shown = (repr(choice if len(choice) <= 40 else choice[:40] + "…") if isinstance(choice, str)
                  else f"given as {type(choice).__name__}")
-        raise UnknownModel(f"There is no model {shown} here:  choose one of {', '.join(self.keys)} "
+        raise UnknownModel(f"There is no model {shown} here: choose one of {', '.join(self.keys)} "
                            "(the /models endpoint lists them).")
 
     @property
