@@ -128,7 +128,7 @@ def student(index: int, url: str, endpoint: str, drawings, tally: Tally, deadlin
 
 
 def back_to_back(index: int, url: str, endpoint: str, pictures, kind: str, tally: Tally, deadline: float,
-                 timeout: float) -> None:
+                 timeout: float, session: str | None = None) -> None:
     import httpx
     rng = random.Random(1000 + index)
     with httpx.Client(timeout=httpx.Timeout(timeout, connect=10),
@@ -136,7 +136,7 @@ def back_to_back(index: int, url: str, endpoint: str, pictures, kind: str, tally
         while time.perf_counter() < deadline:
             started = time.perf_counter()
             try:
-                api_call(http, url, endpoint, rng.choice(pictures), kind, max_seconds=timeout)
+                api_call(http, url, endpoint, rng.choice(pictures), kind, max_seconds=timeout, session=session)
                 tally.add(time.perf_counter() - started)
             except Exception as error:
                 tally.add(None, f"{type(error).__name__}: {str(error)[:120]}")

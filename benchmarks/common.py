@@ -275,7 +275,7 @@ def file_data(server_path: str, name: str) -> dict:
 
 
 def api_call(http, base_url: str, endpoint: str, png: Path, kind: str, fetch_outputs: bool = True,
-             max_seconds: float | None = None, model: str | None = None) -> list:
+             max_seconds: float | None = None, model: str | None = None, session: str | None = None) -> list:
     """One request through Gradio's REST queue API with an `httpx.Client`:
 
     POST /gradio_api/upload (the PNG) → POST /gradio_api/call/<endpoint> → read the SSE stream
@@ -284,7 +284,8 @@ def api_call(http, base_url: str, endpoint: str, png: Path, kind: str, fetch_out
     raises ApiError naming the step that failed. Each read is bounded by the client's timeout;
     `max_seconds` also bounds the wait on the event stream (checked at each line, and Gradio sends
     a heartbeat line every few seconds). `model` is the endpoint's optional model choice (a key of
-    /models; None: the server's default).
+    /models; None: the server's default). `session` is the session hash a page keeps for its visitor
+    (None: Gradio makes a new session for each call, as for an API client that sends none).
     """
     started = time.perf_counter()
     api = base_url.rstrip("/") + "/gradio_api"
@@ -296,7 +297,7 @@ def api_call(http, base_url: str, endpoint: str, png: Path, kind: str, fetch_out
         data = [sketch_value(uploaded)] if kind == "sketch" else [uploaded]
         data += [model] if model is not None else []
         step = "call"
-        response = http.post(f"{api}/call/{endpoint}", json={"data": data})
+        response = http.post(f"{api}/call/{endpoint}", json={"data": data} | ({"session_hash": session} if session else {}))
         response.raise_for_status()
         event_id = response.json()["event_id"]
         step = "stream"

@@ -4,6 +4,7 @@ A client's payload for an image input is a Gradio FileData (a dict or model with
 ``url``), or, for a sketchpad, an editor value (``background``, ``layers``, ``composite``) made of
 them — or, from the page's own sketchpad, only an ``id`` whose pictures the browser sent ahead
 (Gradio's editor posts them to its `accept_blobs` server function; `SketchBlobs` keeps them, bounded).
+The Draw tab's drawing surface (demo.drawing) sends its canvas as a ``data:`` URL string.
 This module alone decides what may be read:
 
 - a ``path`` only when it lies inside `upload_root` — the folder where Gradio stores the files it
@@ -88,6 +89,16 @@ def image_from_sketch(payload, upload_root: str | Path, sent_ahead: "SketchBlobs
     if not pieces:
         return None
     return flatten([decode(file_bytes(entry, upload_root)) for entry in pieces])
+
+
+def image_from_drawing(payload, decode: Decoder = decode_bytes) -> Image.Image | None:
+    """The picture the Draw tab's drawing surface (demo.drawing) sends: a PNG ``data:`` URL of the
+    canvas, within `MAX_DATA_URL_BYTES`; None (or "") when the canvas is empty."""
+    if payload is None or payload == "":
+        return None
+    if not isinstance(payload, str) or not payload.startswith("data:"):
+        raise InputError("The drawing arrived in an unexpected form; please draw again.")
+    return decode(data_url_bytes(payload))
 
 
 def file_bytes(entry, upload_root: str | Path) -> bytes:

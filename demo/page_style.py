@@ -94,6 +94,12 @@ footer, footer a, footer button, .footer, .show-api, .built-with, .settings {{ c
 .examples .gallery-item img {{ width: 100%; height: 100%; object-fit: contain; }}
 .number-examples .gallery-item, .number-examples .gallery-item .container {{ width: 168px; height: 64px; }}
 .model-input img, .heatmap img, .inside-stage img, .filters img {{ image-rendering: pixelated; }}
+.inline-picture {{ margin: 0; padding: 6px 8px; border: 1px solid {EDGE}; border-radius: 8px; background: #fff; }}
+.inline-picture .picture-caption {{ font-size: 14px; color: {SUBDUED_TEXT}; margin-bottom: 4px; }}
+.inline-picture img {{ display: block; width: 170px; height: 170px; max-width: 100%; margin: 0 auto; }}
+.inline-picture .picture-waiting {{ height: 170px; display: flex; align-items: center; justify-content: center;
+                                    text-align: center; font-size: 14px; color: {SUBDUED_TEXT}; }}
+.inline-picture .picture-download {{ font-size: 13px; color: {SUBDUED_TEXT}; }}
 .intro h1 {{ font-size: 1.75rem; margin: 0 0 .15rem 0; }}
 .intro p {{ margin: 0; }}
 .model-line, .model-line p {{ font-size: 14px !important; color: {SUBDUED_TEXT}; }}

@@ -35,8 +35,8 @@ from PIL import Image
 from scipy import ndimage as ndi
 from starlette.middleware import Middleware
 
-from demo import inputs, number_view
-from reader import pipeline
+from demo import drawing, inputs, number_view
+from reader import explain, pipeline
 from reader.inside import DIVERGING, MAGMA, LayerModel, enlarge, look_inside
 from reader.errors import InputError
 from reader.images import FORMAT_NAMES, MAX_IMAGE_BYTES
@@ -65,6 +65,7 @@ BLANK_DIGIT = (None, DRAW_PROMPT, None, None)
 COMPARE_PROMPT = "**Draw or upload one digit** and every model listed above reads the same 28×28 input."
 BLANK_NUMBER = "**Write a number** in the white box — digits side by side, left to right — or upload a picture of one."
 NO_DIGIT = "**No digit found** — only specks or dots. " + BLANK_NUMBER
+HEAT_WAITING = "Appears when you pause drawing"
 HEAT_LEGEND = legend(["#000000", "#800000", "#ffc800"], "covering it changes nothing", "covering it costs the answer most",
                      "Where the model looked: each spot blanked out in turn")
 MAP_LEGEND = legend(list(MAGMA), "0", "the map's own strongest response", "Each map on its own scale")
@@ -237,6 +238,27 @@ class Page:
         several = digits_side_by_side(image) if endpoint != "/classify_sketch" or not reading.sure else 1
         return (reading.probabilities, self.status_line(reading, model, entry.key, several),
                 self.outputs.save(enlarge(reading.model_input)), self.outputs.save(reading.heatmap))
+
+    def drawn(self, image, endpoint: str, choice=None):
+        """The Draw tab's answer to a stroke: probabilities, verdict, the model's 28×28 input shown
+        inline, the heatmap's place (it comes when drawing pauses: `drawn_heatmap`) and what that
+        needs (kept in the visitor's session, never sent to the browser)."""
+        entry, model = self.chosen(choice, endpoint)
+        reading = self.read(lambda model, picture: pipeline.read_digit(model, picture, heatmap=False),
+                            image, endpoint, model)
+        if reading is None:
+            return None, DRAW_PROMPT, seen_picture(None), heat_picture(None), None
+        several = 1 if reading.sure else digits_side_by_side(image)
+        last = (entry.key, reading.model_input, list(reading.probabilities).index(reading.label))
+        return (reading.probabilities, self.status_line(reading, model, entry.key, several),
+                seen_picture(reading.model_input), heat_picture(None, HEAT_WAITING), last)
+
+    def drawn_heatmap(self, last):
+        """Where the model looked in the last drawing read (the occlusion map), once drawing pauses."""
+        if last is None:
+            return heat_picture(None)
+        key, model_input, target = last
+        return heat_picture(explain.heatmap_picture(self.models.model(key), model_input, target, scale=1))
 
     def number(self, image, endpoint: str, choice=None):
         """The Number tab's text, the gallery of what the model saw, and the reading itself (kept in
@@ -432,10 +454,11 @@ def digits_side_by_side(image) -> int:
 
 
 def sketchpad(label: str, size: tuple[int, int], pen: int, endpoint: str, root: str,
-              height: int | None = None) -> gr.Sketchpad:
+              height: int | None = None, visible: bool = True) -> gr.Sketchpad:
     """A drawing canvas of `size` px with a black pen, its edge drawn by the page's script."""
     return accept_sketches(gr.Sketchpad(
         label=label, canvas_size=size, height=height, image_mode="RGBA", layers=False, transforms=(), fixed_canvas=True,
+        visible=visible,
         brush=gr.Brush(default_size=pen, colors=["#000000"], color_mode="fixed"),
         elem_classes=["sketch", f"canvas-{size[0]}x{size[1]}"]), endpoint, root)
 
@@ -444,6 +467,29 @@ def picture_input(label: str, endpoint: str, root: str, height: int = 220, sourc
     """An upload (or camera) input that shows the picture back, read by `demo.inputs`."""
     return accept_images(gr.Image(label=label, sources=list(sources), type="filepath", height=height,
                                   buttons=[], elem_classes="picture-input"), inputs.image_from_file, endpoint, root)
+
+
+def seen_picture(model_input) -> str:
+    return drawing.picture_html("What the model sees (28×28)", model_input, "model-input.png",
+                                "The 28×28 picture the model reads", "Appears when you draw")
+
+
+def heat_picture(heat, waiting: str = "Appears when you pause drawing") -> str:
+    return drawing.picture_html("Where it looked", heat, "where-it-looked.png",
+                                "Where the model looked: the digit with the spots that mattered most in red and yellow",
+                                waiting)
+
+
+def drawing_results():
+    """The Draw tab's answer column, as `digit_results` but with the pictures inline (no files, no
+    fetches). Returned in the events' order: probabilities, verdict, model input, heatmap."""
+    status = gr.Markdown(DRAW_PROMPT, elem_classes="verdict")
+    with gr.Row(equal_height=True, elem_classes="inline-pictures"):
+        seen = gr.HTML(seen_picture(None), elem_classes="model-input", min_width=140, apply_default_css=False)
+        heat = gr.HTML(heat_picture(None), elem_classes="heatmap", min_width=140, apply_default_css=False)
+    gr.HTML(HEAT_LEGEND)
+    label = gr.Label(num_top_classes=10, label="Probabilities", show_heading=False, elem_classes="probabilities")
+    return [label, status, seen, heat]
 
 
 def digit_results(blank: str):
@@ -609,12 +655,19 @@ def build_app(served: Served) -> gr.Blocks:
             with gr.Tab("Draw"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=300):
-                        sketch = sketchpad("Draw one digit", (280, 280), 12, "/classify_sketch", root)
-                        gr.ClearButton(sketch, value="Clear", size="sm", elem_classes="clear-button")
+                        surface = accept_images(drawing.drawing_surface("Draw one digit", (280, 280), 12),
+                                                lambda payload, _root, decode: inputs.image_from_drawing(payload, decode),
+                                                "/read_drawing", root)
                     with gr.Column(scale=1, min_width=300):
-                        outputs = digit_results(DRAW_PROMPT)
-                sketch.change(handler(page.digit, "/classify_sketch"), [sketch, choice],
-                              outputs, api_name="classify_sketch", trigger_mode="always_last", **queue)
+                        outputs = drawing_results()
+                last_drawing = gr.State()
+                # One request per stroke (the drawing inline), the heatmap once drawing pauses.
+                surface.change(handler(page.drawn, "/read_drawing"), [surface, choice], [*outputs, last_drawing],
+                               api_visibility="private", trigger_mode="always_last", **queue)
+                surface.submit(page.drawn_heatmap, last_drawing, outputs[3], api_visibility="private",
+                               trigger_mode="always_last", **queue)
+                # /classify_sketch, for API clients: a sketchpad value (docs/demo.md), on no visible block
+                sketch = sketchpad("Draw one digit", (280, 280), 12, "/classify_sketch", root, visible=False)
             with gr.Tab("Upload"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=300):
@@ -628,6 +681,8 @@ def build_app(served: Served) -> gr.Blocks:
                         upload_outputs = digit_results(UPLOAD_PROMPT)
                 upload.change(handler(page.digit, "/classify_upload"), [upload, choice],
                               upload_outputs, api_name="classify_upload", **queue)
+                sketch.change(handler(page.digit, "/classify_sketch"), [sketch, choice],
+                              upload_outputs, api_name="classify_sketch", trigger_mode="always_last", **queue)
                 camera.change(handler(page.digit, "/classify_photo"), [camera, choice],
                               upload_outputs, api_name="classify_photo", **queue)
             with gr.Tab("Number"):
@@ -668,8 +723,9 @@ def build_app(served: Served) -> gr.Blocks:
         gr.Markdown(model_line(served), elem_classes="model-line")
 
         # A new choice answers again what the Draw, Upload, Number and Inside tabs show, with the chosen model.
-        choice.change(handler(page.digit, "/classify_sketch"), [sketch, choice], outputs,
-                      api_visibility="private", **queue)
+        choice.change(handler(page.drawn, "/read_drawing"), [surface, choice], [*outputs, last_drawing],
+                      api_visibility="private", **queue).then(page.drawn_heatmap, last_drawing, outputs[3],
+                                                              api_visibility="private", **queue)
         choice.change(handler(page.digit, "/classify_upload"), [upload, choice],
                       upload_outputs, api_visibility="private", **queue)
         choice.change(handler(page.number, "/read_number"), [number_sketch, choice],

@@ -57,3 +57,9 @@ def overlay(image: np.ndarray, heat: np.ndarray, scale: int = 8) -> np.ndarray:
     size = image.shape[0] * scale
     return np.asarray(Image.fromarray(rgb).resize((size, size), Image.Resampling.NEAREST))
 
+
+
+def heatmap_picture(model: DigitModel, image: np.ndarray, target: int, scale: int = 8) -> np.ndarray:
+    """Where the model looked for `target` in its 28×28 input: the occlusion map over the digit
+    (`overlay`), enlarged `scale` times (1: 28×28, for a page that enlarges it itself)."""
+    return overlay(image, occlusion_map(model, image, target), scale)

@@ -78,7 +78,7 @@ class NumberReading:
 def _reading(model: DigitModel, mnist: np.ndarray, probabilities: np.ndarray, heat: bool, started: float,
              verdict: not_digit.Verdict):
     target = int(probabilities.argmax())
-    heatmap = explain.overlay(mnist, explain.occlusion_map(model, mnist, target)) if heat else None
+    heatmap = explain.heatmap_picture(model, mnist, target) if heat else None
     reading = DigitReading.of(model, mnist, probabilities, heatmap=heatmap,
                               milliseconds=(time.perf_counter() - started) * 1000,
                               digit=verdict.digit, not_digit_reason=verdict.reason)
