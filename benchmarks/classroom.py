@@ -2,14 +2,24 @@
 
 Both servers run in turn in this one run, on the same machine, with the same model
 (benchmarks/usual_demo.py is the usual demo: `gr.Interface(fn, gr.Sketchpad(), gr.Label())`).
+Each student or client keeps one session, as a page does, and sends what its page sends:
+
+- the usual demo: upload the canvas (POST /gradio_api/upload), call the endpoint, read the event
+  stream (as its page does once the stock sketchpad's own uploads are done);
+- the project's Draw tab (demo.drawing): one queue join per stroke with the canvas inline as a PNG
+  data URL, then the session's event stream; the answer's pictures come inline (nothing to fetch);
+  when drawing pauses (`PAUSE_S`), one more event for the heatmap, from what the session kept.
+
+Runs:
 
 - **classroom**: `--students` threads (default 30), each its own client and address. A student
   draws a real MNIST test digit in 3 strokes 0.4 s apart — each stroke sends the canvas as it
-  stands then (upload, call the sketch endpoint, read the event stream, fetch the output images,
-  as a page does) — then looks for 1.5–3 s and draws the next. Stroke-to-answer time is from the
-  upload's start to the last output fetched.
-- **saturation**: `--clients` threads (default 16) sending back to back: the sketch request on both
-  servers, and the page's upload, number and Inside requests on the project's.
+  stands then — then looks for 1.5–3 s (the project's page asks for the heatmap 0.6 s into it) and
+  draws the next. Stroke-to-answer time is from the stroke's first byte sent to its answer read;
+  the heatmaps are timed apart ("pause" columns), their CPU counted in the strokes'.
+- **saturation**: `--clients` threads (default 16) sending back to back: the sketch (the page's
+  stroke event on the project) on both servers, and on the project's also /classify_sketch (the
+  API's sketch call, heatmap included), upload, number and Inside requests.
 - **classroom under the hostile mix** (the project only): 10% of strokes replaced by what an
   attacker sends (benchmarks/load.py's hostile cases: costly pictures, paths and URLs).
 
@@ -23,6 +33,7 @@ request ≤ 1.25 × the usual demo's; printed beside the figures, never enforced
 """
 
 import argparse
+import base64
 import os
 import random
 import sys
@@ -34,10 +45,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import (ROOT, ApiError, AppServer, api_call, default_out, machine_info,  # noqa: E402
+from benchmarks.common import (ROOT, ApiError, AppServer, api_call, default_out, join_event, machine_info,  # noqa: E402
+                               page_event,
                                mnist_test_digits, print_table, summary, write_json)
 
 STROKES = 3
+PAUSE_S = 0.6           # demo.drawing.PAUSE_MS: the page asks for the heatmap after this pause
 STROKE_GAP_S = 0.4
 LOOK_S = (1.5, 3.0)
 NUMBER = ROOT / "artifacts" / "examples" / "number_2026.png"
@@ -100,12 +113,37 @@ class Tally:
                 self.failures.append(failure)
 
 
-def student(index: int, url: str, endpoint: str, drawings, tally: Tally, deadline: float, timeout: float,
-            hostile=(), hostile_share: float = 0.0) -> None:
+class Flow:
+    """What one visitor's page sends for a stroke, on one server: `stroke(http, png)` → outputs, and
+    `pause(http)` (the project's heatmap once drawing pauses; None for the usual demo). Each
+    visitor keeps one session, as a page does."""
+
+    def __init__(self, kind: str, url: str, session: str, timeout: float, events: dict | None = None):
+        self.kind, self.url, self.session, self.timeout, self.events = kind, url, session, timeout, events or {}
+
+    def stroke(self, http, png: Path) -> list:
+        if self.kind == "usual":  # the usual demo's page: upload the canvas, call, event stream
+            return api_call(http, self.url, "predict", png, "sketch", max_seconds=self.timeout, session=self.session)
+        # the project's Draw tab: the canvas inline (a PNG data URL) in the stroke's one event
+        return join_event(http, self.url, self.events["stroke"], [data_url(png), None], self.session, self.timeout)
+
+    def pause(self, http) -> list | None:
+        if self.kind == "usual":
+            return None
+        return join_event(http, self.url, self.events["pause"], [None], self.session, self.timeout)  # a State input: the page sends null
+
+
+def data_url(png: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
+
+
+def student(index: int, url: str, kind: str, drawings, tally: Tally, deadline: float, timeout: float,
+            hostile=(), hostile_share: float = 0.0, events: dict | None = None, paused: "Tally | None" = None) -> None:
     import httpx
     from benchmarks.load import hostile_call
     rng = random.Random(index)
     address = {"x-forwarded-for": f"198.51.100.{index % 250 + 1}"}  # documentation range; never contacted
+    flow = Flow(kind, url, f"student-{index}-{rng.randrange(10**9)}", timeout, events)
     time.sleep(rng.uniform(0, 2))  # students do not start in the same millisecond
     with httpx.Client(timeout=httpx.Timeout(timeout, connect=10), headers=address) as http:
         while time.perf_counter() < deadline:
@@ -119,35 +157,54 @@ def student(index: int, url: str, endpoint: str, drawings, tally: Tally, deadlin
                         with tally.lock:
                             tally.hostile += 1
                     else:
-                        api_call(http, url, endpoint, stroke, "sketch", max_seconds=timeout)
+                        flow.stroke(http, stroke)
                         tally.add(time.perf_counter() - started)
                 except (ApiError, Exception) as error:  # every failure is counted, none stops the student
                     tally.add(None, f"{type(error).__name__}: {str(error)[:120]}")
                 time.sleep(max(0.0, STROKE_GAP_S - (time.perf_counter() - started)))
-            time.sleep(rng.uniform(*LOOK_S))
+            look = rng.uniform(*LOOK_S)
+            if kind != "usual" and time.perf_counter() < deadline:  # the page asks for the heatmap once drawing pauses
+                time.sleep(PAUSE_S)
+                started = time.perf_counter()
+                try:
+                    flow.pause(http)
+                    paused.add(time.perf_counter() - started)
+                except Exception as error:
+                    paused.add(None, f"{type(error).__name__}: {str(error)[:120]}")
+                look -= time.perf_counter() - started + PAUSE_S
+            time.sleep(max(0.0, look))
 
 
 def back_to_back(index: int, url: str, endpoint: str, pictures, kind: str, tally: Tally, deadline: float,
-                 timeout: float, session: str | None = None) -> None:
+                 timeout: float, events: dict | None = None) -> None:
+    """Requests sent back to back: an API call of `endpoint` (kind "sketch" or "file"), or with kind
+    "page", the Draw tab's stroke event as the page sends it."""
     import httpx
     rng = random.Random(1000 + index)
+    session = f"client-{index}-{rng.randrange(10**9)}"
     with httpx.Client(timeout=httpx.Timeout(timeout, connect=10),
                       headers={"x-forwarded-for": f"203.0.113.{index % 250 + 1}"}) as http:
         while time.perf_counter() < deadline:
             started = time.perf_counter()
             try:
-                api_call(http, url, endpoint, rng.choice(pictures), kind, max_seconds=timeout, session=session)
+                if kind == "page":
+                    join_event(http, url, events["stroke"], [data_url(rng.choice(pictures)), None], session, timeout)
+                else:
+                    api_call(http, url, endpoint, rng.choice(pictures), kind, max_seconds=timeout, session=session)
                 tally.add(time.perf_counter() - started)
             except Exception as error:
                 tally.add(None, f"{type(error).__name__}: {str(error)[:120]}")
 
 
-def run(server: AppServer, label: str, target, args_list, seconds: float) -> dict:
-    """Threads of `target` for `seconds` against a started server; the row for the table."""
-    tally = Tally()
+def run(server: AppServer, label: str, target, args_list, seconds: float, with_pauses: bool = False) -> dict:
+    """Threads of `target` for `seconds` against a started server; the row for the table. With
+    `with_pauses`, the students' heatmap requests (sent when drawing pauses) are timed apart and
+    their CPU counted in the strokes': CPU per request is the server's CPU over every request sent."""
+    tally, paused = Tally(), Tally()
     deadline = time.perf_counter() + seconds
     cpu_before, started = cpu_seconds(server.pid), time.perf_counter()
-    threads = [threading.Thread(target=target, args=(*args, tally, deadline, *rest), daemon=True)
+    threads = [threading.Thread(target=target, args=(*args, tally, deadline, *rest),
+                                kwargs={"paused": paused} if with_pauses else {}, daemon=True)
                for args, rest in args_list]
     for thread in threads:
         thread.start()
@@ -157,12 +214,18 @@ def run(server: AppServer, label: str, target, args_list, seconds: float) -> dic
     done = len(tally.times)
     stats = summary(tally.times)
     ms = {key: round(stats[key], 1) if key in stats else None for key in ("p50", "p95", "p99")}
-    row = {"run": label, "done": done, "failed": len(tally.failures), "hostile_sent": tally.hostile,
+    row = {"run": label, "done": done, "failed": len(tally.failures) + len(paused.failures), "hostile_sent": tally.hostile,
            "p50_ms": ms["p50"], "p95_ms": ms["p95"], "p99_ms": ms["p99"],
-           "per_s": round(done / elapsed, 2), "cpu_ms_per_request": round(1000 * cpu / max(1, done + tally.hostile), 1),
-           "failures": tally.failures[:5]}
+           "per_s": round(done / elapsed, 2),
+           "cpu_ms_per_request": round(1000 * cpu / max(1, done + tally.hostile), 1),
+           "failures": (tally.failures + paused.failures)[:5]}
+    if with_pauses:
+        heat = summary(paused.times)
+        row |= {"pause_requests": len(paused.times), "pause_p95_ms": round(heat["p95"], 1) if "p95" in heat else None}
     print(f"  {label}: {done} done, {row['failed']} failed, p50/p95/p99 {row['p50_ms']}/{row['p95_ms']}/"
-          f"{row['p99_ms']} ms, {row['per_s']}/s, {row['cpu_ms_per_request']} ms CPU per request", flush=True)
+          f"{row['p99_ms']} ms, {row['per_s']}/s, {row['cpu_ms_per_request']} ms CPU per stroke"
+          + (f" (with {row['pause_requests']} heatmaps after a pause, p95 {row['pause_p95_ms']} ms)" if with_pauses else ""),
+          flush=True)
     return row
 
 
@@ -196,30 +259,36 @@ def main(argv=None) -> int:
         from benchmarks.common import write_upload_pngs
         from benchmarks.load import hostile_cases
         uploads = [path for path, _ in write_upload_pngs(workdir / "uploads", 60)]
-        for kind, endpoint in (("usual", "predict"), ("project", "classify_sketch")):
+        for kind in ("usual", "project"):
             print(f"{kind} server ...", flush=True)
             server = serve(kind, workdir)
             try:
                 url = server.url
-                students = [((i, url, endpoint, drawings), (args.timeout,)) for i in range(args.students)]
-                rows.append({"server": kind, **run(server, f"classroom ×{args.students}", student, students, args.seconds)})
-                clients = [((i, url, endpoint, finals, "sketch"), (args.timeout,)) for i in range(args.clients)]
+                project = kind == "project"
+                events = {"stroke": page_event(url, "drawing"), "pause": page_event(url, "drawing", "submit")} if project else None
+                students = [((i, url, kind, drawings), (args.timeout, (), 0.0, events)) for i in range(args.students)]
+                rows.append({"server": kind, **run(server, f"classroom ×{args.students}", student, students, args.seconds,
+                                                   with_pauses=project)})
+                clients = [((i, url, "predict", finals, "page" if project else "sketch"), (args.timeout, events))
+                           for i in range(args.clients)]
                 rows.append({"server": kind, **run(server, f"saturation sketch ×{args.clients}", back_to_back, clients,
                                                    args.saturation_seconds)})
-                if kind == "project":
-                    for label, name, pictures, as_kind in (("upload", "classify_upload", uploads, "file"),
+                if project:
+                    for label, name, pictures, as_kind in (("API sketch", "classify_sketch", finals, "sketch"),
+                                                           ("upload", "classify_upload", uploads, "file"),
                                                            ("number", "read_number_upload", [NUMBER], "file"),
                                                            ("inside", "inside", uploads, "file")):
                         clients = [((i, url, name, pictures, as_kind), (args.timeout,)) for i in range(args.clients)]
                         rows.append({"server": kind, **run(server, f"saturation {label} ×{args.clients}", back_to_back,
                                                            clients, args.saturation_seconds)})
                     hostile = hostile_cases(workdir)
-                    students = [((i, url, endpoint, drawings), (args.timeout, hostile, 0.1)) for i in range(args.students)]
+                    students = [((i, url, kind, drawings), (args.timeout, hostile, 0.1, events)) for i in range(args.students)]
                     rows.append({"server": kind, **run(server, f"classroom ×{args.students}, 10% hostile", student,
-                                                       students, args.seconds)})
+                                                       students, args.seconds, with_pauses=True)})
             finally:
                 server.stop()
-    columns = ["server", "run", "done", "failed", "p50_ms", "p95_ms", "p99_ms", "per_s", "cpu_ms_per_request"]
+    columns = ["server", "run", "done", "failed", "p50_ms", "p95_ms", "p99_ms", "per_s", "cpu_ms_per_request",
+               "pause_requests", "pause_p95_ms"]
     print_table(columns, [[row.get(c) for c in columns] for row in rows], "Classroom and saturation, one run")
     usual = {row["run"]: row for row in rows if row["server"] == "usual"}
     ratios = {}

@@ -325,3 +325,50 @@ def api_call(http, base_url: str, endpoint: str, png: Path, kind: str, fetch_out
         return outputs
     except Exception as error:
         raise ApiError(f"{step}: {type(error).__name__}: {error}") from error
+
+
+def page_event(base_url: str, elem_class: str, event: str = "change") -> tuple[int, int]:
+    """(fn_index, trigger_id) of the page's `event` on the block with CSS class `elem_class`, read
+    from the page's /config as the browser reads it (the page's own events are not named API
+    endpoints)."""
+    import httpx
+    config = httpx.get(base_url.rstrip("/") + "/config", timeout=30).json()
+    ids = [c["id"] for c in config["components"] if elem_class in (c.get("props", {}).get("elem_classes") or [])]
+    for dependency in config["dependencies"]:
+        for target, name in dependency.get("targets", []):
+            if target in ids and name == event:
+                return dependency["id"], target
+    raise LookupError(f"no {event} event on a block of class {elem_class!r}")
+
+
+def join_event(http, base_url: str, event: tuple[int, int], data: list, session: str,
+               max_seconds: float | None = None) -> list:
+    """One event as the page sends it: POST /gradio_api/queue/join (the data inline, the visitor's
+    session hash) → read the session's event stream GET /gradio_api/queue/data until this event's
+    `process_completed`. Returns the outputs; raises ApiError naming the step that failed."""
+    started = time.perf_counter()
+    api = base_url.rstrip("/") + "/gradio_api"
+    step = "join"
+    try:
+        response = http.post(f"{api}/queue/join", json={"data": data, "event_data": None, "fn_index": event[0],
+                                                        "trigger_id": event[1], "session_hash": session})
+        response.raise_for_status()
+        event_id = response.json()["event_id"]
+        step = "stream"
+        with http.stream("GET", f"{api}/queue/data", params={"session_hash": session}) as stream:
+            stream.raise_for_status()
+            for line in stream.iter_lines():
+                if max_seconds is not None and time.perf_counter() - started > max_seconds:
+                    raise ApiError(f"no result within {max_seconds:.0f} s")
+                if not line.startswith("data:"):
+                    continue
+                message = json.loads(line.split(":", 1)[1])
+                if message.get("event_id") == event_id and message.get("msg") == "process_completed":
+                    if not message.get("success"):
+                        raise ApiError(f"error: {str(message.get('output'))[:300]}")
+                    return message["output"]["data"]
+        raise ApiError("the event stream ended without a result")
+    except ApiError:
+        raise
+    except Exception as error:
+        raise ApiError(f"{step}: {type(error).__name__}: {error}") from error

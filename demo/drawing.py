@@ -35,8 +35,8 @@ _TEMPLATE = """
   <div class="drawing-label">__LABEL__</div>
   <canvas width="__WIDTH__" height="__HEIGHT__" role="img" aria-label="__LABEL__: draw with a mouse, a finger or a pen"></canvas>
   <div class="drawing-buttons">
-    <button type="button" class="undo" aria-label="Undo the last stroke">Undo</button>
-    <button type="button" class="clear" aria-label="Clear the drawing">Clear</button>
+    <button type="button" class="undo" title="Undo the last stroke">Undo</button>
+    <button type="button" class="clear" title="Clear the drawing">Clear</button>
   </div>
 </div>
 """

@@ -663,9 +663,9 @@ def build_app(served: Served) -> gr.Blocks:
                 last_drawing = gr.State()
                 # One request per stroke (the drawing inline), the heatmap once drawing pauses.
                 surface.change(handler(page.drawn, "/read_drawing"), [surface, choice], [*outputs, last_drawing],
+                               api_name="read_drawing", api_visibility="private", trigger_mode="always_last", **queue)
+                surface.submit(page.drawn_heatmap, last_drawing, outputs[3], api_name="drawing_heatmap",
                                api_visibility="private", trigger_mode="always_last", **queue)
-                surface.submit(page.drawn_heatmap, last_drawing, outputs[3], api_visibility="private",
-                               trigger_mode="always_last", **queue)
                 # /classify_sketch, for API clients: a sketchpad value (docs/demo.md), on no visible block
                 sketch = sketchpad("Draw one digit", (280, 280), 12, "/classify_sketch", root, visible=False)
             with gr.Tab("Upload"):

@@ -53,6 +53,16 @@ MEASURE_JS = """() => {
       if (!hit || !hit.closest('.pixi-target')) covered.push((hit ? hit.tagName + '.' + hit.className : 'nothing') + ` at ${Math.round(x)},${Math.round(y)}`);
     }
   });
+  // the Draw tab's drawing surface (demo.drawing): the same grid over its canvas
+  (panel ? [...panel.querySelectorAll('.drawing canvas')] : []).forEach((canvas) => {
+    const r = canvas.getBoundingClientRect();
+    for (let i = 0; i < 7; i++) for (let j = 0; j < 7; j++) {
+      const x = r.x + r.width * (0.01 + 0.98 * i / 6), y = r.y + r.height * (0.01 + 0.98 * j / 6);
+      if (y < 0 || y > innerHeight) continue;
+      const hit = document.elementFromPoint(x, y);
+      if (hit !== canvas) covered.push((hit ? hit.tagName + '.' + hit.className : 'nothing') + ` at ${Math.round(x)},${Math.round(y)}`);
+    }
+  });
   // text contrast: each visible text node against the first opaque background behind it
   const parse = (c) => { const v = c.match(/[\\d.]+/g) || []; return v.map(Number); };
   const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
@@ -86,7 +96,7 @@ MEASURE_JS = """() => {
     .map((el) => el.tagName + ' ' + (el.getAttribute('src') || '').slice(-40));
   return {answer: box(verdict), answer_text: verdict ? verdict.textContent.trim() : null,
           seen: box(panel && panel.querySelector('.model-input img')), heat: box(panel && panel.querySelector('.heatmap img')),
-          canvas: box(panel && panel.querySelector('.pixi-target canvas')),
+          canvas: box(panel && (panel.querySelector('.drawing canvas') || panel.querySelector('.pixi-target canvas'))),
           scroll_width: document.documentElement.scrollWidth, window_width: innerWidth,
           wide_tables: (panel ? [...panel.querySelectorAll('.table-wrap')] : []).filter((w) => w.offsetParent !== null &&
               w.scrollWidth > w.clientWidth + 1).map((w) => `${w.querySelector('caption').textContent.slice(0, 40)}: ${w.scrollWidth} px in ${w.clientWidth}`),
@@ -129,14 +139,22 @@ def visible_panel(page):
 
 
 def draw_seven(page) -> None:
-    """Draw a 7 on the visible tab's sketchpad with the mouse, as two strokes."""
-    block = visible_panel(page).locator(".block.sketch").first
-    canvas = block.locator(".pixi-target canvas").first
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    zoom = int(block.get_by_text(re.compile(r"^\d+%$")).first.inner_text().rstrip("%")) / 100
-    side = 280 * zoom
-    left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
+    """Draw a 7 on the visible tab's drawing area with the mouse, as two strokes: the Draw tab's
+    drawing surface (demo.drawing: a canvas shown at any size), or a stock sketchpad (its white
+    280×280 area centred in its canvas at the zoom its toolbar shows)."""
+    surface = visible_panel(page).locator(".drawing canvas")
+    if surface.count():
+        surface.first.scroll_into_view_if_needed()
+        box = surface.first.bounding_box()
+        left, top, side = box["x"], box["y"], box["width"]
+    else:
+        block = visible_panel(page).locator(".block.sketch").first
+        canvas = block.locator(".pixi-target canvas").first
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        zoom = int(block.get_by_text(re.compile(r"^\d+%$")).first.inner_text().rstrip("%")) / 100
+        side = 280 * zoom
+        left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
     for stroke in SEVEN:
         draw_stroke(page, [(left + x * side, top + y * side) for x, y in stroke])
         page.wait_for_timeout(400)
@@ -179,6 +197,9 @@ def use_tab(page, tab: str) -> None:
     if tab in ("Draw", "Inside LeNet", "Compare models"):
         draw_seven(page)
         wait_until(page, answer_shows("models read 7" if tab == "Compare models" else "It's a 7"), f"{tab}: a drawn 7")
+        if tab == "Draw":  # the heatmap comes once drawing pauses
+            wait_until(page, "() => !!document.querySelector('[role=tabpanel]:not([style*=none]) .heatmap img')",
+                       "Draw: the heatmap after a pause")
     elif tab in ("Upload", "Number"):
         examples = visible_panel(page).locator(".examples button:has(img)")
         examples.first.wait_for(state="visible")
@@ -217,7 +238,7 @@ def visit(browser, url: str, size: str, out: Path | None, full_page: bool = Fals
     page.set_default_timeout(30_000)
     try:
         page.goto(url)
-        page.locator(".pixi-target canvas").first.wait_for(state="visible")
+        page.locator(".drawing canvas").first.wait_for(state="visible")
         views = {}
         for tab in TABS:
             use_tab(page, tab)

@@ -3,10 +3,10 @@
 What a user does, with nothing clicked first: open the page, draw with the mouse inside the white
 drawing area of the Draw tab, read the live prediction from the page. This proves that
 
-- the page opens ready to draw (the js hook from `launch_options()` selected the Brush; Gradio's
-  editor otherwise opens with no tool and the hint "select the draw tool to start"), also in a
-  browser whose language is not English, and again after "Clear canvas";
-- what the real sketchpad sends (opaque RGBA, white background, black strokes) is read right;
+- the Draw tab opens ready to draw (its drawing surface, demo.drawing, has no tools to pick), also
+  in a browser whose language is not English, and again after Clear; Undo takes back a stroke;
+- each stroke costs one request (a queue join with the canvas inline, no uploads), and the heatmap
+  comes once drawing pauses; what the surface sends (opaque white canvas, black strokes) is read right;
 - on the Number tab, a "1" written touching a "7" is read as "17" (without the model-checked cut
   of reader.pipeline.read_number the page says "7");
 - the page as a visitor meets it (tests/screenshots.py, every tab used once at 1280×900 and at
@@ -42,8 +42,7 @@ pytestmark = pytest.mark.browser
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 SCREENSHOT_COPY = Path("/tmp/browser_shot.png")
-CANVAS_SIZE = 280                   # gr.Sketchpad(canvas_size=(280, 280)) on the Draw tab
-NO_TOOL_HINT = "select the draw tool to start"   # Gradio's English hint while no tool is selected
+CANVAS_SIZE = 280                   # the 280×280 canvases of the Draw tab's surface and the other tabs' sketchpads
 BLANK_PROMPT = "Draw a digit"       # demo.ui.BLANK_DIGIT's status line
 PAGE_TIMEOUT_MS = 30_000
 ANSWER_TIMEOUT_S = 12.0             # a stroke's prediction normally shows in 1–3 s on 2 busy cores
@@ -86,7 +85,7 @@ def open_page(browser, url: str, locale: str = "en-US"):
     page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale=locale)
     page.set_default_timeout(PAGE_TIMEOUT_MS)
     page.goto(url)
-    sketchpad(page).locator("canvas").first.wait_for(state="visible")
+    surface(page).locator("canvas").wait_for(state="visible")
     return page
 
 
@@ -99,15 +98,16 @@ def page(browser, app_server):
 
 # --- the page, as a user sees it -----------------------------------------------------------------
 
-def sketchpad(page):
-    """The Draw tab's sketchpad block (found by its label, as a user would)."""
-    return page.locator(".block").filter(has=page.get_by_text("Draw one digit", exact=True))
+def surface(page):
+    """The Draw tab's drawing surface (demo.drawing)."""
+    return page.locator(".drawing").filter(has=page.get_by_text("Draw one digit", exact=True))
 
 
 def drawing_area(page) -> tuple[float, float, float]:
-    """(left, top, side) of the Draw tab's white 280×280 drawing area in page pixels."""
-    left, top, scale = canvas_area(sketchpad(page), CANVAS_SIZE, CANVAS_SIZE)
-    return left, top, CANVAS_SIZE * scale
+    """(left, top, side) of the Draw tab's canvas in page pixels (shown at any size, square)."""
+    box = surface(page).locator("canvas").bounding_box()
+    assert abs(box["width"] - box["height"]) < 1, box
+    return box["x"], box["y"], box["width"]
 
 
 def canvas_area(block, width: int, height: int) -> tuple[float, float, float]:
@@ -135,15 +135,11 @@ def results(page) -> dict:
             label: top ? top.textContent.trim() : null,
             answer: answer ? answer.textContent.trim() : null,
             status: [...panel.querySelectorAll('[data-testid="markdown"]')].map((m) => m.textContent.trim()).join(' | '),
-            images: [...panel.querySelectorAll('.block:not(.examples) img')].map((img) => img.getAttribute('src')),
+            images: [...panel.querySelectorAll('.block:not(.examples) img, .inline-picture img')].filter(
+                (img, i, all) => all.indexOf(img) === i).map((img) => img.getAttribute('src')),
             label_headings: panel.querySelectorAll('[data-testid="label-output-value"]').length,
         };
     }""")
-
-
-def tool_selected(page) -> bool:
-    """Whether any drawing tool (brush, eraser) is selected, whatever the page's language."""
-    return sketchpad(page).locator(".toolbar-wrap button.highlight").count() > 0
 
 
 def error_toasts(page) -> list[str]:
@@ -162,16 +158,13 @@ def wait_for_change(page, before: dict, what: str) -> dict:
             raise AssertionError(f"the page shows an error after {what}: {error_toasts(page)}")
         page.wait_for_timeout(100)
     raise AssertionError(f"no new answer within {ANSWER_TIMEOUT_S:.0f} s after {what}: the page still shows "
-                         f"{results(page)!r}; "
-                         + ("a drawing tool is selected" if tool_selected(page) else
-                            "NO drawing tool is selected (Gradio's 'select the draw tool to start'), so the "
-                            "strokes drew nothing"))
+                         f"{results(page)!r}")
 
 
 def draw(page, strokes) -> dict:
-    """Draw `strokes` with the mouse (no tool clicked first), waiting for the answer to each stroke.
+    """Draw `strokes` with the mouse (nothing clicked first), waiting for the answer to each stroke.
 
-    Every stroke fires the sketchpad's change event, so each one gets its own answer; waiting for
+    Every stroke fires the surface's change event, so each one gets its own answer; waiting for
     it before the next stroke makes the final answer the one for the whole digit.
     """
     left, top, side = drawing_area(page)
@@ -189,49 +182,44 @@ def assert_reads(shown: dict, digit: str) -> None:
     assert shown["label_headings"] == 0, "the probabilities show a headline digit of their own"
 
 
-def assert_ready_to_draw(page, when: str, timeout_ms: int = 10_000) -> None:
-    """The hint is gone and the Brush tool is the selected one (Gradio marks it 'highlight')."""
-    from playwright.sync_api import expect
-    expect(sketchpad(page).get_by_text(NO_TOOL_HINT), f"{when}: the canvas says '{NO_TOOL_HINT}'"
-           ).to_have_count(0, timeout=timeout_ms)
-    brush = sketchpad(page).locator('button[aria-label="Brush"]')
-    expect(brush, f"{when}: the Brush tool is not selected").to_have_class(re.compile(r"\bhighlight\b"),
-                                                                            timeout=timeout_ms)
-
-
 # --- tests ---------------------------------------------------------------------------------------
 
 def test_page_opens_ready_to_draw_and_reads_a_drawn_seven(page, tmp_path):
-    assert_ready_to_draw(page, "on opening the page")
     assert results(page)["label"] is None and BLANK_PROMPT in results(page)["status"]
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
 
     shown = draw(page, SEVEN)
 
+    assert_reads(shown, "7")
+    page.wait_for_function("() => !!document.querySelector('.heatmap .inline-picture img')")  # after the pause
     shot = tmp_path / "browser_seven.png"
     page.screenshot(path=str(shot), full_page=True)
     shutil.copyfile(shot, SCREENSHOT_COPY)
-    assert_reads(shown, "7")
-    assert len(shown["images"]) >= 2, "the model's 28×28 input and the heatmap should be shown"
+    assert len(results(page)["images"]) >= 2, "the model's 28×28 input and the heatmap should be shown"
+    # one request a stroke: the canvas goes inline in the event's queue join (no uploads), the
+    # pictures come inline (no fetches), and one more event once drawing pauses, for the heatmap
+    joins = [url for url in requests if "/gradio_api/queue/join" in url]
+    assert not [url for url in requests if "/upload" in url or "/gradio_api/file=" in url], requests
+    assert len(joins) == len(SEVEN) + 1, requests
 
 
 def test_reads_a_drawn_zero(page):
     assert_reads(draw(page, ZERO), "0")
 
 
-def test_clear_canvas_keeps_the_brush_ready(page):
-    """A user who clears a drawing must be able to draw again straight away."""
-    assert_reads(draw(page, ONE), "1")
-    before = results(page)
-    sketchpad(page).get_by_role("button", name="Clear canvas").click()
-    shown = wait_for_change(page, before, "clicking 'Clear canvas'")
-    assert shown["label"] is None and BLANK_PROMPT in shown["status"], shown
-    assert_ready_to_draw(page, "after 'Clear canvas'", timeout_ms=3_000)
-    assert_reads(draw(page, ZERO), "0")
+def test_undo_takes_back_the_last_stroke_and_the_answer_follows(page):
+    """A 7 with a bar across its foot reads otherwise; Undo takes the bar back and it reads 7 again."""
+    assert_reads(draw(page, SEVEN), "7")
+    changed = draw(page, [[(0.20, 0.86), (0.80, 0.86)]])
+    assert changed["label"] != "7" or changed["answer"] != "7", changed
+    surface(page).get_by_role("button", name="Undo", exact=True).click()
+    assert_reads(wait_for_change(page, changed, "clicking Undo"), "7")
 
 
 @pytest.mark.parametrize("locale", ["es-ES"])
 def test_opens_ready_to_draw_in_another_language(browser, app_server, locale):
-    """Gradio translates the tool buttons' labels (es: "Pincel"); the brush must still be selected."""
+    """The page in another language still draws and reads at once."""
     page = open_page(browser, app_server, locale)
     try:
         assert_reads(draw(page, ONE), "1")
@@ -355,7 +343,7 @@ def test_phone_has_no_sideways_scroll_and_the_answer_right_under_the_canvas(tab_
     draw = tab_views["phone"]["Draw"]
     assert draw.answer_in_first_viewport, draw.answer
     gap = draw.answer["y"] - (draw.canvas["y"] + draw.canvas["height"])
-    assert 0 <= gap <= 100, f"the answer starts {gap:.0f} px under the canvas (only the Clear button belongs there)"
+    assert 0 <= gap <= 100, f"the answer starts {gap:.0f} px under the canvas (only Undo and Clear belong there)"
 
 
 def test_nothing_covers_a_drawing_area(tab_views):
@@ -373,13 +361,12 @@ def test_text_contrast_and_text_alternatives(tab_views):
     assert not unnamed, unnamed
 
 
-def test_visible_clear_button_empties_the_canvas_and_keeps_the_brush(page):
+def test_visible_clear_button_empties_the_canvas_and_draws_again(page):
     assert_reads(draw(page, ONE), "1")
     before = results(page)
     page.locator("[role=tabpanel]:visible").get_by_role("button", name="Clear", exact=True).click()
     shown = wait_for_change(page, before, "clicking the Clear button")
     assert shown["label"] is None and BLANK_PROMPT in shown["status"], shown
-    assert_ready_to_draw(page, "after the Clear button", timeout_ms=3_000)
     assert_reads(draw(page, ZERO), "0")
 
 

@@ -354,3 +354,30 @@ def test_layers_sent_ahead_one_by_one_are_held_in_order_without_gaps(uploads):
     assert held.sketches["abc"]["layers"] == parts
     rgba = np.asarray(inputs.image_from_sketch(EditorData(id="abc"), uploads, held))
     assert rgba[140, 140, 3] == 255 and rgba[10, 10, 3] == 0
+
+
+# --- the Draw tab's drawing surface (demo.drawing): the canvas as a data: URL string ----------------
+
+def test_a_drawing_is_read_from_its_data_url_and_an_empty_canvas_is_no_picture():
+    image = inputs.image_from_drawing(data_url(png_bytes(canvas_with_stroke())))
+    assert image.mode == "RGBA" and image.size == (280, 280) and grey_levels(image)[140, 140] == 0
+    assert inputs.image_from_drawing(None) is None and inputs.image_from_drawing("") is None
+
+
+@pytest.mark.parametrize("value", ["/etc/passwd", "C:\\\\boot.ini", "https://lenet-probe.invalid/x.png",
+                                   {"path": "/etc/passwd"}, ["data:image/png;base64,AAAA"], 7, b"\x89PNG"])
+def test_a_drawing_that_is_not_a_data_url_is_refused_with_one_sentence(value):
+    """Paths, URLs, dicts and lists never reach the file system or the network from the drawing input."""
+    with pytest.raises(InputError) as error:
+        inputs.image_from_drawing(value)
+    assert str(error.value) == "The drawing arrived in an unexpected form; please draw again."
+
+
+def test_a_drawing_over_the_documented_data_url_size_is_refused_before_decoding():
+    decoded = []
+    over = data_url(b"\0" * (documented_data_url_kb() * 1024 + 6))
+    with pytest.raises(InputError, match=f"over {documented_data_url_kb()} kB"):
+        inputs.image_from_drawing(over, decode=decoded.append)
+    assert decoded == []
+    with pytest.raises(InputError, match="not valid base64"):
+        inputs.image_from_drawing("data:image/png;base64,@@@@", decode=decoded.append)
