@@ -130,7 +130,7 @@ class Flow:
     def pause(self, http) -> list | None:
         if self.kind == "usual":
             return None
-        return join_event(http, self.url, self.events["pause"], [None], self.session, self.timeout)  # a State input: the page sends null
+        return join_event(http, self.url, self.events["pause"], [], self.session, self.timeout)
 
 
 def data_url(png: Path) -> str:

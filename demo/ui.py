@@ -23,7 +23,8 @@ import logging
 import time
 import os
 import tempfile
-from collections import deque
+import threading
+from collections import OrderedDict, deque
 from pathlib import Path
 
 import gradio as gr
@@ -53,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "artifacts" / "examples"
 SESSION_CAPACITY = 64  # Gradio keeps each session's last inputs (≤ 1 MB JSON each); this bounds that memory
 QUEUE_SIZE = 64        # events waiting for the model; each holds its request's JSON (≤ 1 MB)
+LAST_DRAWINGS = 1024   # visitors whose last drawing is kept for its heatmap (3 kB each)
 NUDGE_SIDE = 160       # px: pictures are shrunk to this before their ink is counted (digits_side_by_side)
 log = logging.getLogger("lenet.requests")
 
@@ -104,6 +106,34 @@ class OutputImages:
         while len(self.recent) > self.keep:
             self.recent.popleft().unlink(missing_ok=True)
         return name
+
+
+class LastDrawings:
+    """Each visitor's last drawing read on the Draw tab (model, 28×28 input, class), for the heatmap
+    drawn once drawing pauses: at most `capacity` visitors, the least recently drawing dropped first.
+    (A gr.State would do the same, but Gradio rebuilds the State block's config on every update.)"""
+
+    def __init__(self, capacity: int = LAST_DRAWINGS):
+        self.capacity = capacity
+        self.kept: OrderedDict[str, tuple] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def keep(self, session: str | None, reading: tuple) -> None:
+        if session is None:
+            return
+        with self.lock:
+            self.kept[session] = reading
+            self.kept.move_to_end(session)
+            while len(self.kept) > self.capacity:
+                self.kept.popitem(last=False)
+
+    def forget(self, session: str | None) -> None:
+        with self.lock:
+            self.kept.pop(session, None)
+
+    def get(self, session: str | None) -> tuple | None:
+        with self.lock:
+            return self.kept.get(session)
 
 
 @dataclass(frozen=True)
@@ -199,6 +229,7 @@ class Page:
         self.model = served.model    # the default
         self.outputs = OutputImages(served.cache_folder)
         self.layers = self.models.layers()  # the default's layers file (loaded now: the Inside tab's first answer)
+        self.last_drawings = LastDrawings()
 
     def chosen(self, choice, endpoint: str):
         """(catalog entry, loaded model) for a choice; an unknown one is refused with one sentence."""
@@ -239,22 +270,24 @@ class Page:
         return (reading.probabilities, self.status_line(reading, model, entry.key, several),
                 self.outputs.save(enlarge(reading.model_input)), self.outputs.save(reading.heatmap))
 
-    def drawn(self, image, endpoint: str, choice=None):
+    def drawn(self, image, endpoint: str, choice=None, session: str | None = None):
         """The Draw tab's answer to a stroke: probabilities, verdict, the model's 28×28 input shown
-        inline, the heatmap's place (it comes when drawing pauses: `drawn_heatmap`) and what that
-        needs (kept in the visitor's session, never sent to the browser)."""
+        inline and the heatmap's place (it comes when drawing pauses: `drawn_heatmap`, from what
+        is kept here for the visitor's `session`)."""
         entry, model = self.chosen(choice, endpoint)
         reading = self.read(lambda model, picture: pipeline.read_digit(model, picture, heatmap=False),
                             image, endpoint, model)
         if reading is None:
-            return None, DRAW_PROMPT, seen_picture(None), heat_picture(None), None
+            self.last_drawings.forget(session)
+            return None, DRAW_PROMPT, seen_picture(None), heat_picture(None)
         several = 1 if reading.sure else digits_side_by_side(image)
-        last = (entry.key, reading.model_input, list(reading.probabilities).index(reading.label))
+        self.last_drawings.keep(session, (entry.key, reading.model_input, list(reading.probabilities).index(reading.label)))
         return (reading.probabilities, self.status_line(reading, model, entry.key, several),
-                seen_picture(reading.model_input), heat_picture(None, HEAT_WAITING), last)
+                seen_picture(reading.model_input), heat_picture(None, HEAT_WAITING))
 
-    def drawn_heatmap(self, last):
-        """Where the model looked in the last drawing read (the occlusion map), once drawing pauses."""
+    def drawn_heatmap(self, session: str | None):
+        """Where the model looked in the visitor's last drawing read (the occlusion map), once drawing pauses."""
+        last = self.last_drawings.get(session)
         if last is None:
             return heat_picture(None)
         key, model_input, target = last
@@ -660,12 +693,18 @@ def build_app(served: Served) -> gr.Blocks:
                                                 "/read_drawing", root)
                     with gr.Column(scale=1, min_width=300):
                         outputs = drawing_results()
-                last_drawing = gr.State()
-                # One request per stroke (the drawing inline), the heatmap once drawing pauses.
-                surface.change(handler(page.drawn, "/read_drawing"), [surface, choice], [*outputs, last_drawing],
-                               api_name="read_drawing", api_visibility="private", trigger_mode="always_last", **queue)
-                surface.submit(page.drawn_heatmap, last_drawing, outputs[3], api_name="drawing_heatmap",
+                # One request per stroke (the drawing inline), the heatmap once drawing pauses; the
+                # heatmaps have their own slot, so a stroke never waits behind more than one of them.
+                def read_drawing(drawing, model, request: gr.Request):
+                    return page.drawn(drawing, "/read_drawing", model, request.session_hash)
+
+                def drawing_heatmap(request: gr.Request):
+                    return page.drawn_heatmap(request.session_hash)
+
+                surface.change(read_drawing, [surface, choice], outputs, api_name="read_drawing",
                                api_visibility="private", trigger_mode="always_last", **queue)
+                surface.submit(drawing_heatmap, None, outputs[3], api_name="drawing_heatmap", api_visibility="private",
+                               trigger_mode="always_last", concurrency_limit=1, concurrency_id="heatmap")
                 # /classify_sketch, for API clients: a sketchpad value (docs/demo.md), on no visible block
                 sketch = sketchpad("Draw one digit", (280, 280), 12, "/classify_sketch", root, visible=False)
             with gr.Tab("Upload"):
@@ -723,9 +762,9 @@ def build_app(served: Served) -> gr.Blocks:
         gr.Markdown(model_line(served), elem_classes="model-line")
 
         # A new choice answers again what the Draw, Upload, Number and Inside tabs show, with the chosen model.
-        choice.change(handler(page.drawn, "/read_drawing"), [surface, choice], [*outputs, last_drawing],
-                      api_visibility="private", **queue).then(page.drawn_heatmap, last_drawing, outputs[3],
-                                                              api_visibility="private", **queue)
+        choice.change(read_drawing, [surface, choice], outputs,
+                      api_visibility="private", **queue).then(drawing_heatmap, None, outputs[3], api_visibility="private",
+                                                              concurrency_limit=1, concurrency_id="heatmap")
         choice.change(handler(page.digit, "/classify_upload"), [upload, choice],
                       upload_outputs, api_visibility="private", **queue)
         choice.change(handler(page.number, "/read_number"), [number_sketch, choice],

@@ -56,11 +56,11 @@ class Verdict:
     refusal: str | None = None  # the check's own refusal when it is not applied (benchmarks report it)
 
 
-def geometry(ink: np.ndarray) -> np.ndarray:
+def geometry(ink: np.ndarray, blobs: tuple[np.ndarray, int] | None = None) -> np.ndarray:
     """GEOMETRY of an ink map (`reader.preprocess.ink_map`) that holds ink. Stroke width and length
     are measured on the kept ink brought to at most MEASURE_SIDE px (block means): the same ratios
-    for less work on a large canvas."""
-    blobs, count = ink_blobs(ink)
+    for less work on a large canvas. `blobs`: `ink_blobs(ink)` when the caller has it already."""
+    blobs, count = blobs if blobs is not None else ink_blobs(ink)
     x0, y0, x1, y1 = ink_bbox((blobs > 0).astype(np.float32), 0.5)
     blobs = blobs[y0:y1, x0:x1]
     side = max(x1 - x0, y1 - y0)
@@ -99,12 +99,13 @@ def block_mean(values: np.ndarray, factor: int) -> np.ndarray:
     return padded.reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
 
 
-def features(ink: np.ndarray, model_input: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+def features(ink: np.ndarray, model_input: np.ndarray, probabilities: np.ndarray,
+             blobs: tuple[np.ndarray, int] | None = None) -> np.ndarray:
     """All the check sees of one reading: GEOMETRY, MODEL, then the pooled input."""
     p = np.clip(probabilities.astype(np.float64), 1e-12, 1)
     size = model_input.shape[0] // POOL * POOL
     pooled = model_input[:size, :size].reshape(size // POOL, POOL, size // POOL, POOL).mean(axis=(1, 3))
-    values = np.concatenate([geometry(ink), [p.max(), -(p * np.log(p)).sum()], pooled.ravel()])
+    values = np.concatenate([geometry(ink, blobs), [p.max(), -(p * np.log(p)).sum()], pooled.ravel()])
     return np.nan_to_num(values).astype(np.float32)
 
 
@@ -147,11 +148,12 @@ class NotDigitCheck:
                 hidden = np.maximum(hidden, 0)
         return hidden[:, 0]
 
-    def verdict(self, ink: np.ndarray, model_input: np.ndarray, probabilities: np.ndarray) -> Verdict:
+    def verdict(self, ink: np.ndarray, model_input: np.ndarray, probabilities: np.ndarray,
+                blobs: tuple[np.ndarray, int] | None = None) -> Verdict:
         """Not a digit only when the check refuses it AND its ink is taps or dots (`APPLIED_REASONS`):
         its other refusals would also refuse 2.5–7.5% of MNIST digits drawn on the canvas
         (benchmarks/not_digit.py, docs/reading.md), so today they are measured (`refusal`), not applied."""
-        values = features(ink, model_input, probabilities)
+        values = features(ink, model_input, probabilities, blobs)
         odds = float(self.log_odds(values)[0])
         refusal = None if odds >= self.threshold else reason(values[:len(GEOMETRY)])
         if refusal in APPLIED_REASONS:

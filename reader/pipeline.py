@@ -18,7 +18,7 @@ from reader.model import DigitModel
 from reader.numbers import best_path, doubt, segment, whole_digit
 from reader.numbers.candidates import CandidateReadings
 from reader.numbers.reread import settle
-from reader.preprocess import INK_THRESHOLD, ink_map, to_mnist
+from reader.preprocess import INK_THRESHOLD, ink_blobs, ink_map, to_mnist
 
 SURE_DIGIT = 0.99     # a chosen digit on a wide blob read less surely than this ...
 SURE_WHOLE = 2.0      # ... or whose whole-digit log-odds are under this: the bent cuts are read too
@@ -86,16 +86,18 @@ def _reading(model: DigitModel, mnist: np.ndarray, probabilities: np.ndarray, he
     return reading
 
 
-def digit_parts(model: DigitModel, source) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """What reading one digit computes: the ink map, the 28×28 model input and the model's
-    probabilities; None for an empty canvas or an image with no ink."""
+def digit_parts(model: DigitModel, source) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple] | None:
+    """What reading one digit computes: the ink map, the 28×28 model input, the model's
+    probabilities and the ink's blobs (`ink_blobs`, which the not-digit check measures too: the
+    parts are `NotDigitCheck.verdict`'s arguments); None for an empty canvas or an image with no ink."""
     if source is None:
         return None
     ink = ink_map(load_image(source))
-    mnist = to_mnist(ink, model.contract.image_size, model.contract.digit_box)
+    blobs = ink_blobs(ink)
+    mnist = to_mnist(ink, model.contract.image_size, model.contract.digit_box, blobs=blobs)
     if mnist is None:
         return None
-    return ink, mnist, model.probabilities(mnist[None])[0]
+    return ink, mnist, model.probabilities(mnist[None])[0], blobs
 
 
 def read_digit(model: DigitModel, source, heatmap: bool = True) -> DigitReading | None:
@@ -105,8 +107,8 @@ def read_digit(model: DigitModel, source, heatmap: bool = True) -> DigitReading 
     parts = digit_parts(model, source)
     if parts is None:
         return None
-    ink, mnist, probabilities = parts
-    verdict = not_digit.shipped().verdict(ink, mnist, probabilities)
+    ink, mnist, probabilities, blobs = parts
+    verdict = not_digit.shipped().verdict(ink, mnist, probabilities, blobs)
     return _reading(model, mnist, probabilities, heatmap, started, verdict)
 
 
@@ -117,18 +119,19 @@ def read_digit_by_each(models: dict[str, DigitModel], source) -> dict[str, Digit
     if source is None:
         return None
     ink = ink_map(load_image(source))
+    blobs = ink_blobs(ink)
     inputs: dict[tuple, np.ndarray | None] = {}
     readings = {}
     for key, model in models.items():
         started = time.perf_counter()
         contract = (model.contract.image_size, model.contract.digit_box)
         if contract not in inputs:
-            inputs[contract] = to_mnist(ink, *contract)
+            inputs[contract] = to_mnist(ink, *contract, blobs=blobs)
         mnist = inputs[contract]
         if mnist is None:
             return None
         probabilities = model.probabilities(mnist[None])[0]
-        verdict = not_digit.shipped().verdict(ink, mnist, probabilities)
+        verdict = not_digit.shipped().verdict(ink, mnist, probabilities, blobs)
         readings[key] = _reading(model, mnist, probabilities, False, started, verdict)
     return readings
 

@@ -81,17 +81,19 @@ def ink_map(image) -> np.ndarray:
     return ink
 
 
-def to_mnist(ink: np.ndarray, image_size: int = 28, digit_box: int = 20) -> np.ndarray | None:
+def to_mnist(ink: np.ndarray, image_size: int = 28, digit_box: int = 20,
+             blobs: tuple[np.ndarray, int] | None = None) -> np.ndarray | None:
     """Normalise an ink map holding one digit the way MNIST was made; None when there is no ink.
 
     Drops specks, crops to the ink's bounding box, brings the stroke width to MNIST's, scales the
     longer side to `digit_box` (anti-aliased, aspect ratio kept, so a "1" stays thin) and places
     the digit in an `image_size` square with its centre of mass at pixel index image_size / 2.
-    Returns float32 (image_size, image_size) in [0, 1] whose brightest pixel is 1.
+    Returns float32 (image_size, image_size) in [0, 1] whose brightest pixel is 1. `blobs`:
+    `ink_blobs(ink)` when the caller has it already (reader.pipeline shares it with the not-digit check).
     """
     if not 1 <= digit_box <= image_size:
         raise ValueError(f"need 1 <= digit_box <= image_size, got {digit_box} and {image_size}")
-    ink = remove_specks(as_ink_array(ink))
+    ink = remove_specks(as_ink_array(ink), blobs=blobs)
     crop = crop_to_ink(ink)
     if crop is None:
         return None
@@ -180,12 +182,14 @@ def ink_blobs(ink: np.ndarray, min_fraction: float = SPECK_FRACTION) -> tuple[np
     return new_label[labels], int(kept.sum())
 
 
-def remove_specks(ink: np.ndarray, min_fraction: float = SPECK_FRACTION) -> np.ndarray:
+def remove_specks(ink: np.ndarray, min_fraction: float = SPECK_FRACTION,
+                  blobs: tuple[np.ndarray, int] | None = None) -> np.ndarray:
     """Zero ink blobs (`ink_blobs`) smaller than `min_fraction` of the largest, and faint haze.
 
     Pixels within 2 px of a kept blob keep their (anti-aliased) value; all others become 0.
+    `blobs`: `ink_blobs(ink, min_fraction)` when the caller has it already.
     """
-    blobs, count = ink_blobs(ink, min_fraction)
+    blobs, count = blobs if blobs is not None else ink_blobs(ink, min_fraction)
     if count == 0:
         return np.zeros_like(ink)
     near_kept = ndi.maximum_filter(blobs > 0, size=5, mode="constant")  # = two 3×3 dilations

@@ -40,18 +40,13 @@ def inline_pictures(html: str) -> list[np.ndarray]:
 
 
 def stroke(http, session: str, value, model=None):
-    """(kind, [probabilities, verdict, model input, heatmap]) — the event's fifth output is the
-    session's State, which the browser never receives (null)."""
-    kind, outputs = page_event(http, "drawing", "change", [value, model], session)
-    if kind == "complete":
-        assert len(outputs) == 5 and outputs[4] is None, outputs[4:]
-        outputs = outputs[:4]
-    return kind, outputs
+    """(kind, [probabilities, verdict, model input, heatmap]) of the surface's change event."""
+    return page_event(http, "drawing", "change", [value, model], session)
 
 
 def pause(http, session: str):
-    """(kind, the heatmap's HTML) of the surface's submit event (its input is a State: the page sends null)."""
-    kind, outputs = page_event(http, "drawing", "submit", [None], session)
+    """(kind, the heatmap's HTML) of the surface's submit event (no inputs: the session's last drawing)."""
+    kind, outputs = page_event(http, "drawing", "submit", [], session)
     return kind, outputs[0] if kind == "complete" else outputs
 
 
@@ -128,3 +123,12 @@ def test_the_queue_summarises_its_event_log_rarely():
     assert ANALYTICS_EVERY == 1000
     assert app.demo._queue.ANAYLTICS_CACHE_FREQUENCY == ANALYTICS_EVERY
     assert app.demo._queue.ANALYTICS_MAX_EVENTS == ANALYTICS_EVERY
+
+
+def test_last_drawings_are_kept_per_visitor_and_bounded():
+    from demo.ui import LastDrawings
+    kept = LastDrawings(capacity=2)
+    kept.keep("a", 1), kept.keep("b", 2), kept.keep("a", 3), kept.keep("c", 4)  # "b" drew least recently
+    assert (kept.get("a"), kept.get("b"), kept.get("c")) == (3, None, 4)
+    kept.forget("a"), kept.keep(None, 5)
+    assert kept.get("a") is None and kept.get(None) is None and len(kept.kept) == 1
