@@ -34,6 +34,8 @@ request ≤ 1.25 × the usual demo's; printed beside the figures, never enforced
 
 import argparse
 import base64
+import functools
+import io
 import os
 import random
 import sys
@@ -46,11 +48,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import (ROOT, ApiError, AppServer, api_call, default_out, join_event, machine_info,  # noqa: E402
-                               page_event,
-                               mnist_test_digits, print_table, summary, write_json)
+                               page_event, mnist_test_digits, print_table, summary, write_json)
+from demo.drawing import PAUSE_MS, SEND_SCALE  # noqa: E402  (what the Draw tab sends, and when)
 
 STROKES = 3
-PAUSE_S = 0.6           # demo.drawing.PAUSE_MS: the page asks for the heatmap after this pause
+PAUSE_S = PAUSE_MS / 1000  # the page asks for the heatmap once drawing pauses this long
 STROKE_GAP_S = 0.4
 LOOK_S = (1.5, 3.0)
 NUMBER = ROOT / "artifacts" / "examples" / "number_2026.png"
@@ -133,8 +135,17 @@ class Flow:
         return join_event(http, self.url, self.events["pause"], [], self.session, self.timeout)
 
 
+@functools.lru_cache(maxsize=None)
 def data_url(png: Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
+    """The canvas as the Draw tab sends it: reduced to demo.drawing's SEND_SCALE (smoothed, as the
+    browser's high-quality scaling), as a PNG data URL."""
+    from PIL import Image
+    with Image.open(png) as canvas:
+        side = round(canvas.width * SEND_SCALE)
+        small = canvas.convert("RGBA").resize((side, side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    small.save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def student(index: int, url: str, kind: str, drawings, tally: Tally, deadline: float, timeout: float,

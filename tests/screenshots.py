@@ -238,7 +238,7 @@ def visit(browser, url: str, size: str, out: Path | None, full_page: bool = Fals
     page.set_default_timeout(30_000)
     try:
         page.goto(url)
-        page.locator(".drawing canvas").first.wait_for(state="visible")
+        page.locator(".drawing canvas[data-ready=true]").first.wait_for(state="visible")
         views = {}
         for tab in TABS:
             use_tab(page, tab)

@@ -85,7 +85,7 @@ def open_page(browser, url: str, locale: str = "en-US"):
     page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale=locale)
     page.set_default_timeout(PAGE_TIMEOUT_MS)
     page.goto(url)
-    surface(page).locator("canvas").wait_for(state="visible")
+    surface(page).locator("canvas[data-ready=true]").wait_for(state="visible")
     return page
 
 
@@ -148,11 +148,14 @@ def error_toasts(page) -> list[str]:
 
 
 def wait_for_change(page, before: dict, what: str) -> dict:
-    """Wait until the result column differs from `before` (a new answer arrived) and return it."""
+    """Wait until a new answer arrived — the verdict or probabilities differ from `before` (a
+    picture alone does not count: the Draw tab's heatmap for the previous stroke can arrive while the
+    next is drawn) — and return what the result column shows."""
     deadline = time.monotonic() + ANSWER_TIMEOUT_S
     while time.monotonic() < deadline:
         now = results(page)
-        if now != before and (now["label"] or BLANK_PROMPT in now["status"]):
+        if ((now["status"], now["label"]) != (before["status"], before["label"])
+                and (now["label"] or BLANK_PROMPT in now["status"])):
             return now
         if error_toasts(page):
             raise AssertionError(f"the page shows an error after {what}: {error_toasts(page)}")
@@ -199,9 +202,10 @@ def test_page_opens_ready_to_draw_and_reads_a_drawn_seven(page, tmp_path):
     assert len(results(page)["images"]) >= 2, "the model's 28×28 input and the heatmap should be shown"
     # one request a stroke: the canvas goes inline in the event's queue join (no uploads), the
     # pictures come inline (no fetches), and one more event once drawing pauses, for the heatmap
+    # (a heatmap may also come between the strokes: the test's pointer can pause 0.6 s between them)
     joins = [url for url in requests if "/gradio_api/queue/join" in url]
     assert not [url for url in requests if "/upload" in url or "/gradio_api/file=" in url], requests
-    assert len(joins) == len(SEVEN) + 1, requests
+    assert len(SEVEN) + 1 <= len(joins) <= 2 * len(SEVEN), requests
 
 
 def test_reads_a_drawn_zero(page):

@@ -115,6 +115,13 @@ def test_anything_but_a_drawing_gets_one_sentence_and_the_server_keeps_drawing(h
     assert stroke(http, session, data_url(seven))[1][0]["label"] == "7"
 
 
+def test_the_queue_looks_for_work_every_4_ms_not_every_1_ms():
+    """demo.ui.QUEUE_POLL_S: Gradio's queue polls for work every 1 ms while idle (6.5% of a core)."""
+    import app
+    from demo.ui import QUEUE_POLL_S
+    assert QUEUE_POLL_S == 0.004 and app.demo._queue.sleep_when_free == QUEUE_POLL_S
+
+
 def test_the_queue_summarises_its_event_log_rarely():
     """demo.serving.prepare_process: Gradio's queue would re-summarise its log of up to 10,000 events
     (a pandas group-by) after every event; the server asks for every 1,000, over 1,000."""
