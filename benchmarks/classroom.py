@@ -16,7 +16,9 @@ Runs:
   draws a real MNIST test digit in 3 strokes 0.4 s apart — each stroke sends the canvas as it
   stands then — then looks for 1.5–3 s (the project's page asks for the heatmap 0.6 s into it) and
   draws the next. Stroke-to-answer time is from the stroke's first byte sent to its answer read;
-  the heatmaps are timed apart ("pause" columns), their CPU counted in the strokes'.
+  the heatmaps are timed apart ("pause" columns), their CPU counted in the strokes'. The p95 is
+  also given for the strokes sent after the first `WARM_UP_S` (the students start together, and
+  each one's first request makes its session on the server).
 - **saturation**: `--clients` threads (default 16) sending back to back: the sketch (the page's
   stroke event on the project) on both servers, and on the project's also /classify_sketch (the
   API's sketch call, heatmap included), upload, number and Inside requests.
@@ -55,6 +57,7 @@ STROKES = 3
 PAUSE_S = PAUSE_MS / 1000  # the page asks for the heatmap once drawing pauses this long
 STROKE_GAP_S = 0.4
 LOOK_S = (1.5, 3.0)
+WARM_UP_S = 5.0         # students start within 2 s; each one's first request makes its session (~20 ms of CPU)
 NUMBER = ROOT / "artifacts" / "examples" / "number_2026.png"
 TARGET_P95_MS = 100
 TARGET_CPU_RATIO = 1.25
@@ -101,8 +104,11 @@ def cpu_seconds(pid: int) -> float:
 
 
 class Tally:
+    """Request times (with when each was sent, for the figures after the warm-up) and failures."""
+
     def __init__(self):
         self.times: list[float] = []
+        self.sent_at: list[float] = []
         self.failures: list[str] = []
         self.hostile = 0
         self.lock = threading.Lock()
@@ -111,8 +117,14 @@ class Tally:
         with self.lock:
             if failure is None:
                 self.times.append(seconds)
+                self.sent_at.append(time.perf_counter() - seconds)
             else:
                 self.failures.append(failure)
+
+    def after(self, moment: float) -> list[float]:
+        """The times of the requests sent at or after `moment` (time.perf_counter())."""
+        with self.lock:
+            return [seconds for seconds, sent in zip(self.times, self.sent_at) if sent >= moment]
 
 
 class Flow:
@@ -225,8 +237,10 @@ def run(server: AppServer, label: str, target, args_list, seconds: float, with_p
     done = len(tally.times)
     stats = summary(tally.times)
     ms = {key: round(stats[key], 1) if key in stats else None for key in ("p50", "p95", "p99")}
+    warm = summary(tally.after(started + WARM_UP_S))  # every student's session exists by then
     row = {"run": label, "done": done, "failed": len(tally.failures) + len(paused.failures), "hostile_sent": tally.hostile,
            "p50_ms": ms["p50"], "p95_ms": ms["p95"], "p99_ms": ms["p99"],
+           "p95_after_warm_up_ms": round(warm["p95"], 1) if "p95" in warm else None,
            "per_s": round(done / elapsed, 2),
            "cpu_ms_per_request": round(1000 * cpu / max(1, done + tally.hostile), 1),
            "failures": (tally.failures + paused.failures)[:5]}
@@ -234,7 +248,8 @@ def run(server: AppServer, label: str, target, args_list, seconds: float, with_p
         heat = summary(paused.times)
         row |= {"pause_requests": len(paused.times), "pause_p95_ms": round(heat["p95"], 1) if "p95" in heat else None}
     print(f"  {label}: {done} done, {row['failed']} failed, p50/p95/p99 {row['p50_ms']}/{row['p95_ms']}/"
-          f"{row['p99_ms']} ms, {row['per_s']}/s, {row['cpu_ms_per_request']} ms CPU per stroke"
+          f"{row['p99_ms']} ms (p95 after {WARM_UP_S:g} s: {row['p95_after_warm_up_ms']} ms), {row['per_s']}/s, "
+          f"{row['cpu_ms_per_request']} ms CPU per stroke"
           + (f" (with {row['pause_requests']} heatmaps after a pause, p95 {row['pause_p95_ms']} ms)" if with_pauses else ""),
           flush=True)
     return row
@@ -298,8 +313,8 @@ def main(argv=None) -> int:
                                                        students, args.seconds, with_pauses=True)})
             finally:
                 server.stop()
-    columns = ["server", "run", "done", "failed", "p50_ms", "p95_ms", "p99_ms", "per_s", "cpu_ms_per_request",
-               "pause_requests", "pause_p95_ms"]
+    columns = ["server", "run", "done", "failed", "p50_ms", "p95_ms", "p99_ms", "p95_after_warm_up_ms", "per_s",
+               "cpu_ms_per_request", "pause_requests", "pause_p95_ms"]
     print_table(columns, [[row.get(c) for c in columns] for row in rows], "Classroom and saturation, one run")
     usual = {row["run"]: row for row in rows if row["server"] == "usual"}
     ratios = {}
@@ -309,8 +324,8 @@ def main(argv=None) -> int:
     classroom = next(row for row in rows if row["server"] == "project" and row["run"].startswith("classroom") and
                      "hostile" not in row["run"])
     print(f"\nthe page's CPU per request ÷ the usual demo's: {ratios} (target ≤ {TARGET_CPU_RATIO})")
-    print(f"the page's classroom stroke-to-answer p95: {classroom['p95_ms']} ms (target ≤ {TARGET_P95_MS}), "
-          f"failures {classroom['failed']} (target 0)")
+    print(f"the page's classroom stroke-to-answer p95: {classroom['p95_ms']} ms, {classroom['p95_after_warm_up_ms']} ms "
+          f"after the first {WARM_UP_S:g} s (target ≤ {TARGET_P95_MS}), failures {classroom['failed']} (target 0)")
     write_json(args.out, {"machine": machine_info(), "students": args.students, "clients": args.clients,
                           "seconds": args.seconds, "saturation_seconds": args.saturation_seconds, "rows": rows,
                           "cpu_ratio_page_over_usual": ratios, "targets": {"p95_ms": TARGET_P95_MS,
