@@ -291,7 +291,7 @@ def main(argv=None) -> int:
             try:
                 url = server.url
                 project = kind == "project"
-                events = {"stroke": page_event(url, "drawing"), "pause": page_event(url, "drawing", "submit")} if project else None
+                events = {"stroke": page_event(url, "draw-tab"), "pause": page_event(url, "draw-tab", "submit")} if project else None
                 students = [((i, url, kind, drawings), (args.timeout, (), 0.0, events)) for i in range(args.students)]
                 rows.append({"server": kind, **run(server, f"classroom ×{args.students}", student, students, args.seconds,
                                                    with_pauses=project)})

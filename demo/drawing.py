@@ -121,12 +121,14 @@ canvas.dataset.ready = 'true';  // listening: strokes from now on are sent
 
 
 def drawing_surface(label: str, size: tuple[int, int], pen: int, elem_classes: list[str] | None = None,
-                    max_width: int = 420) -> gr.HTML:
-    """A `size` canvas with a black `pen`; its value is the drawing as a PNG data URL ("" when empty)."""
+                    send_scale: float = SEND_SCALE) -> gr.HTML:
+    """A `size` canvas with a black `pen`, shown at most 1.5 × its size; its value is the drawing
+    reduced to `send_scale`, as a PNG data URL ("" when empty)."""
     width, height = size
+    max_width = round(1.5 * width)
     fill = {"__LABEL__": escape(label), "__WIDTH__": str(width), "__HEIGHT__": str(height), "__PEN__": str(pen),
             "__PAUSE__": str(PAUSE_MS), "__MAXWIDTH__": str(max_width),
-            "__SENDW__": str(round(width * SEND_SCALE)), "__SENDH__": str(round(height * SEND_SCALE))}
+            "__SENDW__": str(round(width * send_scale)), "__SENDH__": str(round(height * send_scale))}
     return gr.HTML("", html_template=_filled(_TEMPLATE, fill), css_template=_filled(_CSS, fill),
                    js_on_load=_filled(_SCRIPT, fill), apply_default_css=False,
                    elem_classes=["drawing", *(elem_classes or [])])

@@ -1,53 +1,19 @@
 """How the page looks and behaves in the browser: its stylesheet, its one script, and the colour
 legends under its pictures.
 
-`CSS` and `SELECT_BRUSH_JS` go to `launch()` (demo.ui.launch_options). The script selects the
-brush on every sketchpad that has no tool selected (Gradio's editor opens, and comes back after
-"Clear canvas", with none), gives each drawing canvas an accessible name and a visible edge
-around its white drawing area, and gives every picture on the page an alt text (its block's
-label, or its caption in a gallery). The stylesheet darkens Gradio's light greys and orange until
-text reaches 4.5:1 against its background, keeps answers compact so they show beside the canvas
-at 1280×900 (under it on a phone), and sizes pictures to what they hold.
+`CSS` and `PAGE_JS` go to `launch()` (demo.ui.launch_options). The script gives every picture on
+the page an alt text (its block's label, or its caption in a gallery). The drawing canvases are
+demo.drawing's, named and edged by themselves. The stylesheet darkens Gradio's light greys and
+orange until text reaches 4.5:1 against its background, keeps answers compact so they show beside
+the canvas at 1280×900 (under it on a phone), and sizes pictures to what they hold.
 
 `legend(...)` is the HTML colour bar under a picture: what its colours mean, end to end.
 """
 
 from html import escape
 
-SELECT_BRUSH_JS = """
+PAGE_JS = """
 () => {
-  // Gradio's image editor opens, and comes back after "Clear canvas", with no tool selected, and
-  // strokes then draw nothing. Select the brush whenever a visible sketchpad has no tool selected.
-  // The brush is its toolbar's first button: the aria-label is translated ("Pincel" in Spanish).
-  const pick = () => document.querySelectorAll('.block .toolbar-wrap').forEach((bar) => {
-    if (bar.offsetParent === null || !bar.closest('.block').querySelector('.pixi-target')) return;
-    if (bar.querySelector('button.highlight')) return;
-    const brush = bar.querySelector('button');
-    if (brush) brush.click();
-  });
-  // Each sketchpad's canvas gets its block's label as its name, and its white drawing area (the
-  // canvas size times the zoom shown in the toolbar, centred) a drawn edge that lets clicks through.
-  const frame = () => document.querySelectorAll('.block').forEach((block) => {
-    const target = block.querySelector('.pixi-target');
-    if (!target || block.offsetParent === null) return;
-    const name = (block.querySelector('label') || {}).textContent || 'Drawing area';
-    block.querySelectorAll('.pixi-target canvas').forEach((canvas) => {
-      canvas.setAttribute('role', 'img');
-      canvas.setAttribute('aria-label', name.trim() + ': draw with a mouse, a finger or a pen');
-    });
-    const size = (block.className.match(/canvas-(\\d+)x(\\d+)/) || []).slice(1).map(Number);
-    const zoom = [...block.querySelectorAll('span')].map((s) => s.textContent.trim()).find((t) => /^\\d+%$/.test(t));
-    if (size.length !== 2 || !zoom) return;
-    const scale = parseInt(zoom, 10) / 100, box = target.getBoundingClientRect();
-    const host = target.parentElement, hostBox = host.getBoundingClientRect();
-    let edge = host.querySelector(':scope > .drawing-edge');
-    if (!edge) { edge = document.createElement('div'); edge.className = 'drawing-edge'; host.appendChild(edge); }
-    const width = size[0] * scale, height = size[1] * scale;
-    edge.style.left = (box.left - hostBox.left + (box.width - width) / 2) + 'px';
-    edge.style.top = (box.top - hostBox.top + (box.height - height) / 2) + 'px';
-    edge.style.width = width + 'px';
-    edge.style.height = height + 'px';
-  });
   // Pictures without alt text get their block's label (a gallery's, their own caption).
   const describe = () => document.querySelectorAll('img:not([alt]), img[alt=""]').forEach((img) => {
     const item = img.closest('.thumbnail-item, .gallery-item, button');
@@ -60,13 +26,11 @@ SELECT_BRUSH_JS = """
                  (label && label.textContent.trim()) || 'Picture';
     img.setAttribute('alt', text);
   });
-  const tidy = () => { pick(); frame(); describe(); };
   let queued = false;
-  const soon = () => { if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; tidy(); }); } };
+  const soon = () => { if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; describe(); }); } };
   new MutationObserver(soon).observe(document.body, {childList: true, subtree: true, characterData: true,
                                                       attributes: true, attributeFilter: ["class", "src"]});
-  window.addEventListener('resize', soon);
-  tidy();
+  describe();
 }
 """
 
@@ -112,13 +76,6 @@ footer, footer a, footer button, .footer, .show-api, .built-with, .settings {{ c
 .probabilities .confidence-set {{ margin-bottom: 2px !important; font-size: 14px; }}
 .probabilities .bar {{ margin-bottom: 0 !important; }}
 .probabilities .container {{ padding: 6px 10px !important; }}
-.drawing-edge {{ position: absolute; pointer-events: none; box-sizing: border-box;
-                 border: 2px dashed {EDGE}; border-radius: 2px; z-index: 5; }}
-/* the tool palette: a row under the drawing area rather than a column over its left edge */
-.image-container > .toolbar-wrap {{ top: auto !important; bottom: 2px; left: 2px !important; right: auto;
-                                    flex-direction: row; width: auto; }}
-.image-container > .toolbar-wrap .half-container {{ flex-direction: row; padding: 0 4px; }}
-.image-container > .toolbar-wrap .half-container:last-child {{ border-top: none; border-left: 1px solid {EDGE}; }}
 .inside-stage .image-frame, .filters .image-frame, .number-boxes .image-frame {{ padding-top: 30px; }}
 .table-wrap {{ overflow-x: auto; max-width: 100%; }}
 .page-table {{ border-collapse: collapse; font-size: 14px; font-variant-numeric: tabular-nums; margin: 0; }}
@@ -127,7 +84,6 @@ footer, footer a, footer button, .footer, .show-api, .built-with, .settings {{ c
 .page-table thead th {{ background: #f3f4f6; color: #111827; }}
 .page-table tbody th, .page-table thead th:first-child {{ text-align: left; font-weight: 600; }}
 .page-table.confusion td {{ min-width: 2.4em; }}
-.clear-button {{ max-width: 12rem; }}
 .form:has(> .model-picker), .model-picker {{ max-width: 40rem; }}
 .downgrade-warning {{ border-left: 4px solid {ACCENT}; padding: 4px 10px !important; background: #fff7ed; }}
 .compare-table td {{ min-width: 2.6em; }}

@@ -41,7 +41,7 @@ from reader import explain, pipeline
 from reader.inside import DIVERGING, MAGMA, LayerModel, enlarge, look_inside
 from reader.errors import InputError
 from reader.images import FORMAT_NAMES, MAX_IMAGE_BYTES
-from demo.page_style import CSS, SELECT_BRUSH_JS, legend
+from demo.page_style import CSS, PAGE_JS, legend
 from reader.preprocess import ink_blobs, ink_map
 from reader.runs import display_path, shipped_runs
 from demo.cache_folder import CacheFolder
@@ -491,12 +491,21 @@ def digits_side_by_side(image) -> int:
 
 def sketchpad(label: str, size: tuple[int, int], pen: int, endpoint: str, root: str,
               height: int | None = None, visible: bool = True) -> gr.Sketchpad:
-    """A drawing canvas of `size` px with a black pen, its edge drawn by the page's script."""
+    """Gradio's stock sketchpad (`size` px, a black pen), for the API's sketch endpoints: hidden on
+    the page, whose drawing surfaces (demo.drawing) send one small request a stroke."""
     return accept_sketches(gr.Sketchpad(
         label=label, canvas_size=size, height=height, image_mode="RGBA", layers=False, transforms=(), fixed_canvas=True,
         visible=visible,
         brush=gr.Brush(default_size=pen, colors=["#000000"], color_mode="fixed"),
         elem_classes=["sketch", f"canvas-{size[0]}x{size[1]}"]), endpoint, root)
+
+
+def drawing_input(label: str, size: tuple[int, int], pen: int, endpoint: str, root: ClientFiles,
+                  kind: str, send_scale: float = drawing.SEND_SCALE) -> gr.HTML:
+    """A drawing surface (demo.drawing) whose picture goes through `demo.inputs` (a data: URL only);
+    `kind` names it for the page's script and tests (e.g. "draw-tab")."""
+    return accept_images(drawing.drawing_surface(label, size, pen, [kind], send_scale=send_scale),
+                         lambda payload, _root, decode: inputs.image_from_drawing(payload, decode), endpoint, root)
 
 
 def picture_input(label: str, endpoint: str, root: str, height: int = 220, sources=("upload", "clipboard")) -> gr.Image:
@@ -601,8 +610,8 @@ def inside_tab(page: Page, root: ClientFiles, queue: dict, choice: gr.Dropdown) 
     pictures = {}
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
-            sketch = sketchpad("Draw a digit to look inside", (280, 280), 12, "/inside_sketch", root)
-            gr.ClearButton(sketch, value="Clear", size="sm", elem_classes="clear-button")
+            surface = drawing_input("Draw a digit to look inside", (280, 280), 12, "/inside_drawing", root, "inside-tab")
+            sketch = sketchpad("Draw a digit to look inside", (280, 280), 12, "/inside_sketch", root, visible=False)
             status = gr.Markdown(DRAW_PROMPT, elem_classes="verdict")
             with gr.Row(equal_height=True):
                 seen = gr.Image(label="Input (28×28)", elem_classes="model-input", height=150,
@@ -621,12 +630,16 @@ def inside_tab(page: Page, root: ClientFiles, queue: dict, choice: gr.Dropdown) 
     with gr.Accordion("The numbers behind these pictures (JSON: what the /inside API returns last)", open=False):
         summary = gr.JSON(label="Summary")
     targets = [status, seen, outputs, *[pictures[name] for name, _ in INSIDE_PICTURES], summary]
+    # the page's drawing (one request a stroke); /inside_sketch, for API clients, on no visible block
+    surface.change(handler(page.inside, "/inside_drawing"), [surface, choice], targets, api_name="inside_drawing",
+                   api_visibility="private", trigger_mode="always_last",
+                   **queue).then(stage_notes, summary, notes, api_visibility="private")
     sketch.change(handler(page.inside, "/inside_sketch"), [sketch, choice], targets,
                   api_name="inside_sketch", trigger_mode="always_last",
                   **queue).then(stage_notes, summary, notes, api_visibility="private")
     upload.change(handler(page.inside, "/inside"), [upload, choice], targets,
                   api_name="inside", **queue).then(stage_notes, summary, notes, api_visibility="private")
-    return sketch, targets, notes, summary
+    return surface, targets, notes, summary
 
 
 def model_line(served: Served) -> str:
@@ -656,8 +669,8 @@ def compare_tab(page: Page, root: ClientFiles, queue: dict) -> None:
                 "own \"not sure\" threshold. Rows that disagree with the majority are marked ≠.")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
-            sketch = sketchpad("Draw one digit", (280, 280), 12, "/compare_sketch", root)
-            gr.ClearButton(sketch, value="Clear", size="sm", elem_classes="clear-button")
+            surface = drawing_input("Draw one digit", (280, 280), 12, "/compare_drawing", root, "compare-tab")
+            sketch = sketchpad("Draw one digit", (280, 280), 12, "/compare_sketch", root, visible=False)
             upload = picture_input("…or upload a picture of one digit", "/compare_upload", root, height=160)
         with gr.Column(scale=2, min_width=300):
             headline = gr.Markdown(COMPARE_PROMPT, elem_classes="verdict compare-verdict")
@@ -667,6 +680,8 @@ def compare_tab(page: Page, root: ClientFiles, queue: dict) -> None:
             with gr.Accordion("The same as JSON (what the /compare API returns last)", open=False):
                 summary = gr.JSON(label="Comparison")
     targets = [headline, seen, table, summary]
+    surface.change(lambda image: page.compare(image, "/compare_drawing"), surface, targets, api_name="compare_drawing",
+                   api_visibility="private", trigger_mode="always_last", **queue)
     sketch.change(lambda image: page.compare(image, "/compare_sketch"), sketch, targets, api_name="compare_sketch",
                   trigger_mode="always_last", **queue)
     upload.change(lambda image: page.compare(image, "/compare_upload"), upload, targets, api_name="compare_upload",
@@ -691,9 +706,7 @@ def build_app(served: Served) -> gr.Blocks:
             with gr.Tab("Draw"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=300):
-                        surface = accept_images(drawing.drawing_surface("Draw one digit", (280, 280), 12),
-                                                lambda payload, _root, decode: inputs.image_from_drawing(payload, decode),
-                                                "/read_drawing", root)
+                        surface = drawing_input("Draw one digit", (280, 280), 12, "/read_drawing", root, "draw-tab")
                     with gr.Column(scale=1, min_width=300):
                         outputs = drawing_results()
                 # One request per stroke (the drawing inline), the heatmap once drawing pauses; the
@@ -730,9 +743,11 @@ def build_app(served: Served) -> gr.Blocks:
             with gr.Tab("Number"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=300):
+                        # sent at full size: the number reader's figures were measured on full-size canvases
+                        number_surface = drawing_input("Write a number, digits side by side", (700, 240), 10,
+                                                       "/read_number_drawing", root, "number-tab", send_scale=1.0)
                         number_sketch = sketchpad("Write a number, digits side by side", (700, 240), 10,
-                                                  "/read_number", root, height=320)
-                        gr.ClearButton(number_sketch, value="Clear", size="sm", elem_classes="clear-button")
+                                                  "/read_number", root, height=320, visible=False)
                     with gr.Column(scale=2, min_width=300):
                         number_text = gr.Markdown(BLANK_NUMBER, elem_classes="verdict")
                         number_picture = gr.Image(label="How it was read: each digit's box, digit and confidence",
@@ -750,6 +765,10 @@ def build_app(served: Served) -> gr.Blocks:
                         show_examples("number_*.png", number_file, "Or pick a number made of MNIST digits",
                                       "number-examples")
             number_results = [number_text, number_digits, number_reading]
+            number_surface.change(handler(page.number, "/read_number_drawing"), [number_surface, choice],
+                                  number_results, api_name="read_number_drawing", api_visibility="private",
+                                  trigger_mode="always_last",
+                                  **queue).then(page.number_boxes, number_reading, number_picture, api_visibility="private")
             number_sketch.change(handler(page.number, "/read_number"), [number_sketch, choice],
                                  number_results, api_name="read_number", trigger_mode="always_last",
                                  **queue).then(page.number_boxes, number_reading, number_picture, api_visibility="private")
@@ -757,7 +776,7 @@ def build_app(served: Served) -> gr.Blocks:
                                [number_file, choice], number_results, api_name="read_number_upload",
                                **queue).then(page.number_boxes, number_reading, number_picture, api_visibility="private")
             with gr.Tab("Inside LeNet"):
-                inside_sketch, inside_targets, inside_notes, inside_summary = inside_tab(page, root, queue, choice)
+                inside_surface, inside_targets, inside_notes, inside_summary = inside_tab(page, root, queue, choice)
             with gr.Tab("Compare models"):
                 compare_tab(page, root, queue)
             with gr.Tab("Training"):
@@ -770,10 +789,10 @@ def build_app(served: Served) -> gr.Blocks:
                                                               concurrency_limit=1, concurrency_id="heatmap")
         choice.change(handler(page.digit, "/classify_upload"), [upload, choice],
                       upload_outputs, api_visibility="private", **queue)
-        choice.change(handler(page.number, "/read_number"), [number_sketch, choice],
+        choice.change(handler(page.number, "/read_number_drawing"), [number_surface, choice],
                       number_results, api_visibility="private",
                       **queue).then(page.number_boxes, number_reading, number_picture, api_visibility="private")
-        choice.change(handler(page.inside, "/inside_sketch"), [inside_sketch, choice],
+        choice.change(handler(page.inside, "/inside_drawing"), [inside_surface, choice],
                       inside_targets, api_visibility="private",
                       **queue).then(stage_notes, inside_summary, inside_notes, api_visibility="private")
         gr.api(served_models(served), api_name="models", queue=False)
@@ -809,7 +828,7 @@ def launch_options(served: Served) -> dict:
         finally:
             cache.remove()
 
-    return {"js": SELECT_BRUSH_JS, "css": CSS, "max_file_size": MAX_IMAGE_BYTES, "show_error": True,
+    return {"js": PAGE_JS, "css": CSS, "max_file_size": MAX_IMAGE_BYTES, "show_error": True,
             "state_session_capacity": SESSION_CAPACITY,
             "app_kwargs": {"middleware": [Middleware(RequestLimits, cache=cache),  # outermost: bounds before reading
                                           Middleware(HideCachePath, alias=cache.alias)],

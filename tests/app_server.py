@@ -5,7 +5,7 @@
 
 (tests/conftest.py turns it into the session fixture `app_server`, which yields the URL.)
 `launch_app()` launches `app.demo` (the module-level Blocks of app.py, exactly what
-`python app.py` serves) with `demo.ui.launch_options(app.served)` (brush-selecting js hook, css,
+`python app.py` serves) with `demo.ui.launch_options(app.served)` (the page's script, css,
 upload and request limits, the private cache folder), on 127.0.0.1 and a free port, without
 blocking. It is idempotent: a Blocks that is already running is not launched twice. `close_app()`
 stops it.

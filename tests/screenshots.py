@@ -17,7 +17,6 @@ saved with a 128-colour palette (~25 kB each).
 from __future__ import annotations
 
 import argparse
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,21 +38,6 @@ MEASURE_JS = """() => {
   const verdict = panel && panel.querySelector('.verdict');
   // each drawing area: sample a 7×7 grid of points from edge to edge; whatever the page shows there must be the canvas
   const covered = [];
-  (panel ? [...panel.querySelectorAll('.block')] : []).forEach((block) => {
-    const m = block.className.match(/canvas-(\\d+)x(\\d+)/);
-    const zoom = [...block.querySelectorAll('span')].map((s) => s.textContent.trim()).find((t) => /^\\d+%$/.test(t));
-    const canvas = block.querySelector('.pixi-target canvas');
-    if (!m || !zoom || !canvas) return;
-    const scale = parseInt(zoom, 10) / 100, r = canvas.getBoundingClientRect();
-    const w = m[1] * scale, h = m[2] * scale, left = r.x + (r.width - w) / 2, top = r.y + (r.height - h) / 2;
-    for (let i = 0; i < 7; i++) for (let j = 0; j < 7; j++) {
-      const x = left + w * (0.005 + 0.99 * i / 6), y = top + h * (0.005 + 0.99 * j / 6);
-      if (y < 0 || y > innerHeight) continue;
-      const hit = document.elementFromPoint(x, y);
-      if (!hit || !hit.closest('.pixi-target')) covered.push((hit ? hit.tagName + '.' + hit.className : 'nothing') + ` at ${Math.round(x)},${Math.round(y)}`);
-    }
-  });
-  // the Draw tab's drawing surface (demo.drawing): the same grid over its canvas
   (panel ? [...panel.querySelectorAll('.drawing canvas')] : []).forEach((canvas) => {
     const r = canvas.getBoundingClientRect();
     for (let i = 0; i < 7; i++) for (let j = 0; j < 7; j++) {
@@ -92,11 +76,11 @@ MEASURE_JS = """() => {
   }
   const unnamed = [...document.querySelectorAll('img, canvas')].filter((el) => el.offsetParent !== null &&
       el.getBoundingClientRect().width > 4 && !(el.getAttribute('alt') || el.getAttribute('aria-label') ||
-      el.closest('[aria-hidden=true]') || el.closest('.pixi-target-crop')))
+      el.closest('[aria-hidden=true]')))
     .map((el) => el.tagName + ' ' + (el.getAttribute('src') || '').slice(-40));
   return {answer: box(verdict), answer_text: verdict ? verdict.textContent.trim() : null,
           seen: box(panel && panel.querySelector('.model-input img')), heat: box(panel && panel.querySelector('.heatmap img')),
-          canvas: box(panel && (panel.querySelector('.drawing canvas') || panel.querySelector('.pixi-target canvas'))),
+          canvas: box(panel && panel.querySelector('.drawing canvas')),
           scroll_width: document.documentElement.scrollWidth, window_width: innerWidth,
           wide_tables: (panel ? [...panel.querySelectorAll('.table-wrap')] : []).filter((w) => w.offsetParent !== null &&
               w.scrollWidth > w.clientWidth + 1).map((w) => `${w.querySelector('caption').textContent.slice(0, 40)}: ${w.scrollWidth} px in ${w.clientWidth}`),
@@ -139,22 +123,12 @@ def visible_panel(page):
 
 
 def draw_seven(page) -> None:
-    """Draw a 7 on the visible tab's drawing area with the mouse, as two strokes: the Draw tab's
-    drawing surface (demo.drawing: a canvas shown at any size), or a stock sketchpad (its white
-    280×280 area centred in its canvas at the zoom its toolbar shows)."""
-    surface = visible_panel(page).locator(".drawing canvas")
-    if surface.count():
-        surface.first.scroll_into_view_if_needed()
-        box = surface.first.bounding_box()
-        left, top, side = box["x"], box["y"], box["width"]
-    else:
-        block = visible_panel(page).locator(".block.sketch").first
-        canvas = block.locator(".pixi-target canvas").first
-        canvas.scroll_into_view_if_needed()
-        box = canvas.bounding_box()
-        zoom = int(block.get_by_text(re.compile(r"^\d+%$")).first.inner_text().rstrip("%")) / 100
-        side = 280 * zoom
-        left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
+    """Draw a 7 on the visible tab's drawing surface (demo.drawing: a square canvas shown at any
+    size) with the mouse, as two strokes."""
+    surface = visible_panel(page).locator(".drawing canvas[data-ready=true]").first
+    surface.scroll_into_view_if_needed()
+    box = surface.bounding_box()
+    left, top, side = box["x"], box["y"], box["width"]
     for stroke in SEVEN:
         draw_stroke(page, [(left + x * side, top + y * side) for x, y in stroke])
         page.wait_for_timeout(400)

@@ -100,7 +100,7 @@ def page(browser, app_server):
 
 def surface(page):
     """The Draw tab's drawing surface (demo.drawing)."""
-    return page.locator(".drawing").filter(has=page.get_by_text("Draw one digit", exact=True))
+    return page.locator(".draw-tab")
 
 
 def drawing_area(page) -> tuple[float, float, float]:
@@ -110,16 +110,12 @@ def drawing_area(page) -> tuple[float, float, float]:
     return box["x"], box["y"], box["width"]
 
 
-def canvas_area(block, width: int, height: int) -> tuple[float, float, float]:
-    """(left, top, page pixels per canvas pixel) of a sketchpad's white width×height drawing area.
-
-    Gradio draws it centred in the canvas element, scaled by the zoom shown in the toolbar.
-    """
-    box = block.locator("canvas").first.bounding_box()
-    zoom_text = block.get_by_text(re.compile(r"^\d+%$")).first.inner_text()
-    scale = int(zoom_text.rstrip("%")) / 100
-    assert 0.5 <= scale and width * scale <= box["width"] + 1 and height * scale <= box["height"] + 1, (zoom_text, box)
-    return box["x"] + (box["width"] - width * scale) / 2, box["y"] + (box["height"] - height * scale) / 2, scale
+def canvas_area(surface, width: int) -> tuple[float, float, float]:
+    """(left, top, page pixels per canvas pixel) of a drawing surface's canvas, `width` canvas pixels wide."""
+    canvas = surface.locator("canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    return box["x"], box["y"], box["width"] / width
 
 
 def results(page) -> dict:
@@ -242,9 +238,9 @@ def write_on_number_tab(page, strokes) -> dict:
     """Write `strokes` (Number-tab canvas pixels) with the mouse, waiting after each stroke for its
     reading and for its boxes picture (demo.ui draws it right after); what the page then shows."""
     page.get_by_role("tab", name="Number").click()
-    pad = page.locator(".block").filter(has=page.get_by_text("Write a number, digits side by side", exact=True))
-    pad.locator("canvas").first.wait_for(state="visible")
-    left, top, scale = canvas_area(pad, *NUMBER_CANVAS)
+    pad = page.locator(".number-tab")
+    pad.locator("canvas[data-ready=true]").wait_for(state="visible")
+    left, top, scale = canvas_area(pad, NUMBER_CANVAS[0])
     shown, picture = results(page), boxes_picture_source(page)
     for number, stroke in enumerate(strokes, 1):
         draw_stroke(page, [(left + x * scale, top + y * scale) for x, y in stroke])
@@ -294,9 +290,9 @@ def test_inside_tab_shows_conv1_maps_of_a_drawn_seven(page):
 
     from tests.test_inside import tiles_in
     page.get_by_role("tab", name="Inside LeNet").click()
-    pad = page.locator(".block").filter(has=page.get_by_text("Draw a digit to look inside", exact=True))
-    pad.locator("canvas").first.wait_for(state="visible")
-    left, top, scale = canvas_area(pad, CANVAS_SIZE, CANVAS_SIZE)
+    pad = page.locator(".inside-tab")
+    pad.locator("canvas[data-ready=true]").wait_for(state="visible")
+    left, top, scale = canvas_area(pad, CANVAS_SIZE)
     conv1 = page.locator(".inside-conv1 img")
     for stroke in SEVEN:
         draw_stroke(page, [(left + x * CANVAS_SIZE * scale, top + y * CANVAS_SIZE * scale) for x, y in stroke])
@@ -444,9 +440,9 @@ def test_switching_models_answers_again_with_the_chosen_model_and_compare_shows_
     assert_reads(results(page), "7")
 
     page.get_by_role("tab", name="Compare models").click()
-    pad = page.locator(".block").filter(has=page.get_by_text("Draw one digit", exact=True)).locator("visible=true")
-    pad.locator("canvas").first.wait_for(state="visible")
-    left, top, scale = canvas_area(pad, CANVAS_SIZE, CANVAS_SIZE)
+    pad = page.locator(".compare-tab")
+    pad.locator("canvas[data-ready=true]").wait_for(state="visible")
+    left, top, scale = canvas_area(pad, CANVAS_SIZE)
     for stroke in SEVEN:
         draw_stroke(page, [(left + x * CANVAS_SIZE * scale, top + y * CANVAS_SIZE * scale) for x, y in stroke])
         page.wait_for_timeout(300)

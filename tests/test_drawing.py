@@ -41,12 +41,12 @@ def inline_pictures(html: str) -> list[np.ndarray]:
 
 def stroke(http, session: str, value, model=None):
     """(kind, [probabilities, verdict, model input, heatmap]) of the surface's change event."""
-    return page_event(http, "drawing", "change", [value, model], session)
+    return page_event(http, "draw-tab", "change", [value, model], session)
 
 
 def pause(http, session: str):
     """(kind, the heatmap's HTML) of the surface's submit event (no inputs: the session's last drawing)."""
-    kind, outputs = page_event(http, "drawing", "submit", [], session)
+    kind, outputs = page_event(http, "draw-tab", "submit", [], session)
     return kind, outputs[0] if kind == "complete" else outputs
 
 
