@@ -29,9 +29,9 @@ from PIL import Image
 
 PAUSE_MS = 600          # drawing paused this long → the surface's submit event (the heatmap)
 PICTURE_PX = 170        # the answer pictures' side on the page
-# The canvas is sent reduced to this scale (280 → 168 px): the reading's work falls by 40% (9.5 → 5.7 ms
-# a digit) and 10,000 MNIST test digits drawn on the canvas read as at full size (99.55% either way;
-# docs/performance.md). The pen stays 7 px wide there, far thicker than MNIST's strokes need.
+# The canvas is sent reduced to this scale (280 → 168 px): the reading's work falls by 40% (8.1 → 4.8 ms
+# a digit) and 10,000 MNIST test digits drawn on the canvas read as at full size (99.55% either way, 15
+# answers differ; benchmarks/drawing_scale.py). The pen stays 7 px wide there.
 SEND_SCALE = 0.6
 
 _TEMPLATE = """
