@@ -5,8 +5,9 @@ copies and the original as one batch, and credit each pixel with the average dro
 class's probability over the windows that covered it. Bright = the model relied on that ink.
 Windows with no ink are skipped (blanking them changes nothing, so their drop is zero): the same
 map for about two thirds of the work. 7×7 windows at stride 4 (49 of them, the last row and column
-shifted to the edge) give much the picture of stride 3 (64 windows) for less than half the work
-(benchmarks/inference.py); stride 2 with 6×6 windows costs 2.3× more than stride 3.
+shifted to the edge) give much the picture of stride 3 (64 windows) for a third less work (the ONNX
+batch 10.1 against 14.8 ms p50, `python benchmarks/server.py --skip-http`, 2026-12-06); stride 2 with
+6×6 windows costs about three times stride 3.
 """
 
 import numpy as np
