@@ -267,7 +267,12 @@ def sketch_value(file_data) -> dict:
 # --- a raw HTTP client for Gradio's queue API (what a browser or curl does) ----------------------
 
 class ApiError(RuntimeError):
-    """The server answered, but not with a result (an `error` event, a bad status, no answer)."""
+    """The server answered, but not with a result (an `error` event, a bad status, no answer);
+    `refusal` is the server's own sentence when it answered an event with an error."""
+
+    def __init__(self, text: str, refusal: str | None = None):
+        super().__init__(text)
+        self.refusal = refusal
 
 
 def file_data(server_path: str, name: str) -> dict:
@@ -365,7 +370,8 @@ def join_event(http, base_url: str, event: tuple[int, int], data: list, session:
                 message = json.loads(line.split(":", 1)[1])
                 if message.get("event_id") == event_id and message.get("msg") == "process_completed":
                     if not message.get("success"):
-                        raise ApiError(f"error: {str(message.get('output'))[:300]}")
+                        output = message.get("output") or {}
+                        raise ApiError(f"error: {str(output)[:300]}", refusal=output.get("error"))
                     return message["output"]["data"]
         raise ApiError("the event stream ended without a result")
     except ApiError:

@@ -286,7 +286,7 @@ class Page:
         several = 1 if reading.sure else digits_side_by_side(image)
         self.last_drawings.keep(session, (entry.key, reading.model_input, list(reading.probabilities).index(reading.label)))
         return (reading.probabilities, self.status_line(reading, model, entry.key, several),
-                seen_picture(reading.model_input), heat_picture(None, HEAT_WAITING))
+                seen_picture(reading.model_input), heat_picture(None))
 
     def drawn_heatmap(self, session: str | None):
         """Where the model looked in the visitor's last drawing read (the occlusion map), once drawing pauses."""
@@ -489,15 +489,12 @@ def digits_side_by_side(image) -> int:
     return sum(height >= tallest / 2 for _, _, height in groups)
 
 
-def sketchpad(label: str, size: tuple[int, int], pen: int, endpoint: str, root: str,
-              height: int | None = None, visible: bool = True) -> gr.Sketchpad:
-    """Gradio's stock sketchpad (`size` px, a black pen), for the API's sketch endpoints: hidden on
-    the page, whose drawing surfaces (demo.drawing) send one small request a stroke."""
+def api_sketchpad(label: str, size: tuple[int, int], pen: int, endpoint: str, root: str) -> gr.Sketchpad:
+    """Gradio's stock sketchpad (`size` px, a black pen), hidden, for the API's sketch endpoints
+    (their documented value); the page draws on demo.drawing's surfaces, one small request a stroke."""
     return accept_sketches(gr.Sketchpad(
-        label=label, canvas_size=size, height=height, image_mode="RGBA", layers=False, transforms=(), fixed_canvas=True,
-        visible=visible,
-        brush=gr.Brush(default_size=pen, colors=["#000000"], color_mode="fixed"),
-        elem_classes=["sketch", f"canvas-{size[0]}x{size[1]}"]), endpoint, root)
+        label=label, canvas_size=size, image_mode="RGBA", layers=False, transforms=(), fixed_canvas=True, visible=False,
+        brush=gr.Brush(default_size=pen, colors=["#000000"], color_mode="fixed")), endpoint, root)
 
 
 def drawing_input(label: str, size: tuple[int, int], pen: int, endpoint: str, root: ClientFiles,
@@ -519,10 +516,10 @@ def seen_picture(model_input) -> str:
                                 "The 28×28 picture the model reads", "Appears when you draw")
 
 
-def heat_picture(heat, waiting: str = "Appears when you pause drawing") -> str:
+def heat_picture(heat) -> str:
     return drawing.picture_html("Where it looked", heat, "where-it-looked.png",
                                 "Where the model looked: the digit with the spots that mattered most in red and yellow",
-                                waiting)
+                                HEAT_WAITING)
 
 
 def drawing_results():
@@ -611,7 +608,7 @@ def inside_tab(page: Page, root: ClientFiles, queue: dict, choice: gr.Dropdown) 
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             surface = drawing_input("Draw a digit to look inside", (280, 280), 12, "/inside_drawing", root, "inside-tab")
-            sketch = sketchpad("Draw a digit to look inside", (280, 280), 12, "/inside_sketch", root, visible=False)
+            sketch = api_sketchpad("Draw a digit to look inside", (280, 280), 12, "/inside_sketch", root)
             status = gr.Markdown(DRAW_PROMPT, elem_classes="verdict")
             with gr.Row(equal_height=True):
                 seen = gr.Image(label="Input (28×28)", elem_classes="model-input", height=150,
@@ -670,7 +667,7 @@ def compare_tab(page: Page, root: ClientFiles, queue: dict) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             surface = drawing_input("Draw one digit", (280, 280), 12, "/compare_drawing", root, "compare-tab")
-            sketch = sketchpad("Draw one digit", (280, 280), 12, "/compare_sketch", root, visible=False)
+            sketch = api_sketchpad("Draw one digit", (280, 280), 12, "/compare_sketch", root)
             upload = picture_input("…or upload a picture of one digit", "/compare_upload", root, height=160)
         with gr.Column(scale=2, min_width=300):
             headline = gr.Markdown(COMPARE_PROMPT, elem_classes="verdict compare-verdict")
@@ -722,7 +719,7 @@ def build_app(served: Served) -> gr.Blocks:
                 surface.submit(drawing_heatmap, None, outputs[3], api_name="drawing_heatmap", api_visibility="private",
                                trigger_mode="always_last", concurrency_limit=1, concurrency_id="heatmap")
                 # /classify_sketch, for API clients: a sketchpad value (docs/demo.md), on no visible block
-                sketch = sketchpad("Draw one digit", (280, 280), 12, "/classify_sketch", root, visible=False)
+                sketch = api_sketchpad("Draw one digit", (280, 280), 12, "/classify_sketch", root)
             with gr.Tab("Upload"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=300):
@@ -746,8 +743,8 @@ def build_app(served: Served) -> gr.Blocks:
                         # sent at full size: the number reader's figures were measured on full-size canvases
                         number_surface = drawing_input("Write a number, digits side by side", (700, 240), 10,
                                                        "/read_number_drawing", root, "number-tab", send_scale=1.0)
-                        number_sketch = sketchpad("Write a number, digits side by side", (700, 240), 10,
-                                                  "/read_number", root, height=320, visible=False)
+                        number_sketch = api_sketchpad("Write a number, digits side by side", (700, 240), 10,
+                                                      "/read_number", root)
                     with gr.Column(scale=2, min_width=300):
                         number_text = gr.Markdown(BLANK_NUMBER, elem_classes="verdict")
                         number_picture = gr.Image(label="How it was read: each digit's box, digit and confidence",

@@ -93,25 +93,16 @@ def call_endpoint(http, endpoint: str, *data) -> tuple[str, object]:
 
 
 def page_event(http, elem_class: str, event: str, data: list, session: str) -> tuple[str, object]:
-    """One of the page's own events the way the browser sends it: find the `event` of the block
-    with CSS class `elem_class` in /config, POST /queue/join with `data` inline and the visitor's
-    `session` hash, then read the session's event stream; ("complete", outputs) or ("error",
+    """One of the page's own events the way the browser sends it (benchmarks.common's `page_event`
+    finds it in /config, `join_event` joins the queue with `data` inline and the visitor's
+    `session` hash and reads the session's event stream); ("complete", outputs) or ("error",
     message). `http` is an httpx client whose base URL ends in /gradio_api."""
-    import json
-    config = http.get(str(http.base_url).rstrip("/").removesuffix("/gradio_api") + "/config").json()
-    blocks = [c["id"] for c in config["components"] if elem_class in (c.get("props", {}).get("elem_classes") or [])]
-    fn_index, trigger = next((d["id"], target) for d in config["dependencies"]
-                             for target, name in d.get("targets", []) if target in blocks and name == event)
-    response = http.post("/queue/join", json={"data": data, "event_data": None, "fn_index": fn_index,
-                                              "trigger_id": trigger, "session_hash": session})
-    assert response.status_code == 200, (elem_class, event, response.status_code, response.text[:300])
-    event_id = response.json()["event_id"]
-    with http.stream("GET", "/queue/data", params={"session_hash": session}) as stream:
-        for line in stream.iter_lines():
-            if not line.startswith("data:"):
-                continue
-            message = json.loads(line.split(":", 1)[1])
-            if message.get("event_id") == event_id and message.get("msg") == "process_completed":
-                output = message.get("output") or {}
-                return ("complete", output["data"]) if message.get("success") else ("error", output.get("error"))
-    raise AssertionError("the event stream ended without a result")
+    from benchmarks.common import ApiError, join_event
+    from benchmarks.common import page_event as find_event
+    base_url = str(http.base_url).rstrip("/").removesuffix("/gradio_api")
+    try:
+        return "complete", join_event(http, base_url, find_event(base_url, elem_class, event), data, session)
+    except ApiError as error:
+        if error.refusal is None:
+            raise
+        return "error", error.refusal
