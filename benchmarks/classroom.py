@@ -4,6 +4,9 @@ Both servers run in turn in this one run, on the same machine, with the same mod
 (benchmarks/usual_demo.py is the usual demo: `gr.Interface(fn, gr.Sketchpad(), gr.Label())`).
 Each student or client keeps one session, as a page does, and sends what its page sends:
 
+- both: the page opens (the project's page sends its load event, `open_page`, which makes the
+  visitor's Gradio session then; the usual demo's page sends none), and the first stroke is sent
+  a stroke's time (`STROKE_GAP_S`) later;
 - the usual demo: upload the canvas (POST /gradio_api/upload), call the endpoint, read the event
   stream (as its page does once the stock sketchpad's own uploads are done);
 - the project's Draw tab (demo.drawing): one queue join per stroke with the canvas inline as a PNG
@@ -17,8 +20,7 @@ Runs:
   stands then — then looks for 1.5–3 s (the project's page asks for the heatmap 0.6 s into it) and
   draws the next. Stroke-to-answer time is from the stroke's first byte sent to its answer read;
   the heatmaps are timed apart ("pause" columns), their CPU counted in the strokes'. The p95 is
-  also given for the strokes sent after the first `WARM_UP_S` (the students start together, and
-  each one's first request makes its session on the server).
+  also given for the strokes sent after the first `WARM_UP_S` (the students start together).
 - **saturation**: `--clients` threads (default 16) sending back to back: the sketch (the page's
   stroke event on the project) on both servers, and on the project's also /classify_sketch (the
   API's sketch call, heatmap included), upload, number and Inside requests.
@@ -50,14 +52,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import (ROOT, ApiError, AppServer, api_call, default_out, join_event, machine_info,  # noqa: E402
-                               page_event, mnist_test_digits, print_table, summary, write_json)
+                               page_event, load_events, open_page, mnist_test_digits, print_table, summary, write_json)
 from demo.drawing import PAUSE_MS, SEND_SCALE  # noqa: E402  (what the Draw tab sends, and when)
 
 STROKES = 3
 PAUSE_S = PAUSE_MS / 1000  # the page asks for the heatmap once drawing pauses this long
 STROKE_GAP_S = 0.4
 LOOK_S = (1.5, 3.0)
-WARM_UP_S = 5.0         # students start within 2 s; each one's first request makes its session (~20 ms of CPU)
+WARM_UP_S = 5.0         # students open the page within 2 s (the project's makes each one's session then: ~20 ms of CPU)
 NUMBER = ROOT / "artifacts" / "examples" / "number_2026.png"
 TARGET_P95_MS = 100
 TARGET_CPU_RATIO = 1.25
@@ -135,6 +137,10 @@ class Flow:
     def __init__(self, kind: str, url: str, session: str, timeout: float, events: dict | None = None):
         self.kind, self.url, self.session, self.timeout, self.events = kind, url, session, timeout, events or {}
 
+    def open(self, http) -> None:
+        """The page opens: its load events (the project's makes the visitor's session then)."""
+        open_page(http, self.url, self.events.get("load", []), self.session)
+
     def stroke(self, http, png: Path) -> list:
         if self.kind == "usual":  # the usual demo's page: upload the canvas, call, event stream
             return api_call(http, self.url, "predict", png, "sketch", max_seconds=self.timeout, session=self.session)
@@ -167,8 +173,13 @@ def student(index: int, url: str, kind: str, drawings, tally: Tally, deadline: f
     rng = random.Random(index)
     address = {"x-forwarded-for": f"198.51.100.{index % 250 + 1}"}  # documentation range; never contacted
     flow = Flow(kind, url, f"student-{index}-{rng.randrange(10**9)}", timeout, events)
-    time.sleep(rng.uniform(0, 2))  # students do not start in the same millisecond
+    time.sleep(rng.uniform(0, 2))  # students do not open the page in the same millisecond
     with httpx.Client(timeout=httpx.Timeout(timeout, connect=10), headers=address) as http:
+        try:
+            flow.open(http)
+        except Exception as error:
+            tally.add(None, f"page open: {type(error).__name__}: {str(error)[:120]}")
+        time.sleep(STROKE_GAP_S)  # the first stroke is drawn before it is sent
         while time.perf_counter() < deadline:
             for stroke in rng.choice(drawings):
                 if time.perf_counter() >= deadline:
@@ -291,7 +302,8 @@ def main(argv=None) -> int:
             try:
                 url = server.url
                 project = kind == "project"
-                events = {"stroke": page_event(url, "draw-tab"), "pause": page_event(url, "draw-tab", "submit")} if project else None
+                events = {"stroke": page_event(url, "draw-tab"), "pause": page_event(url, "draw-tab", "submit"),
+                          "load": load_events(url)} if project else None
                 students = [((i, url, kind, drawings), (args.timeout, (), 0.0, events)) for i in range(args.students)]
                 rows.append({"server": kind, **run(server, f"classroom ×{args.students}", student, students, args.seconds,
                                                    with_pauses=project)})

@@ -346,6 +346,24 @@ def page_event(base_url: str, elem_class: str, event: str = "change") -> tuple[i
     raise LookupError(f"no {event} event on a block of class {elem_class!r}")
 
 
+def load_events(base_url: str) -> list[tuple[int, int]]:
+    """(fn_index, trigger_id) of each event the page runs as it opens (its load events), from /config."""
+    import httpx
+    config = httpx.get(base_url.rstrip("/") + "/config", timeout=30).json()
+    return [(dependency["id"], target) for dependency in config["dependencies"]
+            for target, name in dependency.get("targets", []) if name == "load"]
+
+
+def open_page(http, base_url: str, events: list[tuple[int, int]], session: str) -> None:
+    """What a browser sends as the page opens, beside its files: each load event, unqueued, as
+    POST /gradio_api/run/predict with the visitor's session hash (the page's heartbeat is left out)."""
+    for fn_index, trigger in events:
+        response = http.post(base_url.rstrip("/") + "/gradio_api/run/predict",
+                             json={"data": [], "event_data": None, "fn_index": fn_index, "trigger_id": trigger,
+                                   "session_hash": session})
+        response.raise_for_status()
+
+
 def join_event(http, base_url: str, event: tuple[int, int], data: list, session: str,
                max_seconds: float | None = None) -> list:
     """One event as the page sends it: POST /gradio_api/queue/join (the data inline, the visitor's

@@ -9,10 +9,13 @@ what it was never fitted or tuned on.
   share refused, the accuracy of those accepted and of all.
 - MNIST test digits drawn on the canvas (opaque, thin, paper) and printed digits in the
   evaluation fonts: the share refused and the accuracy of those accepted.
-- The check's own time per reading, beside the time of the reading without it.
+- Numbers of 4 MNIST test digits with a held-apart doodle, mark or letter beside them: the share
+  the Number reader reads exactly (the non-digit left out).
+- All of it for each model of `--models` side by side (the check is the same for every model;
+  "not sure" is each model's own), then the check's own time per reading, beside the reading's.
 
-    python benchmarks/not_digit.py                 # ~8 min on 2 busy cores
-    python benchmarks/not_digit.py --quick         # 2,000 MNIST digits, 40 of each kind
+    python benchmarks/not_digit.py                 # ~15 min on 2 cores (robust and fast)
+    python benchmarks/not_digit.py --quick         # 2,000 MNIST digits, 40 of each kind, 20 numbers
 """
 
 import argparse
@@ -24,10 +27,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import FP32_MODEL, RESULTS, write_json  # noqa: E402
+from benchmarks.common import RESULTS, write_json  # noqa: E402
 from reader import not_digit  # noqa: E402
 from reader.model import DigitModel  # noqa: E402
-from reader.pipeline import digit_parts, read_digit  # noqa: E402
+from reader.runs import named_model  # noqa: E402
+from reader.pipeline import digit_parts, read_digit, read_number  # noqa: E402
 from tests import non_digits  # noqa: E402
 
 
@@ -43,17 +47,6 @@ def outcomes(model: DigitModel, pictures, before: list | None = None) -> list[st
             before.append("no ink" if reading is None else f"sure {reading.label}"
                           if reading.confidence >= model.contract.uncertain_below else "not sure")
     return said
-
-
-def check_refuses(model: DigitModel, pictures) -> float:
-    """The share the check itself refuses, whether or not the reading acts on it (it acts on taps
-    and dots only: `reader.not_digit.APPLIED_REASONS`)."""
-    check, refused = not_digit.shipped(), []
-    for picture in pictures:
-        parts = digit_parts(model, picture)
-        verdict = check.verdict(*parts) if parts is not None else None
-        refused.append(verdict is not None and (not verdict.digit or verdict.refusal is not None))
-    return float(np.mean(refused))
 
 
 def lenet_alone_sure(model: DigitModel, pictures) -> float:
@@ -98,45 +91,43 @@ def timing(model: DigitModel, pictures) -> dict:
     check = not_digit.shipped()
     for picture in pictures:
         started = time.perf_counter()
-        parts = digit_parts(model, picture)
+        ink, model_input, _, blobs = digit_parts(model, picture)
         middle = time.perf_counter()
-        check.verdict(*parts)
+        check.verdict(ink, model_input, blobs)
         parts_ms.append((middle - started) * 1000)
         check_ms.append((time.perf_counter() - middle) * 1000)
     return {"reading_ms_median": float(np.median(parts_ms)), "check_ms_median": float(np.median(check_ms)),
             "pictures": len(pictures)}
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="2,000 MNIST digits, 40 of each kind")
-    parser.add_argument("--per-kind", type=int, default=100, help="held-apart non-digits per kind")
-    parser.add_argument("--mnist", type=int, default=10_000, help="MNIST test digits as 28x28 pictures")
-    parser.add_argument("--drawn", type=int, default=150, help="MNIST test digits drawn per canvas style")
-    parser.add_argument("--out", type=Path, default=RESULTS / "not_digit.json")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.per_kind, args.mnist, args.drawn = 40, 2_000, 40
-    from lenet.data import load_mnist
-    _, (images, labels) = load_mnist()
-    model = DigitModel(FP32_MODEL, "cpu")
-    started = time.perf_counter()
+def numbers_beside(model: DigitModel, images, labels, count: int) -> list[dict]:
+    """Numbers of 4 MNIST test digits with a held-apart doodle, mark or letter beside them
+    (`tests.non_digits.beside_number`): the share read exactly (the non-digit left out)."""
+    rows = []
+    for kind in ("doodles", "marks", "letters"):
+        rng = np.random.default_rng([non_digits.EVALUATION.seed, 7, non_digits.KINDS.index(kind)])
+        right = 0
+        for _ in range(count):
+            text, picture = non_digits.beside_number(kind, rng, images, labels)
+            reading = read_number(model, picture)
+            right += reading is not None and reading.text == text
+        rows.append({"kind": kind, "numbers": count, "read_exactly": right / count})
+    return rows
 
-    print(f"held-apart non-digits ({args.per_kind} per kind, seed {non_digits.EVALUATION.seed}, "
-          f"fonts: {len(non_digits.fonts(non_digits.EVALUATION))} Liberation files + PIL's own)")
-    made = non_digits.non_digits(non_digits.EVALUATION, args.per_kind, images, labels)
+
+def measure(model: DigitModel, made, images, labels, args) -> dict:
+    """Every figure of one model (the check is the same for all; "not sure" is the model's own)."""
     kinds = []
-    print(f"{'kind':10} {'not a digit':>12} {'or not sure':>12} {'LeNet alone sure':>17} {'check refuses':>15}")
+    print(f"{'kind':10} {'not a digit':>12} {'or not sure':>12} {'LeNet alone sure':>17}")
     for kind in non_digits.KINDS:
         pictures = [picture for k, picture in made if k == kind]
         said = outcomes(model, pictures)
         row = {"kind": kind, "pictures": len(pictures),
                "not_a_digit": float(np.mean([s == "not a digit" for s in said])),
                "not_a_digit_or_not_sure": float(np.mean([s in ("not a digit", "not sure", "no ink") for s in said])),
-               "lenet_alone_sure": lenet_alone_sure(model, pictures), "check_refuses": check_refuses(model, pictures)}
+               "lenet_alone_sure": lenet_alone_sure(model, pictures)}
         kinds.append(row)
-        print(f"{kind:10} {row['not_a_digit']:12.1%} {row['not_a_digit_or_not_sure']:12.1%} {row['lenet_alone_sure']:17.1%}"
-              f" {row['check_refuses']:15.1%}")
+        print(f"{kind:10} {row['not_a_digit']:12.1%} {row['not_a_digit_or_not_sure']:12.1%} {row['lenet_alone_sure']:17.1%}")
     issue_kinds = [row for row in kinds if row["kind"] in ("taps", "doodles", "marks", "letters")]
     overall = sum(r["not_a_digit_or_not_sure"] * r["pictures"] for r in issue_kinds) / sum(r["pictures"] for r in issue_kinds)
     print(f"taps, doodles, marks, letters together: {overall:.1%} not a digit or not sure (target >= 95%)")
@@ -154,7 +145,6 @@ def main(argv=None) -> int:
         pictures = [non_digits.canvas_digit(images[i], rng, style) for i in range(args.drawn)]
         before = []
         drawn_rows.append(digits_row(style, outcomes(model, pictures, before), labels[:args.drawn], before))
-        drawn_rows[-1]["check_refuses"] = check_refuses(model, pictures)
     files = non_digits.fonts(non_digits.EVALUATION)
     printed_labels = [i % 10 for i in range(args.drawn)]
     printed = [non_digits.font_digit(d, rng, files) for d in printed_labels]
@@ -162,16 +152,47 @@ def main(argv=None) -> int:
     drawn_rows.append(digits_row("printed", outcomes(model, printed, before), printed_labels, before))
     for row in drawn_rows:
         print(f"  {row['set']:8} refused {row['refused']:6.1%}  not sure {row['not_sure']:6.1%}  "
-              f"sure and right {row['sure_and_right_of_all']:6.1%} (LeNet alone: {row['sure_and_right_before']:6.1%})"
-              + (f"  the check alone would refuse {row['check_refuses']:6.1%}" if "check_refuses" in row else ""))
+              f"sure and right {row['sure_and_right_of_all']:6.1%} (LeNet alone: {row['sure_and_right_before']:6.1%})")
 
+    print(f"\nnumbers of 4 MNIST test digits with a non-digit beside them ({args.numbers} per kind)")
+    beside = numbers_beside(model, images, labels, args.numbers)
+    for row in beside:
+        print(f"  {row['kind']:8} read exactly (the {row['kind'][:-1]} left out) {row['read_exactly']:6.1%}")
+    return {"non_digits": kinds, "taps_doodles_marks_letters": overall, "mnist": mnist, "drawn_digits": drawn_rows,
+            "numbers_beside": beside}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2,000 MNIST digits, 40 of each kind, 20 numbers")
+    parser.add_argument("--models", nargs="+", default=["robust", "fast"], help="shipped models (or .onnx files), side by side")
+    parser.add_argument("--per-kind", type=int, default=100, help="held-apart non-digits per kind")
+    parser.add_argument("--mnist", type=int, default=10_000, help="MNIST test digits as 28x28 pictures")
+    parser.add_argument("--drawn", type=int, default=150, help="MNIST test digits drawn per canvas style")
+    parser.add_argument("--numbers", type=int, default=50, help="numbers with a non-digit beside them, per kind")
+    parser.add_argument("--out", type=Path, default=RESULTS / "not_digit.json")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.per_kind, args.mnist, args.drawn, args.numbers = 40, 2_000, 40, 20
+    from lenet.data import load_mnist
+    _, (images, labels) = load_mnist()
+    started = time.perf_counter()
+    print(f"held-apart non-digits ({args.per_kind} per kind, seed {non_digits.EVALUATION.seed}, "
+          f"fonts: {len(non_digits.fonts(non_digits.EVALUATION))} Liberation files + PIL's own)")
+    made = non_digits.non_digits(non_digits.EVALUATION, args.per_kind, images, labels)
+    results = {}
+    for key in args.models:
+        model = DigitModel(named_model(key), "cpu")
+        print(f"\n=== model {key} ===")
+        results[key] = measure(model, made, images, labels, args)
+    model = DigitModel(named_model(args.models[0]), "cpu")
+    rng = np.random.default_rng(non_digits.EVALUATION.seed + 2)
     times = {"28x28": timing(model, list(images[:300])),
              "canvas": timing(model, [non_digits.canvas_digit(images[i], rng) for i in range(60)])}
     print("\ntime per reading (median ms): " + "; ".join(
         f"{name}: reading {t['reading_ms_median']:.1f}, check +{t['check_ms_median']:.1f}" for name, t in times.items()))
-    write_json(args.out, {"benchmark": "not_digit", "non_digits": kinds, "taps_doodles_marks_letters": overall,
-                          "mnist": mnist, "drawn_digits": drawn_rows, "time": times,
-                          "check": {"threshold": not_digit.shipped().threshold},
+    write_json(args.out, {"benchmark": "not_digit", "models": results, "time": times,
+                          "check": {"file": not_digit.WEIGHTS_FILE.name, "threshold": not_digit.shipped().threshold},
                           "seconds": round(time.perf_counter() - started, 1)})
     return 0
 

@@ -3,7 +3,8 @@
 `boxes_picture(reading)` draws a `reader.pipeline.NumberReading` as an RGB array: the ink it read,
 dark on white, cropped to the digits (with a margin) so they fill the picture, brought to about
 `TARGET_HEIGHT` px of ink, each digit of the best path in a green box labelled "7 · 99%", or an
-orange one labelled "7? · 61%" where the digit is a guess (reader.numbers.doubt). The labels' size follows the picture's
+orange one labelled "7? · 61%" where the digit is a guess (reader.numbers.doubt), and ink the reader
+left out as not a digit (a doodle or mark beside the number) in a grey one labelled "not a digit". The labels' size follows the picture's
 width, so they stay legible wherever the page shrinks it to fit (a phone's column, ~360 px).
 """
 
@@ -12,6 +13,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 SURE_COLOUR = (21, 128, 61)      # 5.0:1 on white
 UNSURE_COLOUR = (180, 83, 9)     # 5.0:1 on white
+LEFT_OUT_COLOUR = (87, 83, 78)   # 7.3:1 on white
+LEFT_OUT_LABEL = "not a digit"
 TARGET_HEIGHT = 120              # px: the ink's height in the picture (enlarged or shrunk to it)
 MIN_LABEL = 16                   # px, the smallest label font
 LABEL_SHARE = 0.045              # label font ∝ picture width: ≥ 12 px when shown 270 px wide
@@ -22,7 +25,7 @@ def geometry(reading) -> tuple[int, int, int, int, float, int]:
     """Where the picture lies in the reading's ink: the crop (x0, y0, x1, y1) around the digits
     with its margin, the scale from ink to picture pixels, and the label size."""
     ink = reading.ink
-    boxes = reading.boxes or [(0, 0, ink.shape[1], ink.shape[0])]
+    boxes = (reading.boxes + list(reading.not_digits)) or [(0, 0, ink.shape[1], ink.shape[0])]
     x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
     x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
     pad = max(2, round(MARGIN * (y1 - y0)))
@@ -45,13 +48,13 @@ def boxes_picture(reading) -> np.ndarray:
     draw = ImageDraw.Draw(page)
     font = ImageFont.load_default(size=label_size)
     line = max(2, round(label_size / 8))
-    for digit in reading.digits:
-        bx0, by0, bx1, by1 = ((digit.box[0] - x0) * scale, (digit.box[1] - y0) * scale,
-                              (digit.box[2] - x0) * scale, (digit.box[3] - y0) * scale)
-        colour = SURE_COLOUR if digit.sure else UNSURE_COLOUR
+    boxed = [(d.box, SURE_COLOUR if d.sure else UNSURE_COLOUR, f"{d.label}{'' if d.sure else '?'} · {d.confidence:.0%}")
+             for d in reading.digits]
+    boxed += [(box, LEFT_OUT_COLOUR, LEFT_OUT_LABEL) for box in reading.not_digits]
+    for box, colour, label in sorted(boxed, key=lambda item: item[0][0]):
+        bx0, by0, bx1, by1 = ((box[0] - x0) * scale, (box[1] - y0) * scale, (box[2] - x0) * scale, (box[3] - y0) * scale)
         draw.rectangle([round(bx0) - line, round(by0) + margin - line, round(bx1), round(by1) + margin],
                        outline=colour, width=line)
-        label = f"{digit.label}{'' if digit.sure else '?'} · {digit.confidence:.0%}"
         left = min(bx0, width - draw.textlength(label, font=font))  # the last label stays inside
         draw.text((max(0, left), max(0, by0 + margin - label_size - 4)), label, fill=colour, font=font)
     return np.asarray(page)

@@ -1,24 +1,21 @@
 """Is it a digit at all? The check that lets a reading say "not a digit", and why.
 
 LeNet was trained on digits only, so it reads a tap, a scribble, a "+" or a letter as surely as a
-digit (a single dot reads "0, 97.8% sure"). LeCun et al. trained their recognizer on non-digits for
-that reason; here, as the number reader's `whole_digit` check does for pieces and pairs, a small
-separate check sits beside the unchanged LeNet. It sees what the engine already has:
+digit (a single dot read "0, 97.8% sure"). LeCun et al. trained their recognizer on non-digits for
+that reason; here, as the number reader's `whole_digit` check does for pieces and pairs, a second,
+small network sits beside the unchanged LeNet (so every model the page offers gets the same
+verdict for the same picture). It sees what a reading already has:
 
+- the 28×28 model input, through two small convolution layers;
 - the ink before preprocessing (`geometry`): how many separate blobs, how long the strokes are in
   pen widths (a dot is about one), how elongated the ink and its largest blob are, how much of
-  its box it fills, how large it is against the picture, how many loops (holes) it closes;
-- the 28×28 model input, pooled to 14×14;
-- LeNet's probabilities (the best, and the entropy).
+  its box it fills, how large it is against the picture, how many loops (holes) it closes.
 
-A small network (one ReLU layer) over those, fitted by `benchmarks/fit_not_digit.py` (scikit-learn, on real MNIST
-training digits and drawn digits against generated non-digits of `tests/non_digits.py`), shipped as
-`not_digit.json` (standardisation, weights, threshold) and applied here with numpy. The reason a
+`benchmarks/fit_not_digit.py` trains it (Keras, on real MNIST training digits — as they are,
+distorted, drawn on the canvas, coarse and printed — against generated taps, doodles, marks,
+letters and pairs of `tests/non_digits.py`) and exports it with tf2onnx as `not_digit.onnx`,
+its threshold in the file's metadata; ONNX Runtime runs it here on one CPU thread. The reason a
 reading gives is read off the geometry (`reason`), so it says what was seen.
-
-Applied today to taps and dots only: a tap, one to three stray dots, read "not a digit" and the
-page says so; the check's other refusals (scribbles, marks, letters) are measured but not acted on
-until they stop refusing real drawn digits (`NotDigitCheck.verdict` gives the figures).
 """
 
 import functools
@@ -30,13 +27,15 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage as ndi
 
+from reader.model import first_line, make_session
 from reader.preprocess import INK_THRESHOLD, ink_bbox, ink_blobs, stroke_width
 
-WEIGHTS_FILE = Path(__file__).with_name("not_digit.json")
+WEIGHTS_FILE = Path(__file__).with_name("not_digit.onnx")
 GEOMETRY = ("blobs", "log stroke length in pen widths", "log elongation", "log largest blob's elongation",
             "fill of the box", "size against the picture", "holes")
-MODEL = ("best probability", "entropy")
-POOL = 2                      # the 28×28 input is averaged over POOL × POOL squares
+PICTURE_NAME = "picture"      # float32 (N, 28, 28, 1): the model input
+GEOMETRY_NAME = "geometry"    # float32 (N, len(GEOMETRY))
+OUTPUT_NAME = "log_odds"      # float32 (N,): that each picture is a digit
 DOT_LENGTH = 2.5              # ink at most this many pen widths long (each blob) is a tap or dots
 MAX_BLOBS = 6
 MAX_HOLES = 6                 # a digit has at most 2 (an 8); a scribble's loops make many
@@ -45,7 +44,7 @@ MEASURE_SIDE = 96             # px: `geometry` measures strokes on the ink broug
 
 TAP = "too small to be a digit: a tap or a dot"
 DOTS = "only taps or dots, no digit"
-APPLIED_REASONS = (TAP, DOTS)   # the refusals a reading acts on (see NotDigitCheck.verdict)
+OTHER = "does not look like any digit"
 
 
 @dataclass
@@ -53,7 +52,6 @@ class Verdict:
     digit: bool
     reason: str | None        # why it is not a digit; None for a digit
     log_odds: float           # that it is a digit (the threshold is the check's own)
-    refusal: str | None = None  # the check's own refusal when it is not applied (benchmarks report it)
 
 
 def geometry(ink: np.ndarray, blobs: tuple[np.ndarray, int] | None = None) -> np.ndarray:
@@ -99,66 +97,56 @@ def block_mean(values: np.ndarray, factor: int) -> np.ndarray:
     return padded.reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
 
 
-def features(ink: np.ndarray, model_input: np.ndarray, probabilities: np.ndarray,
-             blobs: tuple[np.ndarray, int] | None = None) -> np.ndarray:
-    """All the check sees of one reading: GEOMETRY, MODEL, then the pooled input."""
-    p = np.clip(probabilities.astype(np.float64), 1e-12, 1)
-    size = model_input.shape[0] // POOL * POOL
-    pooled = model_input[:size, :size].reshape(size // POOL, POOL, size // POOL, POOL).mean(axis=(1, 3))
-    values = np.concatenate([geometry(ink, blobs), [p.max(), -(p * np.log(p)).sum()], pooled.ravel()])
-    return np.nan_to_num(values).astype(np.float32)
-
-
 def reason(geometry_values: np.ndarray) -> str:
     """Why a reading the check refused is not a digit, from what its ink looks like."""
     blobs, log_length = geometry_values[0], geometry_values[1]
     if log_length - np.log(blobs) <= np.log(DOT_LENGTH):
         return TAP if blobs == 1 else DOTS
-    return "does not look like any digit"
+    return OTHER
 
 
 class NotDigitCheck:
-    """The fitted check saved at `path`: standardisation, then layers (ReLU between them) ending in
-    one log-odds that the reading is a digit, and the threshold under which it is not. RuntimeError
-    (saying how to make it) if it is missing or was made for other features."""
+    """The check saved at `path` (an ONNX graph: picture, geometry → log-odds that it is a digit;
+    the threshold under which it is not in its metadata), run by ONNX Runtime on the CPU.
+    RuntimeError (saying how to make it) if it is missing, corrupt or made for other inputs."""
 
-    def __init__(self, path: Path = WEIGHTS_FILE):
+    def __init__(self, path: Path = WEIGHTS_FILE, threads: int = 1):
         try:
-            saved = json.loads(Path(path).read_text())
-            self.mean, self.scale = np.array(saved["mean"]), np.array(saved["scale"])
-            self.layers = [(np.array(layer["weights"]), np.array(layer["bias"])) for layer in saved["layers"]]
-            self.threshold = float(saved["threshold"])
-            width = len(GEOMETRY) + len(MODEL) + (28 // POOL) ** 2
-            if saved["geometry"] != list(GEOMETRY) or saved["model"] != list(MODEL) or saved["pool"] != POOL \
-                    or not len(self.mean) == len(self.scale) == len(self.layers[0][0]) == width \
-                    or self.layers[-1][0].shape[1:] != (1,):
-                raise ValueError("made for other features")
-        except (OSError, ValueError, KeyError, TypeError, IndexError) as error:
-            raise RuntimeError(f"{path} is missing or was made for other features ({error}): "
+            self.session = make_session(path, ["CPUExecutionProvider"], threads=threads)
+            meta = self.session.get_modelmeta().custom_metadata_map
+            inputs = [(i.name, i.shape[1:]) for i in self.session.get_inputs()]
+            if inputs != [(PICTURE_NAME, [28, 28, 1]), (GEOMETRY_NAME, [len(GEOMETRY)])] \
+                    or json.loads(meta.get("geometry", "[]")) != list(GEOMETRY) \
+                    or [o.name for o in self.session.get_outputs()] != [OUTPUT_NAME]:
+                raise ValueError(f"inputs {inputs}; expected {PICTURE_NAME} (N, 28, 28, 1) and "
+                                 f"{GEOMETRY_NAME} (N, {len(GEOMETRY)}) → {OUTPUT_NAME}")
+            self.threshold = float(meta["threshold"])
+            self.tap_threshold = float(meta["tap_threshold"])
+        except Exception as error:  # ONNX Runtime raises its own types for a missing or corrupt file
+            raise RuntimeError(f"{path} is missing or was made for other inputs ({first_line(error)}): "
                                "python benchmarks/fit_not_digit.py makes it") from None
 
-    def log_odds(self, values: np.ndarray) -> np.ndarray:
-        """That each row of `features` values is a digit (elementwise products, not a matrix
-        product, which would wake every core's BLAS thread for a few thousand multiplications; many
-        rows at once, as the benchmarks send, do use one)."""
-        hidden = (np.atleast_2d(values) - self.mean) / self.scale
-        for index, (weights, bias) in enumerate(self.layers):
-            hidden = (hidden @ weights if len(hidden) > 8 else (hidden[:, :, None] * weights[None]).sum(axis=1)) + bias
-            if index < len(self.layers) - 1:
-                hidden = np.maximum(hidden, 0)
-        return hidden[:, 0]
+    def log_odds(self, pictures: np.ndarray, geometries: np.ndarray) -> np.ndarray:
+        """That each picture (model inputs, (N, 28, 28, 1)) with its `geometry` rows is a digit."""
+        feeds = {PICTURE_NAME: np.asarray(pictures, np.float32).reshape(-1, 28, 28, 1),
+                 GEOMETRY_NAME: np.nan_to_num(np.atleast_2d(geometries)).astype(np.float32)}
+        return self.session.run([OUTPUT_NAME], feeds)[0].astype(float)
 
-    def verdict(self, ink: np.ndarray, model_input: np.ndarray, probabilities: np.ndarray,
+    def verdict(self, ink: np.ndarray, model_input: np.ndarray,
                 blobs: tuple[np.ndarray, int] | None = None) -> Verdict:
-        """Not a digit only when the check refuses it AND its ink is taps or dots (`APPLIED_REASONS`):
-        its other refusals would also refuse 2.5–7.5% of MNIST digits drawn on the canvas
-        (benchmarks/not_digit.py, docs/reading.md), so today they are measured (`refusal`), not applied."""
-        values = features(ink, model_input, probabilities, blobs)
-        odds = float(self.log_odds(values)[0])
-        refusal = None if odds >= self.threshold else reason(values[:len(GEOMETRY)])
-        if refusal in APPLIED_REASONS:
-            return Verdict(False, refusal, odds)
-        return Verdict(True, None, odds, refusal)
+        """Digit or not, for one reading's ink map and 28×28 model input (`blobs`: `ink_blobs(ink)`
+        when the caller has them); a refusal says why (`reason`). Ink that is only taps or dots
+        must score above the file's `tap_threshold` (higher) to be a digit; on the digits it was
+        trained on, that shape is rare (6 of 55,000 MNIST training digits) and scores high."""
+        values = geometry(ink, blobs)
+        odds = float(self.log_odds(model_input, values)[0])
+        if not self.refuses(odds, values):
+            return Verdict(True, None, odds)
+        return Verdict(False, reason(values), odds)
+
+    def refuses(self, odds: float, values: np.ndarray) -> bool:
+        """Whether log-odds `odds` of ink of `geometry` `values` say it is not a digit."""
+        return odds < (self.tap_threshold if reason(values) in (TAP, DOTS) else self.threshold)
 
 
 @functools.cache

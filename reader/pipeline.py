@@ -7,7 +7,7 @@ number), so they cannot drift apart.
 """
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from reader import explain, not_digit
 from reader.errors import InputError
 from reader.images import load_image
 from reader.model import DigitModel
-from reader.numbers import best_path, doubt, segment, whole_digit
+from reader.numbers import best_path, doubt, not_digits, segment, whole_digit
 from reader.numbers.candidates import CandidateReadings
 from reader.numbers.reread import settle
 from reader.preprocess import INK_THRESHOLD, ink_blobs, ink_map, to_mnist
@@ -64,6 +64,7 @@ class NumberReading:
     digits: list[NumberDigit]        # left to right; empty when the picture holds no digit
     ink: np.ndarray                  # the ink map that was read (the boxes are in its pixels)
     milliseconds: float              # for the whole number: one model call reads all its digits
+    not_digits: list[tuple[int, int, int, int]] = field(default_factory=list)  # boxes of ink left out: not a digit
 
     @property
     def boxes(self) -> list[tuple[int, int, int, int]]:
@@ -108,19 +109,20 @@ def read_digit(model: DigitModel, source, heatmap: bool = True) -> DigitReading 
     if parts is None:
         return None
     ink, mnist, probabilities, blobs = parts
-    verdict = not_digit.shipped().verdict(ink, mnist, probabilities, blobs)
+    verdict = not_digit.shipped().verdict(ink, mnist, blobs)
     return _reading(model, mnist, probabilities, heatmap, started, verdict)
 
 
 def read_digit_by_each(models: dict[str, DigitModel], source) -> dict[str, DigitReading] | None:
     """One picture read by several models, for comparing them: the same ink map and, for models
     that share an input contract, the same 28×28 input; each model's own probabilities, "not sure"
-    threshold and not-digit verdict (no heatmaps). None for an empty canvas or no ink."""
+    threshold; one not-digit verdict per input (no heatmaps). None for an empty canvas or no ink."""
     if source is None:
         return None
     ink = ink_map(load_image(source))
     blobs = ink_blobs(ink)
     inputs: dict[tuple, np.ndarray | None] = {}
+    verdicts: dict[tuple, not_digit.Verdict] = {}
     readings = {}
     for key, model in models.items():
         started = time.perf_counter()
@@ -131,8 +133,9 @@ def read_digit_by_each(models: dict[str, DigitModel], source) -> dict[str, Digit
         if mnist is None:
             return None
         probabilities = model.probabilities(mnist[None])[0]
-        verdict = not_digit.shipped().verdict(ink, mnist, probabilities, blobs)
-        readings[key] = _reading(model, mnist, probabilities, False, started, verdict)
+        if contract not in verdicts:
+            verdicts[contract] = not_digit.shipped().verdict(ink, mnist, blobs)
+        readings[key] = _reading(model, mnist, probabilities, False, started, verdicts[contract])
     return readings
 
 
@@ -145,7 +148,9 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     (`candidates`); choose the digits as the best path (`best_path`, with the `whole_digit` check);
     when that path doubts a digit on a blob wide enough to be two (`doubted`), over-segment again
     with bent cuts, read and choose again, and keep the path that scores higher; re-read the
-    chosen digits read unsurely from the full-size ink and settle the path (`reread`). Raises
+    chosen digits read unsurely from the full-size ink and settle the path (`reread`); leave out
+    the chosen "digits" that are not digits at all, a doodle or a mark beside the number
+    (`not_digits`). Raises
     `InputError` for more than `max_digits` digits.
     """
     started = time.perf_counter()
@@ -168,12 +173,15 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     path, chosen_inputs, probabilities = settle(model, ink, graph, inputs, probabilities, check,
                                                 choice.path)               # re-read the doubtful, settle
     at_most(max_digits, path)
+    not_digit_groups = not_digits.refused(model, graph, path, chosen_inputs)  # a doodle or mark beside it
+    left_out = {position for group in not_digit_groups for position in group}
     digits = [NumberDigit.of(model, model_input, probabilities[index], box=graph.candidates[index].box)
-              for index, model_input in zip(path, chosen_inputs)]
+              for position, (index, model_input) in enumerate(zip(path, chosen_inputs)) if position not in left_out]
     guess_below = doubt.doubtful_below(model)
     for digit in digits:  # the doubt mark: chosen on validation numbers, not the model's own threshold
         digit.sure = digit.confidence >= guess_below
-    return NumberReading("".join(d.label for d in digits), digits, graph.ink, (time.perf_counter() - started) * 1000)
+    return NumberReading("".join(d.label for d in digits), digits, graph.ink, (time.perf_counter() - started) * 1000,
+                         [not_digits.joint_box([graph.candidates[path[p]] for p in group]) for group in not_digit_groups])
 
 
 def at_most(max_digits: int, path: list[int]) -> None:

@@ -100,23 +100,78 @@ def taps(rng: np.random.Generator) -> Image.Image:
     return picture
 
 
-def doodle(rng: np.random.Generator) -> Image.Image:
-    """A random scribble: one or two strokes whose heading wanders."""
+DOODLES = ("wander", "zigzag", "spiral", "loops", "hatching")
+
+
+def doodle(rng: np.random.Generator, which: str | None = None) -> Image.Image:
+    """A random scribble (`DOODLES`): strokes whose heading wanders, a zigzag, a spiral of two or
+    more turns, a chain of cursive loops, or back-and-forth hatching."""
+    which = which or DOODLES[rng.integers(len(DOODLES))]
     picture, draw = blank()
     width = pen(rng)
-    for _ in range(rng.integers(1, 3)):
-        x, y = rng.uniform(100, SIDE - 100, 2)
-        heading, step = rng.uniform(0, 2 * math.pi), rng.uniform(8, 18)
-        turn = rng.normal(0, 0.35)
-        points = [(x, y)]
-        for _ in range(rng.integers(20, 70)):
-            turn = 0.8 * turn + rng.normal(0, 0.18)
-            heading += turn
-            x = float(np.clip(x + step * math.cos(heading), 20, SIDE - 20))
-            y = float(np.clip(y + step * math.sin(heading), 20, SIDE - 20))
-            points.append((x, y))
-        stroke(draw, points, width)
+    if which == "wander":
+        for _ in range(rng.integers(1, 3)):
+            stroke(draw, wander(rng), width)
+    elif which == "zigzag":
+        x, y = rng.uniform(60, 160), rng.uniform(80, SIDE - 80)
+        points, up = [(x, y)], rng.random() < 0.5
+        for _ in range(rng.integers(5, 11)):
+            x += rng.uniform(20, 45)
+            y = float(np.clip(y + (-1 if up else 1) * rng.uniform(60, 160), 20, SIDE - 20))
+            up = not up
+            points.append((min(x, SIDE - 20), y))
+        stroke(draw, turned(points, rng), width)
+    elif which == "spiral":
+        cx, cy = rng.uniform(150, SIDE - 150, 2)
+        turns, radius = rng.uniform(2, 3.5), rng.uniform(90, 150)
+        start = rng.uniform(0, 2 * math.pi)
+        t = np.linspace(0, 1, 160)
+        angle = start + (1 if rng.random() < 0.5 else -1) * 2 * math.pi * turns * t
+        r = radius * (0.08 + 0.92 * t)
+        stroke(draw, list(zip(cx + r * np.cos(angle), cy + r * np.sin(angle) * rng.uniform(0.7, 1))), width)
+    elif which == "loops":
+        loops = int(rng.integers(3, 7))
+        size = rng.uniform(30, min(55, (SIDE - 80) / (loops * 1.1 + 1)))
+        x0, y0 = rng.uniform(30, SIDE - 30 - loops * size * 1.1), rng.uniform(120, SIDE - 120)
+        t = np.linspace(0, loops * 2 * math.pi, 60 * loops)
+        xs = x0 + size * (t / (2 * math.pi)) * 1.1 - size * 0.5 * np.sin(t)
+        ys = y0 - size * 0.8 * (1 - np.cos(t)) / 2 * rng.uniform(1, 2)
+        stroke(draw, turned(list(zip(xs, ys)), rng), width)
+    elif which == "hatching":
+        x, y = rng.uniform(60, 160), rng.uniform(60, 160)
+        span, lines = rng.uniform(120, 240), int(rng.integers(5, 12))
+        step = rng.uniform(14, 30)
+        points = []
+        for k in range(lines):
+            points += [(x + k * step, y + rng.normal(0, 8)), (x + k * step + rng.normal(0, 10), y + span + rng.normal(0, 8))][::1 if k % 2 == 0 else -1]
+        stroke(draw, turned(points, rng, spread=45), width)
+    else:
+        raise ValueError(f"unknown doodle {which!r}; the doodles are {DOODLES}")
     return picture
+
+
+def wander(rng: np.random.Generator) -> list[tuple[float, float]]:
+    """The points of one stroke whose heading wanders."""
+    x, y = rng.uniform(100, SIDE - 100, 2)
+    heading, step = rng.uniform(0, 2 * math.pi), rng.uniform(8, 18)
+    turn = rng.normal(0, 0.35)
+    points = [(x, y)]
+    for _ in range(rng.integers(20, 70)):
+        turn = 0.8 * turn + rng.normal(0, 0.18)
+        heading += turn
+        x = float(np.clip(x + step * math.cos(heading), 20, SIDE - 20))
+        y = float(np.clip(y + step * math.sin(heading), 20, SIDE - 20))
+        points.append((x, y))
+    return points
+
+
+def turned(points, rng: np.random.Generator, spread: float = 25) -> list[tuple[float, float]]:
+    """`points` turned about the canvas centre by up to ±`spread` degrees, kept on the canvas."""
+    angle = math.radians(rng.uniform(-spread, spread))
+    c, s = math.cos(angle), math.sin(angle)
+    middle = SIDE / 2
+    return [(float(np.clip(middle + (x - middle) * c - (y - middle) * s, 15, SIDE - 15)),
+             float(np.clip(middle + (x - middle) * s + (y - middle) * c, 15, SIDE - 15))) for x, y in points]
 
 
 def mark(rng: np.random.Generator, which: str | None = None) -> Image.Image:
@@ -266,3 +321,28 @@ def canvas_digit(digit: np.ndarray, rng: np.random.Generator, style: str = "canv
 def font_digit(digit: int, rng: np.random.Generator, files: list[str]) -> Image.Image:
     """A printed digit in a font of `files` (or PIL's own), as `letter` draws letters."""
     return letter(rng, files, which=str(digit))
+
+
+# --- a number with a non-digit beside it ----------------------------------------------------------
+
+def beside_number(kind: str, rng: np.random.Generator, images: np.ndarray, labels: np.ndarray,
+                  digits: int = 4) -> tuple[str, Image.Image]:
+    """(the number's text, its picture): `digits` real MNIST digits written side by side at one
+    height (tests.written_numbers.lay_out), and a non-digit of `kind` (doodles, marks or letters)
+    at about that height, left or right of them, a normal to wide gap apart."""
+    from tests.written_numbers import enlarged, lay_out
+    height = float(rng.uniform(50, 100))
+    chosen = rng.integers(len(images), size=digits)
+    inks = [enlarged(images[i], height) for i in chosen]
+    made = non_digit(kind, rng, fonts(EVALUATION), images, labels)
+    ink = 1 - np.asarray(made.convert("L"), np.float32) / 255
+    ink = ink[np.ix_((ink > 0.1).any(1), (ink > 0.1).any(0))]
+    scale = height * rng.uniform(0.8, 1.1) / ink.shape[0]
+    scale = min(scale, 1.4 * height / ink.shape[1])
+    size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
+    ink = np.asarray(Image.fromarray(np.uint8(ink * 255)).resize(size, Image.Resampling.LANCZOS), np.float32) / 255
+    where = 0 if rng.random() < 0.5 else len(inks)
+    inks.insert(where, ink)
+    gaps = [int(rng.uniform(0.15, 0.6) * height) for _ in range(len(inks) - 1)]
+    picture, _ = lay_out(inks, gaps, margin=int(0.4 * height))
+    return "".join(str(labels[i]) for i in chosen), picture

@@ -48,13 +48,23 @@ def test_a_single_dot_is_not_a_digit_but_a_tap(model):
     assert reading.not_digit_reason == "too small to be a digit: a tap or a dot"
 
 
-def test_a_scribble_is_refused_by_the_check_but_not_yet_called_not_a_digit(model):
-    """The check's refusals other than taps are measured, not applied (they also refused 3% of drawn
-    digits): a scribble keeps LeNet's own reading, and the refusal is there for the benchmarks."""
+def test_a_scribble_is_not_a_digit_and_the_reason_says_so(model):
     reading = read_digit(model, scribble(), heatmap=False)
-    assert reading.digit is True and reading.not_digit_reason is None
-    verdict = not_digit.shipped().verdict(*digit_parts(model, scribble()))
-    assert verdict.digit is True and verdict.refusal == "does not look like any digit"
+    assert reading.digit is False and reading.sure is False
+    assert reading.not_digit_reason == "does not look like any digit"
+    assert reading.label in "0123456789"        # LeNet's closest reading is still there for the curious
+
+
+@pytest.mark.parametrize("kind", ["doodles", "marks", "letters"])
+def test_held_apart_doodles_marks_and_letters_are_not_claimed_as_digits(model, kind):
+    """Made with the EVALUATION seed and PIL's own font (the check was trained on the TUNING seed
+    and the DejaVu fonts): at most 2 of 20 get a sure digit (benchmarks/not_digit.py measures 300)."""
+    rng = np.random.default_rng([non_digits.EVALUATION.seed, non_digits.KINDS.index(kind)])
+    readings = [read_digit(model, non_digits.non_digit(kind, rng, NO_FONTS, None, None), heatmap=False)
+                for _ in range(20)]
+    claimed = [r.label for r in readings if r.sure]
+    assert len(claimed) <= 2, claimed
+    assert all(r.not_digit_reason for r in readings if not r.digit)
 
 
 def test_stray_taps_are_all_not_a_digit(model):
@@ -76,7 +86,7 @@ def test_real_test_digits_of_every_class_are_not_refused(model, mnist):
 
 def test_digits_drawn_on_the_canvas_and_printed_are_not_refused(model, mnist):
     """Each class drawn black on white and printed (PIL's own font) is read; of those drawn thin or
-    on grey paper (broken strokes, noise) at most 3 of 40 are refused (measured: 5.3% and 1.3%)."""
+    on grey paper (broken strokes, noise) at most 1 of 40 is refused."""
     _, (images, labels) = mnist
     rng = np.random.default_rng(11)
     harder = []
@@ -90,7 +100,7 @@ def test_digits_drawn_on_the_canvas_and_printed_are_not_refused(model, mnist):
         assert printed.digit, (digit, printed.not_digit_reason)   # (LeNet reads this font's 1 as a 7: not refused)
         harder += [read_digit(model, non_digits.canvas_digit(images[i], rng, style), heatmap=False)
                    for i, style in zip(indices[2:], ("thin", "paper") * 2)]
-    assert all(r.digit for r in harder), [r.not_digit_reason for r in harder]  # only taps are refused
+    assert sum(not r.digit for r in harder) <= 1, [r.not_digit_reason for r in harder]
 
 
 def test_the_cli_says_not_a_digit_and_why(tmp_path):
@@ -115,14 +125,22 @@ def test_the_page_verdict_says_not_a_digit(model):
     assert "Not a digit" in text and "Too small to be a digit: a tap or a dot." in text and "It's" not in text
 
 
-def test_a_missing_or_foreign_weights_file_says_how_to_make_it(tmp_path):
+def test_a_missing_corrupt_or_foreign_check_file_says_how_to_make_it(tmp_path):
     with pytest.raises(RuntimeError, match="fit_not_digit.py makes it"):
-        not_digit.NotDigitCheck(tmp_path / "absent.json")
-    saved = json.loads(not_digit.WEIGHTS_FILE.read_text())
-    saved["pool"] = 4
-    (tmp_path / "other.json").write_text(json.dumps(saved))
-    with pytest.raises(RuntimeError, match="other features"):
-        not_digit.NotDigitCheck(tmp_path / "other.json")
+        not_digit.NotDigitCheck(tmp_path / "absent.onnx")
+    (tmp_path / "corrupt.onnx").write_bytes(not_digit.WEIGHTS_FILE.read_bytes()[:500])
+    with pytest.raises(RuntimeError, match="fit_not_digit.py makes it"):
+        not_digit.NotDigitCheck(tmp_path / "corrupt.onnx")
+    with pytest.raises(RuntimeError, match="other inputs"):   # LeNet itself: one input, no threshold
+        not_digit.NotDigitCheck(choose_model(None).path)
+
+
+def test_the_check_is_the_same_for_every_model(model):
+    """One verdict per picture, whichever model reads it (the Compare tab shows the same verdict)."""
+    from reader.pipeline import read_digit_by_each
+    fast = DigitModel(choose_model("fast").path, "cpu")
+    readings = read_digit_by_each({"served": model, "fast": fast}, scribble())
+    assert [r.digit for r in readings.values()] == [False, False]
 
 
 def test_the_geometry_tells_a_dot_from_a_stroke():
@@ -134,3 +152,30 @@ def test_the_geometry_tells_a_dot_from_a_stroke():
     assert blobs == 1 and log_length < np.log(not_digit.DOT_LENGTH) and log_elongation < 1
     blobs, log_length, log_elongation = not_digit.geometry(line)[:3]
     assert blobs == 1 and log_length > np.log(10) and log_elongation > np.log(10)
+
+
+def test_the_number_reader_leaves_out_a_doodle_or_mark_beside_a_number(model, mnist):
+    """Numbers of 4 MNIST test digits with a held-apart doodle or mark beside them: the doodle is
+    left out (and said to be), the number read (at most 1 of 6 read otherwise: the digits are real
+    MNIST ones, which the reader alone reads 97% exactly)."""
+    from reader.pipeline import read_number
+    _, (images, labels) = mnist
+    wrong = []
+    for kind in ("doodles", "marks"):
+        rng = np.random.default_rng([non_digits.EVALUATION.seed, 11, non_digits.KINDS.index(kind)])
+        for _ in range(3):
+            text, picture = non_digits.beside_number(kind, rng, images, labels)
+            reading = read_number(model, picture)
+            if reading.text != text or len(reading.not_digits) != 1:
+                wrong.append((kind, text, reading.text, reading.not_digits))
+    assert len(wrong) <= 1, wrong
+
+
+def test_the_number_reader_keeps_every_digit_of_plain_numbers(model, mnist):
+    """The check leaves out none of the digits of written numbers (MNIST test digits, no doodle)."""
+    from reader.pipeline import read_number
+    from tests.written_numbers import hard_numbers
+    _, (images, labels) = mnist
+    for number in hard_numbers(images, labels, 12, seed=4):
+        reading = read_number(model, number.image)
+        assert reading.not_digits == [], (number.text, reading.text)

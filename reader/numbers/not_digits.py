@@ -1,0 +1,78 @@
+"""Which of a number's chosen digits are not digits at all: a doodle, a mark or a letter beside it.
+
+The best path reads every blob it keeps as a digit or two; a scribble written beside "2026" would
+come out as one or more extra digits. The single-digit reader's not-digit check
+(`reader.not_digit`) is asked about the chosen digits, grouped by the blobs they share (a blob the
+path cut in two is one group), each seen alone on a square around it (a digit fills about `FILL`
+of the canvas the check was trained on):
+
+- a group of one uncut digit is left out when the check refuses it;
+- a group the path cut into several digits is left out when the check refuses the whole of it
+  *and* at least one of its digits: two real digits that touch are refused together (a pair is
+  not one digit) but not one by one.
+"""
+
+import numpy as np
+
+from reader import not_digit
+from reader.model import DigitModel
+from reader.numbers import segment
+from reader.preprocess import to_mnist
+
+FILL = 0.6                    # a chosen digit's longer side against the square it is measured on
+
+
+def refused(model: DigitModel, graph: segment.Oversegmentation, path: list[int],
+            chosen_inputs: np.ndarray) -> list[list[int]]:
+    """The chosen digits to leave out, not digits: lists of positions on `path` (0 = leftmost),
+    one list per group of blobs (a doodle the path read as two digits is one list)."""
+    check = not_digit.shipped()
+    groups: list[tuple[set[int], list[int]]] = []       # (blobs, positions), left to right
+    for position, index in enumerate(path):
+        candidate = graph.candidates[index]
+        blobs = {piece.blob for piece in graph.pieces[candidate.start:candidate.stop]}
+        if groups and groups[-1][0] & blobs:
+            groups[-1][0].update(blobs)
+            groups[-1][1].append(position)
+        else:
+            groups.append((blobs, [position]))
+    left_out = []
+    for _, positions in groups:
+        candidates = [graph.candidates[path[position]] for position in positions]
+        shapes = np.stack([not_digit.geometry(on_square(c.ink)) for c in candidates])
+        alone = [check.refuses(odds, shape) for odds, shape in zip(check.log_odds(chosen_inputs[positions], shapes), shapes)]
+        if len(positions) == 1:
+            if alone[0]:
+                left_out.append(positions)
+            continue
+        whole = joined(candidates)
+        model_input = to_mnist(whole, model.contract.image_size, model.contract.digit_box)
+        if model_input is not None and any(alone):
+            shape = not_digit.geometry(on_square(whole))
+            if check.refuses(check.log_odds(model_input, shape)[0], shape):
+                left_out.append(positions)
+    return left_out
+
+
+def on_square(ink: np.ndarray) -> np.ndarray:
+    """`ink` in the middle of a square it fills `FILL` of (the longer way)."""
+    side = int(np.ceil(max(ink.shape) / FILL))
+    square = np.zeros((side, side), np.float32)
+    top, left = (side - ink.shape[0]) // 2, (side - ink.shape[1]) // 2
+    square[top:top + ink.shape[0], left:left + ink.shape[1]] = ink
+    return square
+
+
+def joint_box(candidates: list[segment.Candidate]) -> tuple[int, int, int, int]:
+    return (min(c.box[0] for c in candidates), min(c.box[1] for c in candidates),
+            max(c.box[2] for c in candidates), max(c.box[3] for c in candidates))
+
+
+def joined(candidates: list[segment.Candidate]) -> np.ndarray:
+    """The ink of `candidates` together, in their joint box."""
+    x0, y0, x1, y1 = joint_box(candidates)
+    ink = np.zeros((y1 - y0, x1 - x0), np.float32)
+    for c in candidates:
+        region = ink[c.box[1] - y0:c.box[3] - y0, c.box[0] - x0:c.box[2] - x0]
+        np.maximum(region, c.ink, out=region)
+    return ink
