@@ -9,6 +9,7 @@ what it was never fitted or tuned on.
   share refused, the accuracy of those accepted and of all.
 - MNIST test digits drawn on the canvas (opaque, thin, paper) and printed digits in the
   evaluation fonts: the share refused and the accuracy of those accepted.
+- Other writers' coarse digits: scikit-learn's 8×8 digits enlarged (refused, read right).
 - Numbers of 4 MNIST test digits with a held-apart doodle, mark or letter beside them: the share
   the Number reader reads exactly (the non-digit left out).
 - All of it for each model of `--models` side by side (the check is the same for every model;
@@ -16,6 +17,7 @@ what it was never fitted or tuned on.
 
     python benchmarks/not_digit.py                 # ~15 min on 2 cores (robust and fast)
     python benchmarks/not_digit.py --quick         # 2,000 MNIST digits, 40 of each kind, 20 numbers
+    python benchmarks/not_digit.py --number-margin # how the Number reader's margin was chosen (~2 min)
 """
 
 import argparse
@@ -100,6 +102,25 @@ def timing(model: DigitModel, pictures) -> dict:
             "pictures": len(pictures)}
 
 
+def other_writers(model: DigitModel) -> dict:
+    """Coarse digits by other writers: scikit-learn's 1,797 8×8 digits (43 people, UCI's optdigits
+    test part; measured only, never trained on), dark on white, enlarged 8× with blocky edges: the
+    share refused, the share read right (sure or not) and read right surely."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    refused = right = sure_right = 0
+    for image, label in zip(digits.images, digits.target):
+        picture = Image.fromarray(np.uint8(255 - image * 255 / 16)).resize((64, 64), Image.Resampling.NEAREST)
+        reading = read_digit(model, picture, heatmap=False)
+        refused += not reading.digit
+        right += reading.label == str(label)
+        sure_right += reading.sure and reading.label == str(label)
+    count = len(digits.target)
+    return {"set": "scikit-learn digits, 8x8 enlarged to 64x64 (nearest)", "pictures": count,
+            "refused": refused / count, "right": right / count, "sure_and_right": sure_right / count}
+
+
 def numbers_beside(model: DigitModel, images, labels, count: int) -> list[dict]:
     """Numbers of 4 MNIST test digits with a held-apart doodle, mark or letter beside them
     (`tests.non_digits.beside_number`): the share read exactly (the non-digit left out)."""
@@ -154,12 +175,41 @@ def measure(model: DigitModel, made, images, labels, args) -> dict:
         print(f"  {row['set']:8} refused {row['refused']:6.1%}  not sure {row['not_sure']:6.1%}  "
               f"sure and right {row['sure_and_right_of_all']:6.1%} (LeNet alone: {row['sure_and_right_before']:6.1%})")
 
+    writers = other_writers(model)
+    print(f"\nother writers ({writers['pictures']} scikit-learn 8x8 digits, enlarged): refused {writers['refused']:.2%}, "
+          f"read right {writers['right']:.2%} (surely {writers['sure_and_right']:.2%})")
+
     print(f"\nnumbers of 4 MNIST test digits with a non-digit beside them ({args.numbers} per kind)")
     beside = numbers_beside(model, images, labels, args.numbers)
     for row in beside:
         print(f"  {row['kind']:8} read exactly (the {row['kind'][:-1]} left out) {row['read_exactly']:6.1%}")
     return {"non_digits": kinds, "taps_doodles_marks_letters": overall, "mnist": mnist, "drawn_digits": drawn_rows,
-            "numbers_beside": beside}
+            "other_writers": writers, "numbers_beside": beside}
+
+
+def number_margin(model: DigitModel, images, labels) -> dict:
+    """How `reader.numbers.not_digits.MARGIN` was chosen, on the tuning pool: for 600 hard numbers,
+    600 touching pairs and 60 numbers with a doodle, mark or letter beside them (MNIST test digits
+    0–4,999, the tuning seed), the groups of chosen digits left out at the check's own threshold
+    and with the margin."""
+    from reader.numbers import not_digits
+    from tests.written_numbers import TUNING, hard_numbers, touching_pairs
+    sets = {"hard numbers": hard_numbers(images, labels, 600, seed=5, pool=TUNING),
+            "touching pairs": touching_pairs(images, labels, 600, seed=6, pool=TUNING)}
+    for kind in ("doodles", "marks", "letters"):
+        rng = np.random.default_rng([non_digits.TUNING.seed, 7, non_digits.KINDS.index(kind)])
+        sets[f"{kind} beside"] = [non_digits.beside_number(kind, rng, images[:5000], labels[:5000],
+                                                           split=non_digits.TUNING)[1] for _ in range(60)]
+    rows, margin = {}, not_digits.MARGIN
+    for name, made in sets.items():
+        counts = []
+        for value in (0.0, margin):
+            not_digits.MARGIN = value
+            counts.append(sum(len(read_number(model, getattr(item, "image", item)).not_digits) for item in made))
+        not_digits.MARGIN = margin
+        rows[name] = {"numbers": len(made), "left_out_at_threshold": counts[0], "left_out_with_margin": counts[1]}
+        print(f"  {name:16} {len(made):5} numbers: groups left out {counts[0]} at the threshold, {counts[1]} with the margin")
+    return {"margin": margin, "sets": rows}
 
 
 def main(argv=None) -> int:
@@ -170,6 +220,8 @@ def main(argv=None) -> int:
     parser.add_argument("--mnist", type=int, default=10_000, help="MNIST test digits as 28x28 pictures")
     parser.add_argument("--drawn", type=int, default=150, help="MNIST test digits drawn per canvas style")
     parser.add_argument("--numbers", type=int, default=50, help="numbers with a non-digit beside them, per kind")
+    parser.add_argument("--number-margin", action="store_true",
+                        help="only: how the Number reader's margin was chosen, on the tuning pool")
     parser.add_argument("--out", type=Path, default=RESULTS / "not_digit.json")
     args = parser.parse_args(argv)
     if args.quick:
@@ -177,6 +229,10 @@ def main(argv=None) -> int:
     from lenet.data import load_mnist
     _, (images, labels) = load_mnist()
     started = time.perf_counter()
+    if args.number_margin:
+        print("the Number reader's margin, on the tuning pool (served model)")
+        write_json(RESULTS / "not_digit_number_margin.json", number_margin(DigitModel(named_model(args.models[0]), "cpu"), images, labels))
+        return 0
     print(f"held-apart non-digits ({args.per_kind} per kind, seed {non_digits.EVALUATION.seed}, "
           f"fonts: {len(non_digits.fonts(non_digits.EVALUATION))} Liberation files + PIL's own)")
     made = non_digits.non_digits(non_digits.EVALUATION, args.per_kind, images, labels)

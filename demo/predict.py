@@ -9,7 +9,7 @@ digit (reader.not_digit: a tap, a scribble, a mark, a letter) label null, digit 
 message "not a digit: <reason>", not_digit_reason, and LeNet's closest reading as model_label with
 its confidence and probabilities; for --number {file, number (the best guess), doubtful (positions
 of the digits shown as guesses, reader.numbers.doubt), milliseconds, digits: [{label, confidence,
-sure, box}]}; when no ink is found the label or number is null with a message; a file
+sure, box}], not_digits: [boxes of ink left out as not a digit: a doodle or mark beside it]}; when no ink is found the label or number is null with a message; a file
 that cannot be read gives {file, error}. --inside writes the Inside LeNet pictures (input, conv1,
 conv1_filters, pool1, conv2, pool2, fc1 as PNG) and summary.json per file into --out/<name>/
 (default ./inside-<name>/) and reports {file, inside, label, files}. Exit status 1 if any file could
@@ -36,12 +36,15 @@ def answer(model: DigitModel, path: str, number: bool) -> dict:
         reading = pipeline.read_number(model, path)
         if reading is None:
             return {"file": path, "number": None, "message": "no ink found"}
+        left_out = [list(box) for box in reading.not_digits]
         if not reading.digits:
-            return {"file": path, "number": None, "message": "no digit found (only specks or dots)"}
+            return {"file": path, "number": None, "not_digits": left_out,
+                    "message": "no digit found (" + ("what is written does not look like digits)" if left_out
+                                                     else "only specks or dots)")}
         return {"file": path, "number": reading.text, "doubtful": reading.doubtful,
                 "milliseconds": round(reading.milliseconds, 2),
                 "digits": [{"label": d.label, "confidence": round(d.confidence, 4), "sure": d.sure, "box": list(box)}
-                           for d, box in zip(reading.digits, reading.boxes)]}
+                           for d, box in zip(reading.digits, reading.boxes)], "not_digits": left_out}
     reading = pipeline.read_digit(model, path, heatmap=False)
     if reading is None:
         return {"file": path, "label": None, "message": "no ink found"}
@@ -80,7 +83,9 @@ def as_text(result: dict) -> str:
     if "number" in result:
         digits = " ".join(f"{d['label']}{'' if d['sure'] else '?'}({d['confidence']:.0%})" for d in result["digits"])
         guesses = "  (? = a guess)" if result["doubtful"] else ""
-        return f"{result['file']}: {result['number']}  [{digits}]{guesses}"
+        left_out = len(result["not_digits"])
+        left_out = f"  ({left_out} mark{'s' if left_out > 1 else ''} left out: not a digit)" if left_out else ""
+        return f"{result['file']}: {result['number']}  [{digits}]{guesses}{left_out}"
     unsure = "" if result["sure"] else "  (not sure)"
     return f"{result['file']}: {result['label']}  {result['confidence']:.2%}{unsure}"
 

@@ -1,12 +1,12 @@
 """Generated non-digits (and drawn digits) on a 400×400 canvas, as the page's sketchpad sends them.
 
 Black strokes on an opaque white RGBA canvas, pens 12–24 px wide (the sketchpad's 12 px at 280 px
-is 17 px at 400). Kinds of non-digit: one to three stray `taps`, random `doodles` (scribbles),
+is 17 px at 400). Kinds of non-digit: one to three stray `taps`, random `doodles` (`DOODLES`),
 `marks` (+, ×, #, *, outlines of a square or a triangle, a crossed circle), `letters` that do not
 look like digits (from the fonts given, else PIL's built-in scalable font), `parts` of real MNIST
 digits (a half or a third) and `pairs` of MNIST digits side by side. Drawn digits: real MNIST
 digits enlarged onto the canvas (`canvas_digit`: opaque, thin or paper style) and digits in fonts
-(`font_digit`).
+(`font_digit`). A number of real MNIST digits with a non-digit beside it: `beside_number`.
 
 `benchmarks/fit_not_digit.py` tunes on one seed, fonts and MNIST's training digits;
 `benchmarks/not_digit.py` and the tests measure on other seeds, other fonts and MNIST's test
@@ -326,15 +326,15 @@ def font_digit(digit: int, rng: np.random.Generator, files: list[str]) -> Image.
 # --- a number with a non-digit beside it ----------------------------------------------------------
 
 def beside_number(kind: str, rng: np.random.Generator, images: np.ndarray, labels: np.ndarray,
-                  digits: int = 4) -> tuple[str, Image.Image]:
+                  digits: int = 4, split: Split = EVALUATION) -> tuple[str, Image.Image]:
     """(the number's text, its picture): `digits` real MNIST digits written side by side at one
     height (tests.written_numbers.lay_out), and a non-digit of `kind` (doodles, marks or letters)
-    at about that height, left or right of them, a normal to wide gap apart."""
+    at about that height, left or right of them, a normal to wide gap apart (letters in `split`'s fonts)."""
     from tests.written_numbers import enlarged, lay_out
     height = float(rng.uniform(50, 100))
     chosen = rng.integers(len(images), size=digits)
     inks = [enlarged(images[i], height) for i in chosen]
-    made = non_digit(kind, rng, fonts(EVALUATION), images, labels)
+    made = non_digit(kind, rng, fonts(split), images, labels)
     ink = 1 - np.asarray(made.convert("L"), np.float32) / 255
     ink = ink[np.ix_((ink > 0.1).any(1), (ink > 0.1).any(0))]
     scale = height * rng.uniform(0.8, 1.1) / ink.shape[0]

@@ -119,6 +119,21 @@ def test_the_cli_says_not_a_digit_and_why(tmp_path):
     assert done.stdout.strip() == f"{dot}: not a digit: too small to be a digit: a tap or a dot"
 
 
+def test_the_cli_leaves_a_mark_out_of_a_number_and_says_so(tmp_path, mnist):
+    _, (images, labels) = mnist
+    rng = np.random.default_rng([non_digits.EVALUATION.seed, 11, non_digits.KINDS.index("marks")])
+    text, picture = non_digits.beside_number("marks", rng, images, labels)
+    path = tmp_path / "number.png"
+    picture.save(path)
+    done = subprocess.run([sys.executable, "-m", "demo.predict", "--number", "--json", str(path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    answer, = json.loads(done.stdout)
+    assert done.returncode == 0 and answer["number"] == text and len(answer["not_digits"]) == 1, answer
+    done = subprocess.run([sys.executable, "-m", "demo.predict", "--number", str(path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip().endswith("(1 mark left out: not a digit)"), done.stdout
+
+
 def test_the_page_verdict_says_not_a_digit(model):
     from demo.ui import verdict
     text = verdict(read_digit(model, one_dot(), heatmap=False))
@@ -156,19 +171,19 @@ def test_the_geometry_tells_a_dot_from_a_stroke():
 
 def test_the_number_reader_leaves_out_a_doodle_or_mark_beside_a_number(model, mnist):
     """Numbers of 4 MNIST test digits with a held-apart doodle or mark beside them: the doodle is
-    left out (and said to be), the number read (at most 1 of 6 read otherwise: the digits are real
-    MNIST ones, which the reader alone reads 97% exactly)."""
+    left out (and said to be) and the number read, for at least 7 of 10 (benchmarks/not_digit.py:
+    84% and 82% of 50 each; without the check none is)."""
     from reader.pipeline import read_number
     _, (images, labels) = mnist
     wrong = []
     for kind in ("doodles", "marks"):
         rng = np.random.default_rng([non_digits.EVALUATION.seed, 11, non_digits.KINDS.index(kind)])
-        for _ in range(3):
+        for _ in range(5):
             text, picture = non_digits.beside_number(kind, rng, images, labels)
             reading = read_number(model, picture)
             if reading.text != text or len(reading.not_digits) != 1:
                 wrong.append((kind, text, reading.text, reading.not_digits))
-    assert len(wrong) <= 1, wrong
+    assert len(wrong) <= 3, wrong
 
 
 def test_the_number_reader_keeps_every_digit_of_plain_numbers(model, mnist):
@@ -179,3 +194,20 @@ def test_the_number_reader_keeps_every_digit_of_plain_numbers(model, mnist):
     for number in hard_numbers(images, labels, 12, seed=4):
         reading = read_number(model, number.image)
         assert reading.not_digits == [], (number.text, reading.text)
+
+
+def test_the_number_picture_boxes_a_left_out_doodle_in_grey(model, mnist):
+    from demo import number_view
+    from reader.pipeline import read_number
+    _, (images, labels) = mnist
+    rng = np.random.default_rng([non_digits.EVALUATION.seed, 11, non_digits.KINDS.index("marks")])
+    text, picture = non_digits.beside_number("marks", rng, images, labels)
+    reading = read_number(model, picture)
+    assert reading.text == text and len(reading.not_digits) == 1
+    drawn = number_view.boxes_picture(reading)
+    grey = (drawn == np.array(number_view.LEFT_OUT_COLOUR)).all(axis=-1)
+    x0 = number_view.geometry(reading)[0]
+    columns = np.flatnonzero(grey.any(axis=0))
+    scale = number_view.geometry(reading)[4]
+    box = reading.not_digits[0]
+    assert grey.sum() > 100 and abs(columns.min() - (box[0] - x0) * scale) < 8   # the grey box is the mark's
