@@ -12,11 +12,11 @@ of the canvas the check was trained on):
   refused together (a pair is not one digit) but not one by one.
 
 The margin was chosen on numbers written with MNIST test digits of the tuning pool
-(`tests.written_numbers.TUNING`, 600 hard numbers and 600 touching pairs, and 60 each with a
-doodle, mark or letter beside them): at the check's own threshold it left out real digits of 3
-hard numbers and 4 pairs (and 9 pairs the path had read as one digit: wrong either way), with the
-margin none (and 5); doodles, marks and letters were left out 46, 46 and 35 times in 60 against
-50, 50 and 37.
+(`tests.written_numbers.TUNING`: 600 hard numbers, 600 touching pairs, and 60 numbers each with a
+doodle, mark or letter beside them; `python benchmarks/not_digit.py --number-margin`): at the
+check's own threshold it left out groups of real digits in 3 hard numbers and 13 pairs (some of
+them a pair the path had read as one digit: wrong either way), with the margin in none and 5;
+doodles, marks and letters were left out 41, 46 and 36 times in 60 against 47, 50 and 39.
 """
 
 import numpy as np
