@@ -15,6 +15,7 @@ SURE_COLOUR = (21, 128, 61)      # 5.0:1 on white
 UNSURE_COLOUR = (180, 83, 9)     # 5.0:1 on white
 LEFT_OUT_COLOUR = (87, 83, 78)   # 7.3:1 on white
 LEFT_OUT_LABEL = "not a digit"
+LABEL_GAP = 6                    # px between two labels in one row
 TARGET_HEIGHT = 120              # px: the ink's height in the picture (enlarged or shrunk to it)
 MIN_LABEL = 16                   # px, the smallest label font
 LABEL_SHARE = 0.045              # label font ∝ picture width: ≥ 12 px when shown 270 px wide
@@ -35,26 +36,53 @@ def geometry(reading) -> tuple[int, int, int, int, float, int]:
     return x0, y0, x1, y1, scale, label_size
 
 
+def labels(reading) -> list[tuple[tuple[int, int, int, int], tuple[int, int, int], str, float, int]]:
+    """Each box to draw, left to right: (box in the ink, colour, label, the label's left edge in the
+    picture, its row above the boxes: 0 nearest them). A label that would run into the one before it
+    in a row goes up a row (a "1" touching a "7": their labels no longer overlap)."""
+    x0, _, x1, _, scale, label_size = geometry(reading)
+    width = max(1, round((x1 - x0) * scale))
+    font = ImageFont.load_default(size=label_size)
+    boxed = [(d.box, SURE_COLOUR if d.sure else UNSURE_COLOUR, f"{d.label}{'' if d.sure else '?'} · {d.confidence:.0%}")
+             for d in reading.digits]
+    boxed += [(box, LEFT_OUT_COLOUR, LEFT_OUT_LABEL) for box in reading.not_digits]
+    placed, ends = [], []                       # ends: per row, where its last label ends
+    for box, colour, label in sorted(boxed, key=lambda item: item[0][0]):
+        length = font.getlength(label)
+        left = max(0.0, min((box[0] - x0) * scale, width - length))  # the last label stays inside
+        row = next((r for r, end in enumerate(ends) if left >= end + LABEL_GAP), len(ends))
+        if row == len(ends):
+            ends.append(left + length)
+        else:
+            ends[row] = left + length
+        placed.append((box, colour, label, left, row))
+    return placed
+
+
+def label_band(reading) -> int:
+    """The height in px of the band of labels above the boxes: one row, or more where labels meet."""
+    label_size = geometry(reading)[5]
+    rows = 1 + max((row for *_, row in labels(reading)), default=0)
+    return rows * (label_size + 4) + 4
+
+
 def boxes_picture(reading) -> np.ndarray:
     """(H, W, 3) uint8: the reading's ink, cropped to its digits, with each digit boxed and labelled
-    (the labels in a band `label_size + 8` px tall above the ink)."""
+    (the labels in a band `label_band` px tall above the ink)."""
     x0, y0, x1, y1, scale, label_size = geometry(reading)
     grey = np.rint(255 - np.clip(reading.ink[y0:y1, x0:x1], 0, 1) * 255).astype(np.uint8)
     width, height = max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))
-    margin = label_size + 8  # room for the labels above the boxes
+    margin = label_band(reading)  # room for the labels above the boxes
     page = Image.new("RGB", (width, height + margin), "white")
     resample = Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.LANCZOS
     page.paste(Image.fromarray(grey).resize((width, height), resample).convert("RGB"), (0, margin))
     draw = ImageDraw.Draw(page)
     font = ImageFont.load_default(size=label_size)
     line = max(2, round(label_size / 8))
-    boxed = [(d.box, SURE_COLOUR if d.sure else UNSURE_COLOUR, f"{d.label}{'' if d.sure else '?'} · {d.confidence:.0%}")
-             for d in reading.digits]
-    boxed += [(box, LEFT_OUT_COLOUR, LEFT_OUT_LABEL) for box in reading.not_digits]
-    for box, colour, label in sorted(boxed, key=lambda item: item[0][0]):
+    for box, colour, label, left, row in labels(reading):
         bx0, by0, bx1, by1 = ((box[0] - x0) * scale, (box[1] - y0) * scale, (box[2] - x0) * scale, (box[3] - y0) * scale)
         draw.rectangle([round(bx0) - line, round(by0) + margin - line, round(bx1), round(by1) + margin],
                        outline=colour, width=line)
-        left = min(bx0, width - draw.textlength(label, font=font))  # the last label stays inside
-        draw.text((max(0, left), max(0, by0 + margin - label_size - 4)), label, fill=colour, font=font)
+        top = by0 + margin - label_size - 4 - row * (label_size + 4)
+        draw.text((left, max(0, top)), label, fill=colour, font=font)
     return np.asarray(page)

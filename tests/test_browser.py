@@ -243,6 +243,21 @@ def test_opens_ready_to_draw_in_another_language(browser, app_server, locale):
         page.close()
 
 
+SPIRAL = [[(0.5 + 0.35 * (0.1 + 0.9 * i / 60) * math.cos(5 * math.pi * i / 60),   # 2.5 turns, growing
+            0.5 + 0.35 * (0.1 + 0.9 * i / 60) * math.sin(5 * math.pi * i / 60)) for i in range(61)]]
+CROSS_BESIDE = [[(540, 60), (640, 190)], [(640, 60), (540, 190)]]   # a × right of the "17", in canvas pixels
+
+
+def test_a_scribble_is_not_a_digit_on_the_draw_tab(page):
+    shown = draw(page, SPIRAL)
+    assert "Not a digit" in shown["status"] and "does not look like any digit" in shown["status"].lower(), shown
+
+
+def test_number_tab_leaves_out_a_cross_beside_the_number_and_boxes_it(page):
+    status = write_on_number_tab(page, ONE_TOUCHING_SEVEN + CROSS_BESIDE)["status"]
+    assert status.startswith("Read: 17") and "1 mark left out: not a digit" in status, status
+
+
 def test_number_tab_reads_a_one_touching_a_seven(page):
     """Write "17" with the 1 touching the 7 on the Number tab: read as two digits, not one."""
     status = write_on_number_tab(page, ONE_TOUCHING_SEVEN)["status"]
