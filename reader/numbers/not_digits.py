@@ -14,9 +14,9 @@ of the canvas the check was trained on):
 The margin was chosen on numbers written with MNIST test digits of the tuning pool
 (`tests.written_numbers.TUNING`: 600 hard numbers, 600 touching pairs, and 60 numbers each with a
 doodle, mark or letter beside them; `python benchmarks/not_digit.py --number-margin`): at the
-check's own threshold it left out groups of real digits in 3 hard numbers and 13 pairs (some of
-them a pair the path had read as one digit: wrong either way), with the margin in none and 5;
-doodles, marks and letters were left out 41, 46 and 36 times in 60 against 47, 50 and 39.
+check's own threshold it left out groups in 0 hard numbers and 8 pairs (some of them a pair the
+path had read as one digit: wrong either way), with the margin in 0 and 4; doodles, marks and
+letters were left out 41, 46 and 35 times in 60 against 45, 49 and 36.
 """
 
 import numpy as np
@@ -27,7 +27,7 @@ from reader.numbers import segment
 from reader.preprocess import to_mnist
 
 FILL = 0.6                    # a chosen digit's longer side against the square it is measured on
-MARGIN = 5.0                  # log-odds under the check's threshold a digit in a number must score to be left out
+MARGIN = 3.0                  # log-odds under the check's threshold a digit in a number must score to be left out
 
 
 def refused(model: DigitModel, graph: segment.Oversegmentation, path: list[int],
