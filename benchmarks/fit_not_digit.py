@@ -37,8 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lenet.contract import DIGIT_BOX, IMAGE_SIZE  # noqa: E402  (the models' input contract)
 from reader import not_digit  # noqa: E402
-from reader.images import load_image  # noqa: E402
-from reader.preprocess import ink_blobs, ink_map, to_mnist  # noqa: E402
+from reader.pipeline import ink_and_input  # noqa: E402
 from tests import non_digits  # noqa: E402
 
 NEGATIVES = {"taps": 3000, "doodles": 8000, "marks": 5000, "letters": 4000, "pairs": 3000}
@@ -60,11 +59,10 @@ def _start_worker() -> None:
 
 def check_inputs(picture) -> tuple[np.ndarray, np.ndarray] | None:
     """(28×28 model input, geometry) of a picture, as a reading computes them; None with no ink."""
-    ink = ink_map(load_image(picture))
-    blobs = ink_blobs(ink)
-    model_input = to_mnist(ink, IMAGE_SIZE, DIGIT_BOX, blobs=blobs)
-    if model_input is None:
+    parts = ink_and_input(picture, IMAGE_SIZE, DIGIT_BOX)
+    if parts is None:
         return None
+    ink, blobs, model_input = parts
     return model_input, not_digit.geometry(ink, blobs)
 
 
@@ -271,11 +269,9 @@ def main(argv=None) -> int:
 
     import keras
     keras.utils.set_random_seed(0)
-    native = HELD_NATIVE[0]
-    drawn = DRAWN   # the first DRAWN drawn pictures are trained on, the rest held out
-    positives = {"native": slice(0, native), "distorted": slice(None), "drawn": slice(0, drawn),
+    # the first DRAWN drawn pictures are trained on, the rest held out (HELD)
+    positives = {"native": slice(0, HELD_NATIVE[0]), "distorted": slice(None), "drawn": slice(0, DRAWN),
                  "printed": slice(None), "coarse": slice(None)}
-    held = {"native": slice(native, None), "drawn": slice(drawn, None), "distorted_held": slice(None)}
     pictures, geometry, labels, weights = [], [], [], []
 
     def add(name, part, label, weight):
@@ -303,7 +299,6 @@ def main(argv=None) -> int:
     def odds(name, part=slice(None)):
         return model.predict([data[f"{name}_pictures"][part][..., None], (data[f"{name}_geometry"][part] - mean) / scale],
                              batch_size=1024, verbose=0)[:, 0]
-    held_odds = {name: odds(name, part) for name, part in held.items()}
     threshold, refused = choose_threshold(data, odds, args.reject)
     summary = {"trained_on": {"digits": {name: int(len(data[f"{name}_pictures"][part])) for name, part in positives.items()},
                               "non_digits": {name: int(len(data[f"{name}_pictures"])) for name in NEGATIVES}},
@@ -311,8 +306,9 @@ def main(argv=None) -> int:
     model.save(Path(tempfile.gettempdir()) / "not_digit.keras")
     export(model, mean, scale, max(threshold, TAP_THRESHOLD), threshold, summary, args.out)
     check = not_digit.NotDigitCheck(args.out)
-    onnx_odds = check.log_odds(data["native_pictures"][native:][..., None], data["native_geometry"][native:])
-    print(f"ONNX vs Keras on held-out MNIST: max |Δ log-odds| {np.abs(onnx_odds - held_odds['native']).max():.2e}")
+    held = HELD["native"]
+    onnx_odds = check.log_odds(data["native_pictures"][held][..., None], data["native_geometry"][held])
+    print(f"ONNX vs Keras on held-out MNIST: max |Δ log-odds| {np.abs(onnx_odds - odds('native', held)).max():.2e}")
     print(f"threshold {threshold:.3f}; held-out digits refused (of those read surely): {refused}")
     for name in NEGATIVES:
         print(f"  {name:8} refused {(odds(name) < threshold).mean():.1%} (trained on)")

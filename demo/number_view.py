@@ -59,11 +59,16 @@ def labels(reading) -> list[tuple[tuple[int, int, int, int], tuple[int, int, int
     return placed
 
 
-def label_band(reading) -> int:
-    """The height in px of the band of labels above the boxes: one row, or more where labels meet."""
-    label_size = geometry(reading)[5]
-    rows = 1 + max((row for *_, row in labels(reading)), default=0)
+def label_band(placed, label_size: int) -> int:
+    """The height in px of the band of `labels` (as placed) above the boxes: one row, or more where
+    labels meet."""
+    rows = 1 + max((row for *_, row in placed), default=0)
     return rows * (label_size + 4) + 4
+
+
+def left_out_note(count: int) -> str:
+    """How a number's reading says what it left out as not a digit ("" when nothing was)."""
+    return f"{count} mark{'s' if count > 1 else ''} left out: not a digit" if count else ""
 
 
 def boxes_picture(reading) -> np.ndarray:
@@ -72,14 +77,15 @@ def boxes_picture(reading) -> np.ndarray:
     x0, y0, x1, y1, scale, label_size = geometry(reading)
     grey = np.rint(255 - np.clip(reading.ink[y0:y1, x0:x1], 0, 1) * 255).astype(np.uint8)
     width, height = max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))
-    margin = label_band(reading)  # room for the labels above the boxes
+    placed = labels(reading)
+    margin = label_band(placed, label_size)  # room for the labels above the boxes
     page = Image.new("RGB", (width, height + margin), "white")
     resample = Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.LANCZOS
     page.paste(Image.fromarray(grey).resize((width, height), resample).convert("RGB"), (0, margin))
     draw = ImageDraw.Draw(page)
     font = ImageFont.load_default(size=label_size)
     line = max(2, round(label_size / 8))
-    for box, colour, label, left, row in labels(reading):
+    for box, colour, label, left, row in placed:
         bx0, by0, bx1, by1 = ((box[0] - x0) * scale, (box[1] - y0) * scale, (box[2] - x0) * scale, (box[3] - y0) * scale)
         draw.rectangle([round(bx0) - line, round(by0) + margin - line, round(bx1), round(by1) + margin],
                        outline=colour, width=line)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from demo import number_view
 from reader import pipeline
 from reader.errors import InputError
 from reader.inside import LayerModel, enlarge, look_inside
@@ -83,9 +84,8 @@ def as_text(result: dict) -> str:
     if "number" in result:
         digits = " ".join(f"{d['label']}{'' if d['sure'] else '?'}({d['confidence']:.0%})" for d in result["digits"])
         guesses = "  (? = a guess)" if result["doubtful"] else ""
-        left_out = len(result["not_digits"])
-        left_out = f"  ({left_out} mark{'s' if left_out > 1 else ''} left out: not a digit)" if left_out else ""
-        return f"{result['file']}: {result['number']}  [{digits}]{guesses}{left_out}"
+        left_out = number_view.left_out_note(len(result["not_digits"]))
+        return f"{result['file']}: {result['number']}  [{digits}]{guesses}{f'  ({left_out})' if left_out else ''}"
     unsure = "" if result["sure"] else "  (not sure)"
     return f"{result['file']}: {result['label']}  {result['confidence']:.2%}{unsure}"
 

@@ -89,16 +89,24 @@ def _reading(model: DigitModel, mnist: np.ndarray, probabilities: np.ndarray, he
 
 def digit_parts(model: DigitModel, source) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple] | None:
     """What reading one digit computes: the ink map, the 28×28 model input, the model's
-    probabilities and the ink's blobs (`ink_blobs`, which the not-digit check measures too: the
-    parts are `NotDigitCheck.verdict`'s arguments); None for an empty canvas or an image with no ink."""
+    probabilities and the ink's blobs (`ink_blobs`, which the not-digit check measures too);
+    None for an empty canvas or an image with no ink."""
+    parts = ink_and_input(source, model.contract.image_size, model.contract.digit_box)
+    if parts is None:
+        return None
+    ink, blobs, mnist = parts
+    return ink, mnist, model.probabilities(mnist[None])[0], blobs
+
+
+def ink_and_input(source, image_size: int, digit_box: int) -> tuple[np.ndarray, tuple, np.ndarray] | None:
+    """The ink map of `source`, its blobs (`ink_blobs`) and the model input for that contract;
+    None for an empty canvas or an image with no ink."""
     if source is None:
         return None
     ink = ink_map(load_image(source))
     blobs = ink_blobs(ink)
-    mnist = to_mnist(ink, model.contract.image_size, model.contract.digit_box, blobs=blobs)
-    if mnist is None:
-        return None
-    return ink, mnist, model.probabilities(mnist[None])[0], blobs
+    mnist = to_mnist(ink, image_size, digit_box, blobs=blobs)
+    return None if mnist is None else (ink, blobs, mnist)
 
 
 def read_digit(model: DigitModel, source, heatmap: bool = True) -> DigitReading | None:

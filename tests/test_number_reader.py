@@ -348,7 +348,8 @@ def test_the_boxes_picture_frames_each_digit_in_its_colour(model):
     picture = number_view.boxes_picture(reading)
     assert picture.ndim == 3 and picture.shape[2] == 3 and picture.dtype == np.uint8
     left, top, _, _, scale, label_size = number_view.geometry(reading)
-    margin = number_view.label_band(reading)  # the label band above the ink
+    placed = number_view.labels(reading)   # labels that would meet go up a row: none overlaps another
+    margin = number_view.label_band(placed, label_size)  # the label band above the ink
     for digit in reading.digits:
         colour = number_view.SURE_COLOUR if digit.sure else number_view.UNSURE_COLOUR
         x0, y0, x1, y1 = digit.box
@@ -356,7 +357,6 @@ def test_the_boxes_picture_frames_each_digit_in_its_colour(model):
         left_edge = picture[rows, round((x0 - left) * scale) - 1]
         assert (left_edge == colour).all(axis=1).mean() > 0.9
     assert len(reading.digits) == 2 and picture.shape[0] - margin >= 100  # cropped to the digits, enlarged
-    placed = number_view.labels(reading)   # labels that would meet go up a row: none overlaps another
     font = number_view.ImageFont.load_default(size=label_size)
     for (_, _, a, left_a, row_a), (_, _, b, left_b, row_b) in zip(placed, placed[1:]):
         assert row_a != row_b or left_b >= left_a + font.getlength(a), (a, b)
