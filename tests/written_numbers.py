@@ -18,12 +18,15 @@ drawn like the sketchpad sends them (dark on an opaque white canvas), half as tr
     numbers = hard_numbers(images, labels, 1000, seed=12)     # 2–6 digits, everything above
     pairs = touching_pairs(images, labels, 1000, seed=13)      # two digits whose inks meet or cross
     lone = lone_digits(images, labels, 1000, seed=14)          # one digit, no specks, no breaks
+    plain = ordinary_numbers(images, labels, 1000, seed=15)    # 3–5 digits, ordinary gaps, one pen
+    crowded = crowded_numbers(images, labels, 1000, seed=16)   # touching, slanted, mixed pens, a third photographed
     picture, alone = lay_out(inks, gaps)                       # your digits, boxes gaps px apart
     flat = flattened(enlarged(images[i], 60), 1.9)             # a digit stretched sideways
     italic = slanted(pairs[0].image, 0.25)                     # the picture leaning right (sheared)
 """
 
-from dataclasses import dataclass
+import io
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
@@ -41,6 +44,10 @@ GAP_KINDS = {                  # kind: (probability, gap range as shares of the 
     "touching": (0.12, (0.0, 0.0)),
     "overlapping": (0.08, (-0.06, 0.0)),
 }
+ORDINARY_GAPS = {kind: GAP_KINDS[kind] for kind in ("wide", "normal")}
+CROWDED_GAPS = {"normal": (0.25, (0.04, 0.15)), "touching": (0.4, (0.0, 0.0)), "overlapping": (0.35, (-0.06, 0.0))}
+SLANTS = (-0.1, 0.35)          # a crowded number leans by this many columns per row (italics lean right)
+PHOTOGRAPHED_SHARE = 1 / 3     # of crowded numbers: photographed on paper (`photographed`)
 THINNING = (0.25, 0.45)        # a thin pen: ink below this level is cut (the stroke's soft edge)
 THICKENING = 0.035             # a thick pen: strokes grow by 1 px up to this share of the height
 BREAK_CHANCE = 0.08            # per digit: a band erased across it
@@ -66,7 +73,7 @@ class WrittenNumber:
     mark_boxes: tuple[Box, ...]     # specks and dots: never digits
     broken: tuple[bool, ...]        # per digit: drawn with a stroke cut
     test_indices: tuple[int, ...]   # the MNIST test images used
-    style: str                      # "canvas" (opaque, dark on white) or "transparent"
+    style: str                      # "canvas" (opaque, dark on white), "transparent", or "photo" (JPEG of paper)
     pen: float                      # < 0: strokes thinned (ink below −pen cut), > 0: thickened by pen px
 
 
@@ -96,6 +103,52 @@ def touching_pairs(images, labels, count: int, seed: int, pool=EVALUATION) -> li
     return pairs
 
 
+def ordinary_numbers(images, labels, count: int, seed: int, pool=EVALUATION) -> list[WrittenNumber]:
+    """`count` numbers of 3–5 digits as most people write them: wide and normal gaps only, one pen,
+    whole strokes, no specks or dots."""
+    rng = np.random.default_rng(seed)
+    return [write(pick_digits(images, labels, rng.integers(0, 10, int(rng.integers(3, 6))), rng, pool), rng,
+                  gap_kinds=ORDINARY_GAPS, breaks=False, marks=False) for _ in range(count)]
+
+
+def crowded_numbers(images, labels, count: int, seed: int, pool=EVALUATION) -> list[WrittenNumber]:
+    """`count` numbers of 3–5 digits written crowded: most neighbours touching or crossing, each digit
+    with its own pen, the whole number slanted (`SLANTS`), a third of them photographed on paper and
+    sent as a JPEG (`photographed`, style "photo"). Their boxes, inks and marks are not kept (the
+    slant moved them): read them for their text."""
+    rng = np.random.default_rng(seed)
+    numbers = []
+    for _ in range(count):
+        digits = pick_digits(images, labels, rng.integers(0, 10, int(rng.integers(3, 6))), rng, pool)
+        number = write(digits, rng, gap_kinds=CROWDED_GAPS, breaks=False, marks=False, mixed_pens=True)
+        image, style = slanted(number.image.convert("RGBA"), float(rng.uniform(*SLANTS))), number.style
+        if rng.random() < PHOTOGRAPHED_SHARE:
+            image, style = photographed(image, rng), "photo"
+        numbers.append(replace(number, image=image, style=style, digit_boxes=(), digit_inks=(), mark_boxes=()))
+    return numbers
+
+
+def photographed(picture: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """`picture`'s ink (darkness on opaque white, or alpha) as a photo of dark ink on paper: grey paper
+    lit unevenly (brighter on one side), ink of a random darkness, sensor noise, a slight blur, then
+    saved as a JPEG (quality 60–90) and opened again, as a phone would send it."""
+    rgba = np.asarray(picture.convert("RGBA"), dtype=np.float32) / 255
+    ink = np.maximum(1 - rgba[..., :3].mean(axis=2), 0) * rgba[..., 3]
+    rows, cols = np.mgrid[0:ink.shape[0], 0:ink.shape[1]]
+    angle = rng.uniform(0, 2 * np.pi)
+    light = (np.cos(angle) * cols / ink.shape[1] + np.sin(angle) * rows / ink.shape[0])
+    paper = rng.uniform(160, 225) + rng.uniform(10, 30) * (light - light.mean())
+    dark = rng.uniform(25, 90)
+    grey = paper - (paper - dark) * ink + rng.normal(0, rng.uniform(2, 6), ink.shape)
+    grey = ndi.gaussian_filter(np.clip(grey, 0, 255), rng.uniform(0.5, 1.1))
+    tint = np.array([1.0, rng.uniform(0.96, 1.0), rng.uniform(0.88, 0.97)])       # warm paper light
+    rgb = np.clip(np.rint(grey[..., None] * tint), 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(buffer, "JPEG", quality=int(rng.integers(60, 91)))
+    buffer.seek(0)
+    return Image.open(buffer).convert("RGB")
+
+
 def lone_digits(images, labels, count: int, seed: int, pool=EVALUATION) -> list[WrittenNumber]:
     """`count` single digits (every label as often as `count` allows), pen and size varied; no
     specks, no broken strokes."""
@@ -118,12 +171,15 @@ def pick_digits(images, labels, digits, rng: np.random.Generator, pool) -> list[
 # --- writing one number --------------------------------------------------------------------------
 
 def write(digits, rng: np.random.Generator, gap_kinds=GAP_KINDS, breaks: bool = True,
-          marks: bool = True) -> WrittenNumber:
-    """Write the (label, image, index) `digits` as a number with random pen, sizes and gaps."""
+          marks: bool = True, mixed_pens: bool = False) -> WrittenNumber:
+    """Write the (label, image, index) `digits` as a number with random pen (one for the whole
+    number, or with `mixed_pens` one per digit), sizes and gaps."""
     height = float(rng.uniform(*HEIGHTS))
     pen = pen_change(rng, height)
     inks, broken = [], []
     for _, image, _ in digits:
+        if mixed_pens:
+            pen = pen_change(rng, height)
         ink = apply_pen(enlarged(image, height * rng.uniform(1 - SIZE_JITTER, 1 + SIZE_JITTER)), pen)
         cut = breaks and rng.random() < BREAK_CHANCE
         inks.append(with_broken_stroke(ink, height, rng) if cut else ink)
