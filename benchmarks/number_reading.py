@@ -191,12 +191,25 @@ def read(pipeline, model, number, written) -> dict:
     if reading is None:
         return {"labels": "", "text": "", "doubtful": [], "marks_as_digits": 0, "seconds": seconds,
                 "cpu_seconds": cpu_seconds}
-    scale = number.image.size[0] / reading.ink.shape[1] if hasattr(reading, "ink") else 1.0
-    boxes = [tuple(round(v * scale) for v in box) for box in reading.boxes]
+    boxes = picture_boxes(reading, number.image.size[1])
     return {"labels": "".join(d.label for d in reading.digits), "text": reading.text,
             "doubtful": getattr(reading, "doubtful", [i for i, d in enumerate(reading.digits) if not d.sure]),
             "marks_as_digits": written.marks_read_as_digits(number, boxes), "seconds": seconds,
             "cpu_seconds": cpu_seconds}
+
+
+def picture_boxes(reading, height: int) -> list[tuple[int, int, int, int]]:
+    """A reading's digit boxes in the picture's pixels (`height` px tall): the reader's ink map may
+    be shrunk (segment.WORKING_HEIGHT) and straightened (reader.numbers.slant)."""
+    if not hasattr(reading, "ink"):
+        return list(reading.boxes)
+    scale = height / reading.ink.shape[0]
+    boxes = [tuple(round(v * scale) for v in box) for box in reading.boxes]
+    shear = getattr(reading, "straightened", 0.0)
+    if not shear:
+        return boxes
+    from reader.numbers import slant
+    return [slant.to_original(box, shear, height) for box in boxes]
 
 
 def model_ceiling(model, numbers) -> list[str]:

@@ -9,7 +9,9 @@ digit (reader.not_digit: a tap, a scribble, a mark, a letter) label null, digit 
 message "not a digit: <reason>", not_digit_reason, and LeNet's closest reading as model_label with
 its confidence and probabilities; for --number {file, number (the best guess), doubtful (positions
 of the digits shown as guesses, reader.numbers.doubt), milliseconds, digits: [{label, confidence,
-sure, box}], not_digits: [boxes of ink left out as not a digit: a doodle or mark beside it]}; when no ink is found the label or number is null with a message; a file
+sure, box}], not_digits: [boxes of ink left out as not a digit: a doodle or mark beside it],
+straightened (the lean taken away from a number written in italics, columns per row; the boxes
+are on the straightened ink)}; when no ink is found the label or number is null with a message; a file
 that cannot be read gives {file, error}. --inside writes the Inside LeNet pictures (input, conv1,
 conv1_filters, pool1, conv2, pool2, fc1 as PNG) and summary.json per file into --out/<name>/
 (default ./inside-<name>/) and reports {file, inside, label, files}. Exit status 1 if any file could
@@ -45,7 +47,8 @@ def answer(model: DigitModel, path: str, number: bool) -> dict:
         return {"file": path, "number": reading.text, "doubtful": reading.doubtful,
                 "milliseconds": round(reading.milliseconds, 2),
                 "digits": [{"label": d.label, "confidence": round(d.confidence, 4), "sure": d.sure, "box": list(box)}
-                           for d, box in zip(reading.digits, reading.boxes)], "not_digits": left_out}
+                           for d, box in zip(reading.digits, reading.boxes)], "not_digits": left_out,
+                "straightened": round(reading.straightened, 3)}
     reading = pipeline.read_digit(model, path, heatmap=False)
     if reading is None:
         return {"file": path, "label": None, "message": "no ink found"}

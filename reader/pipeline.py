@@ -15,7 +15,7 @@ from reader import explain, not_digit
 from reader.errors import InputError
 from reader.images import load_image
 from reader.model import DigitModel
-from reader.numbers import best_path, doubt, not_digits, segment, whole_digit
+from reader.numbers import best_path, doubt, not_digits, segment, slant, whole_digit
 from reader.numbers.candidates import CandidateReadings
 from reader.numbers.reread import settle
 from reader.preprocess import INK_THRESHOLD, ink_blobs, ink_map, to_mnist
@@ -62,9 +62,10 @@ class NumberDigit(ModelAnswer):
 class NumberReading:
     text: str                        # the best guess: every digit's label, left to right
     digits: list[NumberDigit]        # left to right; empty when the picture holds no digit
-    ink: np.ndarray                  # the ink map that was read (the boxes are in its pixels)
+    ink: np.ndarray                  # the ink map that was read (the boxes are in its pixels): straightened
     milliseconds: float              # for the whole number: one model call reads all its digits
     not_digits: list[tuple[int, int, int, int]] = field(default_factory=list)  # boxes of ink left out: not a digit
+    straightened: float = 0.0        # the lean taken away (columns per row, reader.numbers.slant); 0: none
 
     @property
     def boxes(self) -> list[tuple[int, int, int, int]]:
@@ -155,7 +156,10 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     into candidate digits (`segment`); read every candidate, preprocessed like MNIST, in one batch
     (`candidates`); choose the digits as the best path (`best_path`, with the `whole_digit` check);
     when that path doubts a digit on a blob wide enough to be two (`doubted`), over-segment again
-    with bent cuts, read and choose again, and keep the path that scores higher; re-read the
+    with bent cuts, read and choose again, and keep the path that scores higher (`best_reading`);
+    when the chosen path still doubts such a digit and the number leans much more or less than
+    MNIST's digits, it is read that way again straightened (`slant`), and the reading that scores
+    higher kept; re-read the
     chosen digits read unsurely from the full-size ink and settle the path (`reread`); leave out
     the chosen "digits" that are not digits at all, a doodle or a mark beside the number
     (`not_digits`). Raises
@@ -168,15 +172,14 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     if not (ink > INK_THRESHOLD).any():
         return None
     check, readings = whole_digit.shipped(), CandidateReadings(model)
-    graph = segment.oversegment(ink)                                       # over-segment
-    inputs, probabilities = readings.of(graph)                             # read the candidates
-    choice = best_path.choose_path(graph, inputs, probabilities, check)    # the best path
-    bent = segment.with_bent_cuts(graph) if doubted(graph, choice, probabilities) else None
-    if bent is not None:                                                   # doubted: again, with bent cuts
-        bent_inputs, bent_probabilities = readings.of(bent)
-        bent_choice = best_path.choose_path(bent, bent_inputs, bent_probabilities, check)
-        if bent_choice.score > choice.score:
-            graph, choice, inputs, probabilities = bent, bent_choice, bent_inputs, bent_probabilities
+    graph, choice, inputs, probabilities = best_reading(ink, readings, check)
+    upright, straightened = slant.upright(ink) if doubted(graph, choice, probabilities) else (ink, 0.0)
+    if straightened:                                   # italics: read again, leaning as MNIST's digits
+        again = best_reading(upright, readings, check)
+        if again[1].score > choice.score:
+            (graph, choice, inputs, probabilities), ink = again, upright
+        else:
+            straightened = 0.0
     at_most(max_digits, choice.path)
     path, chosen_inputs, probabilities = settle(model, ink, graph, inputs, probabilities, check,
                                                 choice.path)               # re-read the doubtful, settle
@@ -189,7 +192,24 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     for digit in digits:  # the doubt mark: chosen on validation numbers, not the model's own threshold
         digit.sure = digit.confidence >= guess_below
     return NumberReading("".join(d.label for d in digits), digits, graph.ink, (time.perf_counter() - started) * 1000,
-                         [not_digits.joint_box([graph.candidates[path[p]] for p in group]) for group in not_digit_groups])
+                         [not_digits.joint_box([graph.candidates[path[p]] for p in group]) for group in not_digit_groups],
+                         straightened)
+
+
+def best_reading(ink: np.ndarray, readings: CandidateReadings, check) -> tuple:
+    """(graph, choice, inputs, probabilities): `ink` over-segmented, every candidate read, the best
+    path chosen; when that path doubts a digit on a wide blob (`doubted`), over-segmented again
+    with bent cuts, read and chosen again, keeping the path that scores higher."""
+    graph = segment.oversegment(ink)                                       # over-segment
+    inputs, probabilities = readings.of(graph)                             # read the candidates
+    choice = best_path.choose_path(graph, inputs, probabilities, check)    # the best path
+    bent = segment.with_bent_cuts(graph) if doubted(graph, choice, probabilities) else None
+    if bent is not None:                                                   # doubted: again, with bent cuts
+        bent_inputs, bent_probabilities = readings.of(bent)
+        bent_choice = best_path.choose_path(bent, bent_inputs, bent_probabilities, check)
+        if bent_choice.score > choice.score:
+            return bent, bent_choice, bent_inputs, bent_probabilities
+    return graph, choice, inputs, probabilities
 
 
 def at_most(max_digits: int, path: list[int]) -> None:
