@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw
 from scipy import ndimage as ndi
 
 from reader.images import InputError
+from reader import preprocess as preprocess_module
 from reader.preprocess import (MNIST_STROKE_WIDTHS, ink_map, preprocess, stroke_width, to_mnist)
 from tests.helpers import bold_zero
 
@@ -123,6 +124,32 @@ def test_noisy_grey_paper_gives_a_clean_ink_map(digits):
     far_from_digit = ~ndi.binary_dilation(ink > 0.05, iterations=4)
     assert found[far_from_digit].max() == 0  # not a single noise pixel survives
     assert found[ink > 0.8].mean() > 0.8     # while the strokes are full ink
+
+
+def test_paper_lit_brighter_on_one_side_keeps_a_faint_thin_stroke(digits, monkeypatch):
+    """A thin, faint digit photographed on paper lit 0.16 brighter on one side than the other: the
+    fitted background plane takes the gradient away, so the whole stroke is ink, in one piece. With
+    the border's median as the background (as before), the gradient counted as noise and the floor
+    it raised cut the stroke."""
+    images, _ = digits
+    ink = ink_on_canvas(upscaled_ink(images[0], 8), 150, 40)
+    thin = np.clip((ink - 0.35) / 0.65, 0, 1)                           # a thin pen: the stroke's core only
+    rng = np.random.default_rng(4)
+    light = np.linspace(-0.08, 0.08, thin.shape[1])[None, :]
+    grey = 0.75 + light - 0.3 * thin + 0.01 * rng.standard_normal(thin.shape)
+    picture = np.rint(np.clip(grey, 0, 1) * 255).astype(np.uint8)
+
+    def stroke_kept(found):
+        stroke = thin > 0.5
+        return found[stroke].min(), ndi.label(found > 0.2, structure=np.ones((3, 3)))[1]
+
+    faintest, pieces = stroke_kept(ink_map(picture))
+    assert faintest > 0.2 and pieces == 1
+    assert ink_map(picture)[:, :100].max() == 0                          # the darker side is not ink
+    monkeypatch.setattr(preprocess_module, "background_level",
+                        lambda grey: float(np.median(preprocess_module.border_pixels(grey))))
+    faintest, pieces = stroke_kept(ink_map(picture))
+    assert faintest < 0.2 or pieces > 1                                   # the median background loses it
 
 
 SHAPES = {  # polylines on a 280×280 canvas
