@@ -115,13 +115,18 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
 
 
 def border_pixels(values: np.ndarray) -> np.ndarray:
-    """The pixels of a band along the four edges (about 3 % of the shorter side, at least 1)."""
-    band = max(1, round(0.03 * min(values.shape)))
-    if 2 * band >= min(values.shape):
-        return values.ravel()
-    inner = np.zeros(values.shape, dtype=bool)
-    inner[band:-band, band:-band] = True
-    return values[~inner]
+    """The pixels of a band along the four edges (`border_mask`)."""
+    return values[border_mask(values.shape)]
+
+
+def border_mask(shape: tuple[int, int]) -> np.ndarray:
+    """A band along the four edges, about 3 % of the shorter side wide (at least 1 px); the whole
+    picture when two bands would meet."""
+    band = max(1, round(0.03 * min(shape)))
+    edge = np.ones(shape, dtype=bool)
+    if 2 * band < min(shape):
+        edge[band:-band, band:-band] = False
+    return edge
 
 
 def polarity_corrected(grey: np.ndarray) -> np.ndarray:
@@ -144,12 +149,10 @@ def background_level(grey: np.ndarray) -> float | np.ndarray:
     drawn canvas), dark (MNIST-like pictures, boards; an 8×8 grid enlarged to its edges) or too
     small to fit, or when less than `PLANE_SHARE` of it lies on the plane (a digit cropped to its
     ink: the border is half ink, no paper to fit)."""
-    band = max(1, round(0.03 * min(grey.shape)))
-    edge = np.zeros(grey.shape, dtype=bool)
-    edge[:band], edge[-band:], edge[:, :band], edge[:, -band:] = True, True, True, True
+    edge = border_mask(grey.shape)
     values = grey[edge]
     flat = float(np.median(values))
-    if 2 * band >= min(grey.shape) or flat < 0.5 or np.ptp(values) <= MIN_NOISE_FLOOR / 10:
+    if edge.all() or flat < 0.5 or np.ptp(values) <= MIN_NOISE_FLOOR / 10:
         return flat
     height, width = grey.shape
     rows, cols = np.nonzero(edge)
