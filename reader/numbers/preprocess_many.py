@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from reader.preprocess import (EIGHT_CONNECTED, INK_THRESHOLD, SPECK_FRACTION, as_ink_array, centre_by_mass, crop_to_ink,
-                             fit_in_box, grown, render_pad, ridge_of, stroke_offset, thinned, width_at_ridge)
+from reader.preprocess import (EIGHT_CONNECTED, INK_THRESHOLD, SPECK_FRACTION, as_ink_array, at_native_resolution,
+                             centre_by_mass, crop_to_ink, fit_in_box, grown, render_pad, ridge_of, stroke_offset, thinned, width_at_ridge)
 
 SPECK_REACH = 2            # remove_specks keeps ink within this many px of a kept blob (a 5×5 filter)
 
@@ -68,7 +68,7 @@ def to_mnist_many(inks, image_size: int = 28, digit_box: int = 20) -> list[np.nd
         return []
     crops = [crop_to_ink(ink) for ink in without_specks(inks)]
     present = [index for index, crop in enumerate(crops) if crop is not None]
-    normalised = stroke_widths_normalised([crops[i] for i in present], digit_box)
+    normalised = stroke_widths_normalised([at_native_resolution(crops[i]) for i in present], digit_box)
     out: list[np.ndarray | None] = [None] * len(inks)
     for index, crop in zip(present, normalised):
         crop = crop_to_ink(crop)
