@@ -67,7 +67,7 @@ def breakdown_once(model, value) -> tuple[dict, dict]:
     cleaned, steps["to_mnist: specks"] = timed(lambda: pp.remove_specks(pp.as_ink_array(ink)))
     crop, steps["to_mnist: crop"] = timed(pp.crop_to_ink, cleaned)
     raw_crop = crop
-    crop, steps["to_mnist: stroke width"] = timed(lambda: pp.crop_to_ink(pp.normalise_stroke_width(crop, box)))
+    crop, steps["to_mnist: stroke width"] = timed(lambda: pp.crop_to_ink(pp.normalise_stroke_width(*pp.at_native_resolution(crop), box)))
     fitted, steps["to_mnist: fit in box"] = timed(pp.fit_in_box, crop, box)
     mnist, steps["to_mnist: centre by mass"] = timed(pp.centre_by_mass, fitted, size)
     steps["to_mnist (total)"] = time.perf_counter() - t

@@ -104,7 +104,7 @@ def to_mnist(ink: np.ndarray, image_size: int = 28, digit_box: int = 20,
     crop = crop_to_ink(ink)
     if crop is None:
         return None
-    crop = crop_to_ink(normalise_stroke_width(at_native_resolution(crop), digit_box))
+    crop = crop_to_ink(normalise_stroke_width(*at_native_resolution(crop), digit_box))
     if crop is None:
         return None
     return centre_by_mass(fit_in_box(crop, digit_box), image_size)
@@ -263,24 +263,27 @@ def crop_to_ink(ink: np.ndarray) -> np.ndarray | None:
     return ink[y0:y1, x0:x1]
 
 
-def at_native_resolution(crop: np.ndarray) -> np.ndarray:
-    """`crop` reduced (box means) by `enlargement_of(crop)`: a small picture enlarged, blocky or
-    blurred (another writer's 8×8 digit scaled up, an MNIST image zoomed), is read from its own
-    pixels, as MNIST fit its digits into the box, instead of as the drawing it looks like. Read at
-    the enlarged size, an 8×8 digit's blown-up cells looked like a thick pen: its strokes were
-    thinned, jagged along the cells, and scikit-learn's 1,797 such digits read 92.7% right; from
-    their own pixels, 96–97% (docs/reading.md). A drawing's sharp strokes are left as they are."""
-    factor = enlargement_of(crop)
+def at_native_resolution(crop: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(crop, whether its strokes may be thinned), for a small picture enlarged (`enlargement_of`:
+    another writer's 8×8 digit scaled up, an MNIST image zoomed): blocky, reduced to its own
+    pixels (box means), as MNIST fit its digits into the box; blurred, as it is; neither is thinned.
+    Its strokes are at least a cell of the small picture wide: read as a thick pen's and thinned,
+    jagged along blocky cells, scikit-learn's 1,797 8×8 digits enlarged read 92–94% right; read
+    this way, 96–97% (docs/reading.md). A drawing (sharp edges) comes back as it is, to be thinned
+    or thickened to MNIST's width."""
+    factor, blocky = enlargement_of(crop)
     if factor == 1:
-        return crop
+        return crop, True
+    if not blocky:
+        return crop, False
     height, width = crop.shape
     size = (max(1, round(width / factor)), max(1, round(height / factor)))
-    return np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.BOX), dtype=np.float32)
+    return np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.BOX), dtype=np.float32), False
 
 
-def enlargement_of(crop: np.ndarray) -> int:
-    """The largest factor of `ENLARGEMENTS` by which `crop` is a smaller picture enlarged: reduced by
-    it (box means) and enlarged back (blocky or bilinear, whichever is closer), it differs from
+def enlargement_of(crop: np.ndarray) -> tuple[int, bool]:
+    """(factor, blocky): the largest factor of `ENLARGEMENTS` by which `crop` is a smaller picture
+    enlarged, and whether blocky: reduced by it (box means) and enlarged back (blocky, else bilinear), it differs from
     itself by less than `ENLARGEMENT_ERROR` on average over the edges (the pixels between empty and
     full ink in either); 1 when none does: a drawing's sharp edges blur when reduced (by 0.2 on
     average, whatever the pen), a smooth enlargement's hardly (0.01–0.04). Never a factor that
@@ -295,8 +298,8 @@ def enlargement_of(crop: np.ndarray) -> int:
             back = np.asarray(small.resize((width, height), back_how), dtype=np.float32)
             edges = ((crop > 0.02) & (crop < 0.98)) | ((back > 0.02) & (back < 0.98))
             if not edges.any() or np.abs(crop - back)[edges].mean() < ENLARGEMENT_ERROR:
-                return factor
-    return 1
+                return factor, back_how == Image.Resampling.NEAREST
+    return 1, False
 
 
 def stroke_width(mask: np.ndarray) -> float:
@@ -322,7 +325,7 @@ def width_at_ridge(distance: np.ndarray, ridge: np.ndarray) -> float:
     return float(width_on_ridge(np.median(distance[ridge])))
 
 
-def normalise_stroke_width(crop: np.ndarray, digit_box: int) -> np.ndarray:
+def normalise_stroke_width(crop: np.ndarray, may_thin: bool, digit_box: int) -> np.ndarray:
     """Thicken or thin the strokes so that, once fit into `digit_box`, they are MNIST-wide.
 
     Pens on a 280-px canvas range from hairlines to 40-px brushes; most MNIST strokes are
@@ -330,14 +333,15 @@ def normalise_stroke_width(crop: np.ndarray, digit_box: int) -> np.ndarray:
     end; one inside is left alone (MNIST itself varies). The crop is re-rendered from a signed
     distance map of its ink, offset per side and anti-aliased over one pixel. Crops smaller than
     twice the box are left alone (their grey levels matter more than their width). Thinning is
-    capped so no stroke loses more than `MAX_THINNING` of its own width on each side (`thinned`).
+    capped so no stroke loses more than `MAX_THINNING` of its own width on each side (`thinned`),
+    and none is thinned unless `may_thin` (`at_native_resolution` says why).
     """
     longer = max(crop.shape)
     mask = crop > 0.5
     if longer < 2 * digit_box or not mask.any():
         return crop
     offset = stroke_offset(stroke_width(mask), longer, digit_box)
-    if offset is None:
+    if offset is None or (offset < 0 and not may_thin):
         return crop
     return render_offset(np.pad(mask, render_pad(offset)), offset)
 

@@ -198,8 +198,8 @@ def test_a_small_picture_enlarged_is_read_from_its_own_pixels(digits, how, facto
     for image in images[:10]:
         picture = Image.fromarray(255 - image).resize((28 * factor, 28 * factor), how)
         crop = preprocess_module.crop_to_ink(ink_map(picture))
-        found = preprocess_module.enlargement_of(crop)
-        assert (found == factor) if how == Image.Resampling.NEAREST else 2 <= found <= factor, found
+        found, blocky = preprocess_module.enlargement_of(crop)
+        assert (found, blocky) == (factor, True) if how == Image.Resampling.NEAREST else 2 <= found <= factor, found
         assert best_shifted_correlation(preprocess(picture), to_mnist(image / 255)) > 0.85
 
 
@@ -210,9 +210,9 @@ def test_a_drawing_is_not_taken_for_an_enlargement(pen):
     for shape in SHAPES.values():
         picture = drawn(shape, pen)
         crop = preprocess_module.crop_to_ink(ink_map(picture))
-        assert preprocess_module.enlargement_of(crop) == 1
+        assert preprocess_module.enlargement_of(crop) == (1, False)
         smooth = Image.fromarray(np.uint8(picture.convert("L"))).filter(ImageFilter.GaussianBlur(1))
-        assert preprocess_module.enlargement_of(preprocess_module.crop_to_ink(ink_map(smooth))) == 1
+        assert preprocess_module.enlargement_of(preprocess_module.crop_to_ink(ink_map(smooth))) == (1, False)
 
 SHAPES = {  # polylines on a 280×280 canvas
     "7": [(70, 50), (210, 50), (120, 235)],

@@ -94,16 +94,18 @@ def without_specks(inks: list[np.ndarray]) -> list[np.ndarray]:
     return canvas.parts(np.where(near_kept, canvas.array, 0).astype(np.float32))
 
 
-def stroke_widths_normalised(crops: list[np.ndarray], digit_box: int) -> list[np.ndarray]:
-    """`reader.preprocess.normalise_stroke_width` of each crop (same rule, same rendering)."""
+def stroke_widths_normalised(crops: list[tuple[np.ndarray, bool]], digit_box: int) -> list[np.ndarray]:
+    """`reader.preprocess.normalise_stroke_width` of each (crop, may_thin) (same rule, same rendering)."""
     if not crops:
         return []
+    may_thin = [thin for _, thin in crops]
+    crops = [crop for crop, _ in crops]
     masks = [crop > 0.5 for crop in crops]
     measured = [i for i, (crop, mask) in enumerate(zip(crops, masks)) if max(crop.shape) >= 2 * digit_box and mask.any()]
     offsets = {}
     for index, width in zip(measured, stroke_widths([masks[i] for i in measured])):
         offset = stroke_offset(width, max(crops[index].shape), digit_box)
-        if offset is not None:
+        if offset is not None and (offset >= 0 or may_thin[index]):
             offsets[index] = offset
     out = list(crops)
     for index, crop in zip(offsets, rendered_offsets([masks[i] for i in offsets], list(offsets.values()))):
