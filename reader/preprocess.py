@@ -283,23 +283,50 @@ def at_native_resolution(crop: np.ndarray) -> tuple[np.ndarray, bool]:
 
 def enlargement_of(crop: np.ndarray) -> tuple[int, bool]:
     """(factor, blocky): the largest factor of `ENLARGEMENTS` by which `crop` is a smaller picture
-    enlarged, and whether blocky: reduced by it (box means) and enlarged back (blocky, else bilinear), it differs from
-    itself by less than `ENLARGEMENT_ERROR` on average over the edges (the pixels between empty and
-    full ink in either); 1 when none does: a drawing's sharp edges blur when reduced (by 0.2 on
-    average, whatever the pen), a smooth enlargement's hardly (0.01–0.04). Never a factor that
-    leaves fewer than `MIN_NATIVE_SIDE` px."""
-    height, width = crop.shape
-    image = Image.fromarray(crop.astype(np.float32))
-    for factor in sorted(ENLARGEMENTS, reverse=True):
-        if max(height, width) < MIN_NATIVE_SIDE * factor:
-            continue
-        small = image.resize((max(1, round(width / factor)), max(1, round(height / factor))), Image.Resampling.BOX)
-        for back_how in (Image.Resampling.NEAREST, Image.Resampling.BILINEAR):
-            back = np.asarray(small.resize((width, height), back_how), dtype=np.float32)
-            edges = ((crop > 0.02) & (crop < 0.98)) | ((back > 0.02) & (back < 0.98))
-            if not edges.any() or np.abs(crop - back)[edges].mean() < ENLARGEMENT_ERROR:
-                return factor, back_how == Image.Resampling.NEAREST
-    return 1, False
+    enlarged, and whether blocky — reduced by it (box means) and enlarged back blocky (else
+    bilinear), it differs from itself by less than `ENLARGEMENT_ERROR` on average over the edges (the
+    pixels between empty and full ink in either); (1, False) when none does: a drawing's sharp
+    edges blur when reduced (by 0.2 on average, whatever the pen), a smooth enlargement's hardly
+    (0.01–0.04). Never a factor that leaves fewer than `MIN_NATIVE_SIDE` px. A drawing costs four
+    checks: a blocky enlargement passes at 2, 3 or 5 (every factor listed is a multiple of one),
+    a blurred one at the smallest factor listed above the blocky one's."""
+    close = EnlargedBack(crop).close
+    blocky_bases = [base for base in (2, 3, 5) if close(base, Image.Resampling.NEAREST)]
+    blocky = max((factor for factor in ENLARGEMENTS if any(factor % base == 0 for base in blocky_bases)
+                  and close(factor, Image.Resampling.NEAREST)), default=1)
+    # A blurred enlargement differs more the more it is reduced: the largest factor that passes is
+    # found by halving the range of those that fit.
+    larger = [factor for factor in ENLARGEMENTS if factor > blocky and max(crop.shape) >= MIN_NATIVE_SIDE * factor]
+    passing, failing = -1, len(larger)
+    while failing - passing > 1:
+        middle = (passing + failing) // 2 if passing >= 0 else 0
+        if close(larger[middle], Image.Resampling.BILINEAR):
+            passing = middle
+        else:
+            failing = middle
+    if passing >= 0:
+        return larger[passing], False
+    return blocky, blocky > 1
+
+
+class EnlargedBack:
+    """`enlargement_of`'s check for one crop: reduced by a factor and enlarged back, is it close?"""
+
+    def __init__(self, crop: np.ndarray):
+        self.crop = crop
+        self.image = Image.fromarray(crop.astype(np.float32))
+        self.crop_edges = (crop > 0.02) & (crop < 0.98)
+        self.fits = lambda factor: max(crop.shape) >= MIN_NATIVE_SIDE * factor
+
+    def close(self, factor: int, how: Image.Resampling) -> bool:
+        if not self.fits(factor):
+            return False
+        height, width = self.crop.shape
+        small = self.image.resize((max(1, round(width / factor)), max(1, round(height / factor))),
+                                  Image.Resampling.BOX)
+        back = np.asarray(small.resize((width, height), how), dtype=np.float32)
+        edges = self.crop_edges | ((back > 0.02) & (back < 0.98))
+        return not edges.any() or float(np.abs(self.crop - back)[edges].mean()) < ENLARGEMENT_ERROR
 
 
 def stroke_width(mask: np.ndarray) -> float:

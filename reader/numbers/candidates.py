@@ -27,7 +27,7 @@ class CandidateReadings:
         keys = [(candidate.box, candidate.ink.tobytes()) for candidate in graph.candidates]
         new = {key: candidate.ink for key, candidate in zip(keys, graph.candidates) if key not in self.known}
         if new:
-            inputs = model_inputs(self.model, list(new.values()))
+            inputs = model_inputs(self.model, list(new.values()), enlargements=False)
             self.known.update(zip(new, zip(inputs, self.model.probabilities(inputs))))
         if not keys:
             size = self.model.contract.image_size
@@ -37,16 +37,21 @@ class CandidateReadings:
 
 def candidate_inputs(model: DigitModel, graph: segment.Oversegmentation) -> np.ndarray:
     """The model input of every candidate digit of `graph`, preprocessed together
-    (`to_mnist_many`): (candidates, size, size) float32, all zero for a candidate without ink."""
-    return model_inputs(model, [c.ink for c in graph.candidates])
+    (`to_mnist_many`, as `CandidateReadings` reads them): (candidates, size, size) float32, all zero
+    for a candidate without ink."""
+    return model_inputs(model, [c.ink for c in graph.candidates], enlargements=False)
 
 
-def model_inputs(model: DigitModel, inks: list[np.ndarray]) -> np.ndarray:
+def model_inputs(model: DigitModel, inks: list[np.ndarray], enlargements: bool = True) -> np.ndarray:
     """The model input of each ink map, preprocessed together: (len(inks), size, size) float32,
-    all zero for one without ink."""
+    all zero for one without ink. Candidates cut from the ink shrunk to `segment.WORKING_HEIGHT`
+    are read without `enlargements` (`to_mnist_many`): at a 40-px line a digit is read from its few
+    pixels anyway, and looking for an enlargement in each of ~30 candidates cost a 5-digit number
+    ×1.45 CPU for no change in any number set (benchmarks/README.md); crops read again at full
+    size are looked at."""
     size, box = model.contract.image_size, model.contract.digit_box
     inputs = np.zeros((len(inks), size, size), np.float32)
-    for model_input, mnist in zip(inputs, to_mnist_many(inks, size, box)):
+    for model_input, mnist in zip(inputs, to_mnist_many(inks, size, box, enlargements)):
         if mnist is not None:
             model_input[:] = mnist
     return inputs

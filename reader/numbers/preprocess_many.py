@@ -59,8 +59,11 @@ class Canvas:
         return index
 
 
-def to_mnist_many(inks, image_size: int = 28, digit_box: int = 20) -> list[np.ndarray | None]:
-    """`reader.preprocess.to_mnist` of each ink map in `inks`, in order (None where one has no ink)."""
+def to_mnist_many(inks, image_size: int = 28, digit_box: int = 20,
+                  enlargements: bool = True) -> list[np.ndarray | None]:
+    """`reader.preprocess.to_mnist` of each ink map in `inks`, in order (None where one has no ink).
+    With `enlargements` False no crop is looked at as a small picture enlarged
+    (`reader.preprocess.at_native_resolution`): each is read as a drawing."""
     if not 1 <= digit_box <= image_size:
         raise ValueError(f"need 1 <= digit_box <= image_size, got {digit_box} and {image_size}")
     inks = [as_ink_array(ink) for ink in inks]
@@ -68,7 +71,8 @@ def to_mnist_many(inks, image_size: int = 28, digit_box: int = 20) -> list[np.nd
         return []
     crops = [crop_to_ink(ink) for ink in without_specks(inks)]
     present = [index for index, crop in enumerate(crops) if crop is not None]
-    normalised = stroke_widths_normalised([at_native_resolution(crops[i]) for i in present], digit_box)
+    normalised = stroke_widths_normalised([at_native_resolution(crops[i]) if enlargements else (crops[i], True)
+                                           for i in present], digit_box)
     out: list[np.ndarray | None] = [None] * len(inks)
     for index, crop in zip(present, normalised):
         crop = crop_to_ink(crop)
