@@ -43,7 +43,6 @@ MAX_THINNING = 0.3         # never thin a stroke by more than this share of its 
 ENLARGEMENTS = (2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 25)  # factors by which a picture may be a smaller one enlarged ...
 ENLARGEMENT_ERROR = 0.04   # ... when reduced and enlarged back it differs by less than this on its edges
 MIN_NATIVE_SIDE = 8        # a picture is never reduced to fewer px than this along its longer side
-BLOCK_CHANGES = 0.35       # a blocky enlargement changes in at most this share of its rows and columns
 EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 
 
@@ -282,7 +281,7 @@ def at_native_resolution(crop: np.ndarray) -> tuple[np.ndarray, bool]:
     return np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.BOX), dtype=np.float32), False
 
 
-def enlargement_of(crop: np.ndarray) -> tuple[float, bool]:
+def enlargement_of(crop: np.ndarray) -> tuple[int, bool]:
     """(factor, blocky): the largest factor of `ENLARGEMENTS` by which `crop` is a smaller picture
     enlarged, and whether blocky — reduced by it (box means) and enlarged back blocky (else
     bilinear), it differs from itself by less than `ENLARGEMENT_ERROR` on average over the edges (the
@@ -295,7 +294,6 @@ def enlargement_of(crop: np.ndarray) -> tuple[float, bool]:
     blocky_bases = [base for base in (2, 3, 5) if close(base, Image.Resampling.NEAREST)]
     blocky = max((factor for factor in ENLARGEMENTS if any(factor % base == 0 for base in blocky_bases)
                   and close(factor, Image.Resampling.NEAREST)), default=1)
-    blocky = max(blocky, block_side(crop) or 1)  # also blocks of 12 and 13 px (8 cells enlarged to 100 px)
     # A blurred enlargement differs more the more it is reduced: the largest factor that passes is
     # found by halving the range of those that fit.
     larger = [factor for factor in ENLARGEMENTS if factor > blocky and max(crop.shape) >= MIN_NATIVE_SIDE * factor]
@@ -309,28 +307,6 @@ def enlargement_of(crop: np.ndarray) -> tuple[float, bool]:
     if passing >= 0:
         return larger[passing], False
     return blocky, blocky > 1
-
-
-def block_side(crop: np.ndarray) -> float | None:
-    """The side of the blocks `crop` is made of when it is a blocky enlargement by any factor, whole
-    or not (`enlargement_of` finds the whole ones more tolerantly): on each axis the picture
-    changes in a few runs of neighbouring rows or columns (at most `BLOCK_CHANGES` of them change),
-    at least four runs apart by the blocks' side; None for anything else (a drawing changes in
-    nearly every row and column, a plain bar in none)."""
-    if min(crop.shape) < 2:
-        return None
-    sides = []
-    for axis in (0, 1):
-        changes = np.abs(np.diff(crop, axis=axis)).max(axis=1 - axis) > 0.02
-        where = np.flatnonzero(changes)
-        if changes.mean() > BLOCK_CHANGES or where.size == 0:
-            return None
-        runs = np.split(where, np.flatnonzero(np.diff(where) > 1) + 1)
-        if len(runs) < 4:
-            return None
-        sides.append(float(np.median(np.diff([run.mean() for run in runs]))))
-    side = float(np.mean(sides))
-    return side if side >= 2 and max(crop.shape) >= MIN_NATIVE_SIDE * side else None
 
 
 class EnlargedBack:
