@@ -276,9 +276,7 @@ def at_native_resolution(crop: np.ndarray) -> tuple[np.ndarray, bool]:
         return crop, True
     if not blocky:
         return crop, False
-    height, width = crop.shape
-    size = (max(1, round(width / factor)), max(1, round(height / factor)))
-    return np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.BOX), dtype=np.float32), False
+    return np.asarray(reduced(Image.fromarray(crop), factor), dtype=np.float32), False
 
 
 def enlargement_of(crop: np.ndarray) -> tuple[int, bool]:
@@ -292,11 +290,11 @@ def enlargement_of(crop: np.ndarray) -> tuple[int, bool]:
     a blurred one at the smallest factor listed above the blocky one's."""
     close = EnlargedBack(crop).close
     blocky_bases = [base for base in (2, 3, 5) if close(base, Image.Resampling.NEAREST)]
-    blocky = max((factor for factor in ENLARGEMENTS if any(factor % base == 0 for base in blocky_bases)
-                  and close(factor, Image.Resampling.NEAREST)), default=1)
+    blocky = next((factor for factor in sorted(ENLARGEMENTS, reverse=True)
+                   if any(factor % base == 0 for base in blocky_bases) and close(factor, Image.Resampling.NEAREST)), 1)
     # A blurred enlargement differs more the more it is reduced: the largest factor that passes is
     # found by halving the range of those that fit.
-    larger = [factor for factor in ENLARGEMENTS if factor > blocky and max(crop.shape) >= MIN_NATIVE_SIDE * factor]
+    larger = [factor for factor in ENLARGEMENTS if factor > blocky and reducible(crop.shape, factor)]
     passing, failing = -1, len(larger)
     while failing - passing > 1:
         middle = (passing + failing) // 2 if passing >= 0 else 0
@@ -315,18 +313,30 @@ class EnlargedBack:
     def __init__(self, crop: np.ndarray):
         self.crop = crop
         self.image = Image.fromarray(crop.astype(np.float32))
-        self.crop_edges = (crop > 0.02) & (crop < 0.98)
-        self.fits = lambda factor: max(crop.shape) >= MIN_NATIVE_SIDE * factor
+        self.crop_edges = partly_inked(crop)
 
     def close(self, factor: int, how: Image.Resampling) -> bool:
-        if not self.fits(factor):
+        if not reducible(self.crop.shape, factor):
             return False
-        height, width = self.crop.shape
-        small = self.image.resize((max(1, round(width / factor)), max(1, round(height / factor))),
-                                  Image.Resampling.BOX)
-        back = np.asarray(small.resize((width, height), how), dtype=np.float32)
-        edges = self.crop_edges | ((back > 0.02) & (back < 0.98))
+        back = np.asarray(reduced(self.image, factor).resize(self.image.size, how), dtype=np.float32)
+        edges = self.crop_edges | partly_inked(back)
         return not edges.any() or float(np.abs(self.crop - back)[edges].mean()) < ENLARGEMENT_ERROR
+
+
+def reducible(shape: tuple[int, int], factor: int) -> bool:
+    """Whether a picture of `shape` reduced by `factor` keeps `MIN_NATIVE_SIDE` px along its longer side."""
+    return max(shape) >= MIN_NATIVE_SIDE * factor
+
+
+def reduced(image: Image.Image, factor: int) -> Image.Image:
+    """`image` reduced by `factor` (box means), at least 1 px each way."""
+    width, height = image.size
+    return image.resize((max(1, round(width / factor)), max(1, round(height / factor))), Image.Resampling.BOX)
+
+
+def partly_inked(ink: np.ndarray) -> np.ndarray:
+    """The pixels between empty and full ink: a shape's edges."""
+    return (ink > 0.02) & (ink < 0.98)
 
 
 def stroke_width(mask: np.ndarray) -> float:
