@@ -37,6 +37,8 @@ PICTURE_NAME = "picture"      # float32 (N, 28, 28, 1): the model input
 GEOMETRY_NAME = "geometry"    # float32 (N, len(GEOMETRY))
 OUTPUT_NAME = "log_odds"      # float32 (N,): that each picture is a digit
 DOT_LENGTH = 2.5              # ink at most this many pen widths long (each blob) is a tap or dots
+BLOB_SIZE = 0.2               # ... and a filled blob, not a tap, when its side is this share of the picture
+SQUAT = 1.8                   # ... and never a digit when its largest blob is also less elongated than this
 MAX_BLOBS = 6
 MAX_HOLES = 6                 # a digit has at most 2 (an 8); a scribble's loops make many
 MEASURE_SIDE = 96             # px: `geometry` measures strokes on the ink brought to at most this
@@ -44,6 +46,7 @@ MEASURE_SIDE = 96             # px: `geometry` measures strokes on the ink broug
 
 TAP = "too small to be a digit: a tap or a dot"
 DOTS = "only taps or dots, no digit"
+BLOB = "a filled blob, not pen strokes"
 OTHER = "does not look like any digit"
 
 
@@ -97,11 +100,21 @@ def block_mean(values: np.ndarray, factor: int) -> np.ndarray:
     return padded.reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
 
 
+def strokeless(geometry_values: np.ndarray) -> bool:
+    """Whether ink of this `geometry` has no pen stroke at all: only round or square taps, dots or a
+    filled blob (at most `DOT_LENGTH` pen widths of stroke a blob, the largest less elongated than
+    `SQUAT`). Such ink is never a digit. None of MNIST's 55,000 training digits has that shape (6
+    are as short, blotted 8s and bold 1s, but elongated 1.82–4.3), nor do scikit-learn's coarse
+    "1"s (bars 2–2.8 pen widths long); 97% of single stray taps do (`tests.non_digits.taps`)."""
+    blobs, log_length, log_largest_elongation = geometry_values[0], geometry_values[1], geometry_values[3]
+    return bool(log_length - np.log(blobs) <= np.log(DOT_LENGTH) and log_largest_elongation < np.log(SQUAT))
+
+
 def reason(geometry_values: np.ndarray) -> str:
     """Why a reading the check refused is not a digit, from what its ink looks like."""
-    blobs, log_length = geometry_values[0], geometry_values[1]
+    blobs, log_length, size = geometry_values[0], geometry_values[1], geometry_values[5]
     if log_length - np.log(blobs) <= np.log(DOT_LENGTH):
-        return TAP if blobs == 1 else DOTS
+        return DOTS if blobs > 1 else BLOB if size >= BLOB_SIZE else TAP
     return OTHER
 
 
@@ -137,7 +150,10 @@ class NotDigitCheck:
         """Digit or not, for one reading's ink map and 28×28 model input (`blobs`: `ink_blobs(ink)`
         when the caller has them); a refusal says why (`reason`). Ink that is only taps or dots
         must score above the file's `tap_threshold` (higher) to be a digit; on the digits it was
-        trained on, that shape is rare (6 of 55,000 MNIST training digits) and scores high."""
+        trained on, that shape is rare (6 of 55,000 MNIST training digits) and scores high. Ink
+        without any pen stroke (`strokeless`: a round tap, a filled square or disc) is never a
+        digit, whatever the network says: it was trained on round taps only, and scored a filled
+        square log-odds 6–16 of a digit."""
         values = geometry(ink, blobs)
         odds = float(self.log_odds(model_input, values)[0])
         if not self.refuses(odds, values):
@@ -146,7 +162,8 @@ class NotDigitCheck:
 
     def refuses(self, odds: float, values: np.ndarray) -> bool:
         """Whether log-odds `odds` of ink of `geometry` `values` say it is not a digit."""
-        return odds < (self.tap_threshold if reason(values) in (TAP, DOTS) else self.threshold)
+        short = reason(values) != OTHER
+        return strokeless(values) or odds < (self.tap_threshold if short else self.threshold)
 
 
 @functools.cache

@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
 from reader import not_digit
 from reader.model import DigitModel
@@ -46,6 +47,27 @@ def test_a_single_dot_is_not_a_digit_but_a_tap(model):
     reading = read_digit(model, one_dot(), heatmap=False)
     assert reading.digit is False and reading.sure is False
     assert reading.not_digit_reason == "too small to be a digit: a tap or a dot"
+
+
+@pytest.mark.parametrize("side, picture", [(300, 400), (1500, 2000), (40, 400)])
+def test_a_filled_square_is_not_a_digit(model, side, picture):
+    """The check's network scored a filled square log-odds 6–16 of a digit (never trained on one):
+    "4, not sure". Ink without a pen stroke is never a digit; a large blob says so, a small one is a tap."""
+    square = Image.new("L", (picture, picture), 255)
+    start = (picture - side) // 2
+    ImageDraw.Draw(square).rectangle([start, start, start + side, start + side], fill=0)
+    reading = read_digit(model, square, heatmap=False)
+    assert reading.digit is False and reading.sure is False
+    assert reading.not_digit_reason == (not_digit.TAP if side / picture < not_digit.BLOB_SIZE else not_digit.BLOB)
+
+
+@pytest.mark.parametrize("pen", [25, 60])
+def test_a_bold_one_is_still_a_digit(model, pen):
+    """A "1" drawn as one bar is the shortest a stroke gets (a 60-px pen: 5 pen widths long)."""
+    bar = Image.new("L", (400, 400), 255)
+    ImageDraw.Draw(bar).line([200, 60, 200, 340], fill=0, width=pen)
+    reading = read_digit(model, bar, heatmap=False)
+    assert reading.digit and reading.label == "1" and reading.sure
 
 
 def test_a_scribble_is_not_a_digit_and_the_reason_says_so(model):

@@ -49,7 +49,7 @@ def refused(model: DigitModel, graph: segment.Oversegmentation, path: list[int],
     for _, positions in groups:
         candidates = [graph.candidates[path[position]] for position in positions]
         shapes = np.stack([not_digit.geometry(on_square(c.ink)) for c in candidates])
-        alone = check.log_odds(chosen_inputs[positions], shapes) < bar
+        alone = (check.log_odds(chosen_inputs[positions], shapes) < bar) | [not_digit.strokeless(s) for s in shapes]
         if len(positions) == 1:
             if alone[0]:
                 left_out.append(positions)
