@@ -9,8 +9,8 @@ Digits: real MNIST *training* digits 0–49,999 as 28×28 pictures; 12,000 of th
 `evaluate.robustness` distorts (rotated, thick, thin, coarse scans and grids, elastic, noisy);
 digits 20,000–25,999 drawn on the 400×400 canvas (opaque, thin, paper: `tests.non_digits`);
 2,000 coarse bold digits (8–14 cell grids) enlarged blocky or blurred onto the canvas; printed
-digits in the tuning fonts. Non-digits: taps, doodles, marks, letters (tuning fonts) and pairs of
-MNIST training digits, from `tests.non_digits` with the TUNING seed. Parts of digits are not
+digits in the tuning fonts. Non-digits: taps, doodles, marks, letters (tuning fonts), filled blobs
+and pairs of MNIST training digits, from `tests.non_digits` with the TUNING seed. Parts of digits are not
 trained on (a slice of a 4 or a 7 is often a 1); `benchmarks/not_digit.py` measures them, with
 the EVALUATION seed, other fonts and MNIST *test* digits.
 
@@ -40,7 +40,7 @@ from reader import not_digit  # noqa: E402
 from reader.pipeline import ink_and_input  # noqa: E402
 from tests import non_digits  # noqa: E402
 
-NEGATIVES = {"taps": 3000, "doodles": 8000, "marks": 5000, "letters": 4000, "pairs": 3000}
+NEGATIVES = {"taps": 3000, "doodles": 8000, "marks": 5000, "letters": 4000, "pairs": 3000, "blobs": 2000}
 DISTORTED, DRAWN, PRINTED, COARSE = 12_000, 6_000, 1_500, 2_000
 HELD_NATIVE, HELD_DRAWN, HELD_DISTORTED = (50_000, 55_000), (26_000, 27_500), 2_000
 MORE_DRAWN = (27_500, 30_500)   # more drawn digits never trained on, for the threshold only

@@ -4,7 +4,8 @@ Black strokes on an opaque white RGBA canvas, pens 12–24 px wide (the sketchpa
 is 17 px at 400). Kinds of non-digit: one to three stray `taps`, random `doodles` (`DOODLES`),
 `marks` (+, ×, #, *, outlines of a square or a triangle, a crossed circle), `letters` that do not
 look like digits (from the fonts given, else PIL's built-in scalable font), `parts` of real MNIST
-digits (a half or a third) and `pairs` of MNIST digits side by side. Drawn digits: real MNIST
+digits (a half or a third), `pairs` of MNIST digits side by side, and filled `blobs` (`BLOBS`).
+Drawn digits: real MNIST
 digits enlarged onto the canvas (`canvas_digit`: opaque, thin or paper style) and digits in fonts
 (`font_digit`). A number of real MNIST digits with a non-digit beside it: `beside_number`.
 
@@ -23,8 +24,9 @@ from scipy import ndimage as ndi
 
 SIDE = 400
 PEN = (12, 24)                       # px at 400: the sketchpad's pen is 12 px at 280 ≈ 17 px here
-KINDS = ("taps", "doodles", "marks", "letters", "parts", "pairs")
+KINDS = ("taps", "doodles", "marks", "letters", "parts", "pairs", "blobs")
 MARKS = ("plus", "times", "hash", "star", "square", "triangle", "crossed circle")
+BLOBS = ("blotch", "disc", "square", "triangle")
 # Letters that no one would take for a digit (not O, o, D, Q, I, l, i, J, j, L, S, s, Z, z, B, b, G, g, q, T, t, y)
 LETTERS = "ACEFHKMNPRUVWXYacefhkmnpruvwx"
 FONT_FOLDERS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/liberation"))
@@ -206,6 +208,28 @@ def mark(rng: np.random.Generator, which: str | None = None) -> Image.Image:
     return picture
 
 
+def blob(rng: np.random.Generator, which: str | None = None) -> Image.Image:
+    """A filled shape (`BLOBS`), as a finger or a fat brush paints one: a blotch (an irregular
+    polygon), a disc or an ellipse, a square or a short rectangle, a triangle; 40–320 px across,
+    up to 1.6 times as long as wide, turned any way, somewhere on the canvas."""
+    which = which or BLOBS[rng.integers(len(BLOBS))]
+    picture, draw = blank()
+    size, aspect, angle = rng.uniform(40, 320), rng.uniform(1.0, 1.6), rng.uniform(0, 2 * math.pi)
+    cx, cy = rng.uniform(size / 2 + 10, SIDE - size / 2 - 10, 2)
+    if which == "blotch":
+        turns = np.sort(rng.uniform(0, 2 * math.pi, int(rng.integers(6, 12))))
+        shape = [(r * math.cos(t), r * math.sin(t)) for t, r in zip(turns, rng.uniform(0.25, 0.5, len(turns)))]
+    elif which == "disc":
+        shape = [(0.5 * math.cos(t), 0.5 * math.sin(t) / aspect) for t in np.linspace(0, 2 * math.pi, 48, endpoint=False)]
+    elif which == "square":
+        shape = [(-0.5, -0.5 / aspect), (0.5, -0.5 / aspect), (0.5, 0.5 / aspect), (-0.5, 0.5 / aspect)]
+    else:
+        shape = [(0, -0.5), (0.5, 0.45), (-0.5, 0.45)]
+    draw.polygon([(cx + size * (u * math.cos(angle) - v * math.sin(angle)),
+                   cy + size * (u * math.sin(angle) + v * math.cos(angle))) for u, v in shape], fill=(0, 0, 0, 255))
+    return picture
+
+
 def letter(rng: np.random.Generator, files: list[str], which: str | None = None) -> Image.Image:
     """A letter of `LETTERS` in a font of `files` (or PIL's own), 150–320 px, somewhere on the canvas."""
     which = which or LETTERS[rng.integers(len(LETTERS))]
@@ -293,6 +317,8 @@ def non_digit(kind: str, rng: np.random.Generator, files: list[str], images: np.
         return part(rng, images, labels)
     if kind == "pairs":
         return pair(rng, images)
+    if kind == "blobs":
+        return blob(rng)
     raise ValueError(f"unknown kind {kind!r}; the kinds are {KINDS}")
 
 
