@@ -16,7 +16,9 @@ The margin was chosen on numbers written with MNIST test digits of the tuning po
 doodle, mark or letter beside them; `python benchmarks/not_digit.py --number-margin`): at the
 check's own threshold it left out groups in 0 hard numbers and 8 pairs (some of them a pair the
 path had read as one digit: wrong either way), with the margin in 0 and 4; doodles, marks and
-letters were left out 41, 46 and 35 times in 60 against 45, 49 and 36.
+letters were left out 41, 46 and 35 times in 60 against 45, 49 and 36. With the check retrained on
+filled blobs too (2026-12-06, 21:45 UTC), the same margin leaves out groups in 1 hard number and 6
+pairs (3 and 9 at the threshold), and doodles, marks and letters 46, 48 and 39 times in 60.
 """
 
 import numpy as np
