@@ -100,20 +100,26 @@ def block_mean(values: np.ndarray, factor: int) -> np.ndarray:
     return padded.reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
 
 
+def short(geometry_values: np.ndarray) -> bool:
+    """Whether ink of this `geometry` has at most `DOT_LENGTH` pen widths of stroke a blob: taps,
+    dots, a filled blob, or a very short bar."""
+    blobs, log_length = geometry_values[0], geometry_values[1]
+    return bool(log_length - np.log(blobs) <= np.log(DOT_LENGTH))
+
+
 def strokeless(geometry_values: np.ndarray) -> bool:
     """Whether ink of this `geometry` has no pen stroke at all: only round or square taps, dots or a
     filled blob (at most `DOT_LENGTH` pen widths of stroke a blob, the largest less elongated than
     `SQUAT`). Such ink is never a digit. None of MNIST's 55,000 training digits has that shape (6
     are as short, blotted 8s and bold 1s, but elongated 1.82–4.3), nor do scikit-learn's coarse
     "1"s (bars 2–2.8 pen widths long); 97% of single stray taps do (`tests.non_digits.taps`)."""
-    blobs, log_length, log_largest_elongation = geometry_values[0], geometry_values[1], geometry_values[3]
-    return bool(log_length - np.log(blobs) <= np.log(DOT_LENGTH) and log_largest_elongation < np.log(SQUAT))
+    return short(geometry_values) and bool(geometry_values[3] < np.log(SQUAT))   # [3]: log largest blob's elongation
 
 
 def reason(geometry_values: np.ndarray) -> str:
     """Why a reading the check refused is not a digit, from what its ink looks like."""
-    blobs, log_length, size = geometry_values[0], geometry_values[1], geometry_values[5]
-    if log_length - np.log(blobs) <= np.log(DOT_LENGTH):
+    if short(geometry_values):
+        blobs, size = geometry_values[0], geometry_values[5]
         return DOTS if blobs > 1 else BLOB if size >= BLOB_SIZE else TAP
     return OTHER
 
@@ -162,8 +168,7 @@ class NotDigitCheck:
 
     def refuses(self, odds: float, values: np.ndarray) -> bool:
         """Whether log-odds `odds` of ink of `geometry` `values` say it is not a digit."""
-        short = reason(values) != OTHER
-        return strokeless(values) or odds < (self.tap_threshold if short else self.threshold)
+        return strokeless(values) or odds < (self.tap_threshold if short(values) else self.threshold)
 
 
 @functools.cache
