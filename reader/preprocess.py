@@ -43,6 +43,9 @@ MAX_THINNING = 0.3         # never thin a stroke by more than this share of its 
 ENLARGEMENTS = (2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 25)  # factors by which a picture may be a smaller one enlarged ...
 ENLARGEMENT_ERROR = 0.04   # ... when reduced and enlarged back it differs by less than this on its edges
 MIN_NATIVE_SIDE = 8        # a picture is never reduced to fewer px than this along its longer side
+MAX_NATIVE_SIDE = 64       # cells of an uneven blocky enlargement are looked for only up to this many along a side
+CELL_FLATNESS = 0.02       # neighbouring lines of pixels closer than this belong to the same cell
+CHANGING_CELL_LINES = 0.5  # ... and at least this share of the lines between cells must show a change
 EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 
 
@@ -269,8 +272,13 @@ def at_native_resolution(crop: np.ndarray) -> tuple[np.ndarray, bool]:
     pixels (box means), as MNIST fit its digits into the box; blurred, as it is; neither is thinned.
     Its strokes are at least a cell of the small picture wide: read as a thick pen's and thinned,
     jagged along blocky cells, scikit-learn's 1,797 8×8 digits enlarged read 92–94% right; read
-    this way, 96–97% (docs/reading.md). A drawing (sharp edges) comes back as it is, to be thinned
-    or thickened to MNIST's width."""
+    this way, 96–97% (docs/reading.md). Blocky by a factor that is not whole (`blocky_cells`: 8×8
+    enlarged to 100 px, cells of 12 and 13 px) it is reduced to its cells as well: read as a drawing
+    or reduced by a whole factor that mixes neighbouring cells, those digits read 93.8%. A drawing
+    (sharp edges) comes back as it is, to be thinned or thickened to MNIST's width."""
+    cells = blocky_cells(crop)
+    if cells is not None:
+        return cells, False
     factor, blocky = enlargement_of(crop)
     if factor == 1:
         return crop, True
@@ -305,6 +313,80 @@ def enlargement_of(crop: np.ndarray) -> tuple[int, bool]:
     if passing >= 0:
         return larger[passing], False
     return blocky, blocky > 1
+
+
+def blocky_cells(crop: np.ndarray) -> np.ndarray | None:
+    """The small picture of which `crop` is a blocky enlargement by any factor, whole or not
+    (8×8 to 100 px: cells of 12 and 13 px), one pixel per cell; None when it is not one.
+
+    Faint haze (ink up to `INK_THRESHOLD`) is left out of the cells' shapes: `remove_specks` cuts
+    it 2 px from the strokes, across cells; where it touches a cell it is kept at its highest, and
+    around the strokes it is cut off. The crop is cut into runs of lines (rows, columns) that
+    differ by less than `CELL_FLATNESS`
+    (`change_lines`). It is blocky when every run's length is a whole number of cells of one
+    common side (`cell_counts`), at least 2 px, making `MIN_NATIVE_SIDE`–`MAX_NATIVE_SIDE` cells
+    along the longer side; when each block between two changes is flat (spans at most twice
+    `CELL_FLATNESS`); and when changes fall on at least `CHANGING_CELL_LINES` of the lines between
+    cells both ways (an other writer's digit changes at most of them; a hard-edged shape that
+    merely has straight edges, at few). A drawing stops at the first test: anti-aliased or turned
+    strokes change at some line 1 px from another. No held-apart tap, doodle, mark or blob passes
+    (`tests/test_preprocess.py`)."""
+    box = ink_bbox(crop, INK_THRESHOLD)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    crop = crop[y0:y1, x0:x1]
+    solid = np.where(crop > INK_THRESHOLD, crop, 0)
+    columns, rows = change_lines(solid, axis=1), change_lines(solid, axis=0)
+    column_runs, row_runs = np.diff(columns), np.diff(rows)
+    counts = cell_counts(column_runs, row_runs, max(crop.shape))
+    if counts is None:
+        return None
+    across, down = counts[:column_runs.size], counts[column_runs.size:]
+    if (column_runs.size - 1 < CHANGING_CELL_LINES * (across.sum() - 1)
+            or row_runs.size - 1 < CHANGING_CELL_LINES * (down.sum() - 1)):
+        return None
+    def per_block(reduce, values):
+        return reduce.reduceat(reduce.reduceat(values, rows[:-1], axis=0), columns[:-1], axis=1)
+
+    if (per_block(np.maximum, solid) - per_block(np.minimum, solid)).max() > 2 * CELL_FLATNESS:
+        return None
+    blocks = per_block(np.maximum, crop)
+    return np.repeat(np.repeat(blocks, down, axis=0), across, axis=1).astype(np.float32)
+
+
+def change_lines(crop: np.ndarray, axis: int) -> np.ndarray:
+    """0, the indices of the lines along `axis` (1: columns) that differ from the line before
+    by `CELL_FLATNESS` or more somewhere, and the crop's size along `axis`."""
+    step = np.abs(np.diff(crop, axis=axis)).max(axis=1 - axis)
+    return np.concatenate([[0], np.flatnonzero(step >= CELL_FLATNESS) + 1, [crop.shape[axis]]])
+
+
+def cell_counts(column_runs: np.ndarray, row_runs: np.ndarray, longer: int) -> np.ndarray | None:
+    """How many cells each run (columns' then rows') spans, for the largest cell side that puts
+    every run's ends within 1 px of the cells' edges both ways; None when no side of at least 2 px
+    does with `MIN_NATIVE_SIDE` to `MAX_NATIVE_SIDE` cells along the longer side. An enlarged
+    picture's cells start where its ink does (the crop's edge) and are `side` px long, rounded:
+    12 or 13 px for 12.5×. The largest side, because half of it fits as well."""
+    shortest = int(min(column_runs.min(), row_runs.min()))
+    if shortest < 2:
+        return None
+    ends = [np.cumsum(column_runs), np.cumsum(row_runs)]
+    # The longer side holds n cells of side `longer` / n, give or take 1 px; the shortest run
+    # holds at least one cell, so the side is at most 1 px more than it.
+    for n in range(max(MIN_NATIVE_SIDE, math.ceil((longer - 1) / (shortest + 1))), MAX_NATIVE_SIDE + 1):
+        if (longer + 1) / n < 2:
+            return None
+        best = None
+        for side in np.linspace((longer - 1) / n, (longer + 1) / n, 9):
+            cells = [np.maximum(np.round(end / side), 1) for end in ends]
+            error = max(float(np.abs(end - count * side).max()) for end, count in zip(ends, cells))
+            counts = np.concatenate([np.diff(count, prepend=0) for count in cells])
+            if error <= 1 and counts.min() >= 1 and (best is None or error < best[0]):
+                best = (error, counts.astype(int))
+        if best is not None:
+            return best[1]
+    return None
 
 
 class EnlargedBack:

@@ -168,12 +168,14 @@ def test_ink_along_a_third_of_the_border_is_not_taken_for_lit_paper():
     assert ink_map(grey)[8:56, :20].min() == 1   # the bold stroke is full ink
 
 
-def test_other_writers_coarse_digits_enlarged_to_their_edges_are_read(mnist):
+@pytest.mark.parametrize("side", [64, 100])
+def test_other_writers_coarse_digits_enlarged_to_their_edges_are_read(mnist, side):
     """scikit-learn's 1,797 8×8 digits (43 writers outside MNIST, UCI's optdigits; measured only,
-    never trained on), dark on white, enlarged 8× with blocky edges and no margin: the shipped model
-    reads 96.7% right through the demo's preprocessing. Each fills its picture to the edges (81.1%
-    when a background plane was fitted through their ink) and is a small picture enlarged (92.7%
-    when its blown-up cells were read as a thick pen's strokes: `at_native_resolution`)."""
+    never trained on), dark on white, enlarged 8× or 12.5× with blocky edges and no margin: the
+    shipped model reads 96.7% / 96.9% right through the demo's preprocessing. Each fills its
+    picture to the edges (81.1% when a background plane was fitted through their ink) and is a
+    small picture enlarged (92.7% at 8× when its blown-up cells were read as a thick pen's strokes:
+    `at_native_resolution`; 93.8% at 12.5× before uneven cells were found: `blocky_cells`)."""
     from sklearn.datasets import load_digits
     from reader.model import DigitModel
     from reader.runs import SHIPPED_MODEL
@@ -181,7 +183,7 @@ def test_other_writers_coarse_digits_enlarged_to_their_edges_are_read(mnist):
     digits = load_digits()
     inputs = []
     for image in digits.images:
-        picture = Image.fromarray(np.uint8(255 - image * 255 / 16)).resize((64, 64), Image.Resampling.NEAREST)
+        picture = Image.fromarray(np.uint8(255 - image * 255 / 16)).resize((side, side), Image.Resampling.NEAREST)
         model_input = preprocess(picture)
         inputs.append(np.zeros((28, 28), np.float32) if model_input is None else model_input)
     right = model.probabilities(np.stack(inputs)).argmax(1) == digits.target
@@ -206,6 +208,40 @@ def test_a_small_picture_enlarged_is_read_from_its_own_pixels(digits, how, facto
         assert best_shifted_correlation(preprocess(picture), to_mnist(image / 255)) > 0.85
 
 
+@pytest.mark.parametrize("side", [75, 100, 130, 350])
+def test_a_small_picture_enlarged_blocky_by_an_uneven_factor_is_read_from_its_cells(digits, side):
+    """An MNIST digit (28 px) enlarged blocky to 75–350 px (cells of 2 and 3 px up to 12 and 13)
+    is reduced to one pixel per cell (`blocky_cells`): the original's own pixels, cropped to the
+    strokes (where a reduction by a whole factor mixes neighbouring cells), but for faint haze,
+    which may spread over a cell it touches."""
+    images, _ = digits
+    for image in images[:10]:
+        picture = Image.fromarray(255 - image).resize((side, side), Image.Resampling.NEAREST)
+        crop = preprocess_module.crop_to_ink(ink_map(picture))
+        own = ink_map(Image.fromarray(255 - image))
+        x0, y0, x1, y1 = preprocess_module.ink_bbox(own, preprocess_module.INK_THRESHOLD)
+        own = own[y0:y1, x0:x1]
+        cells = preprocess_module.blocky_cells(crop)
+        assert cells is not None and cells.shape == own.shape, (None if cells is None else cells.shape, own.shape)
+        solid = np.maximum(cells, own) > preprocess_module.INK_THRESHOLD
+        assert np.abs(cells - own)[solid].max() <= 2 * preprocess_module.CELL_FLATNESS  # cells that close merge
+        assert np.abs(cells - own).max() <= preprocess_module.INK_THRESHOLD
+
+
+def test_hand_drawn_marks_and_shapes_are_not_taken_for_blocky_cells():
+    """Pen strokes, even turned straight bars, step by 1 px somewhere, and a filled shape changes
+    at too few lines: no held-apart tap, doodle, mark or blob is read as an enlarged small picture."""
+    from tests import non_digits
+    rng = np.random.default_rng(5)
+    for make in (non_digits.taps, non_digits.doodle, non_digits.mark, non_digits.blob):
+        for _ in range(40):
+            crop = preprocess_module.crop_to_ink(ink_map(make(rng)))
+            assert crop is None or preprocess_module.blocky_cells(crop) is None, make.__name__
+    square = np.zeros((200, 200), np.float32)
+    square[40:160, 60:140] = 1  # a rectangle on the pixel grid: one run each way
+    assert preprocess_module.blocky_cells(preprocess_module.crop_to_ink(square)) is None
+
+
 @pytest.mark.parametrize("pen", [3, 12, 40, 60])
 def test_a_drawing_is_not_taken_for_an_enlargement(pen):
     """A drawing's edges are sharp at any pen width: it is read at its own size (factor 1), with its
@@ -214,6 +250,7 @@ def test_a_drawing_is_not_taken_for_an_enlargement(pen):
         picture = drawn(shape, pen)
         crop = preprocess_module.crop_to_ink(ink_map(picture))
         assert preprocess_module.enlargement_of(crop) == (1, False)
+        assert preprocess_module.blocky_cells(crop) is None
         smooth = Image.fromarray(np.uint8(picture.convert("L"))).filter(ImageFilter.GaussianBlur(1))
         assert preprocess_module.enlargement_of(preprocess_module.crop_to_ink(ink_map(smooth))) == (1, False)
 
