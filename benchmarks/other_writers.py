@@ -9,7 +9,7 @@ right and sure. `--code DIR` reads with another checkout's `reader` (the figures
 Complements `python -m evaluate.robustness`, whose "8×8 grid" columns write MNIST test digits on
 such a grid at 28×28.
 
-    python benchmarks/other_writers.py                       # robust, fast, seed (~2 min on 2 cores)
+    python benchmarks/other_writers.py                       # robust, fast, seed (~3.5 min on 2 cores)
     python benchmarks/other_writers.py --models robust --code /tmp/before
 """
 
@@ -30,6 +30,7 @@ ENLARGEMENTS = {
     "blocky 8x, margin 2 cells": (96, R.NEAREST, 2, None, False),
     "blocky 8x, light on dark": (64, R.NEAREST, 0, None, True),
     "blocky 8x, JPEG q85": (64, R.NEAREST, 0, 85, False),
+    "blocky 12.5x, JPEG q85": (100, R.NEAREST, 0, 85, False),
     "blurred 3.5x (28 px)": (28, R.BILINEAR, 0, None, False),
     "blurred 8x (64 px)": (64, R.BILINEAR, 0, None, False),
     "blurred 8x, margin 2 cells": (96, R.BILINEAR, 2, None, False),

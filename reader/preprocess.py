@@ -44,8 +44,10 @@ ENLARGEMENTS = (2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 25)  # factors by which a pict
 ENLARGEMENT_ERROR = 0.04   # ... when reduced and enlarged back it differs by less than this on its edges
 MIN_NATIVE_SIDE = 8        # a picture is never reduced to fewer px than this along its longer side
 MAX_NATIVE_SIDE = 64       # cells of an uneven blocky enlargement are looked for only up to this many along a side
-CELL_FLATNESS = 0.02       # neighbouring lines of pixels closer than this belong to the same cell
-CHANGING_CELL_LINES = 0.5  # ... and at least this share of the lines between cells must show a change
+CELL_EDGE = 0.15           # a line between cells steps by at least this share of the strongest line's mean step
+MIN_CELL_LINES = 5         # ... seen at this many lines at least, both ways together
+CHANGING_CELL_LINES = 0.25 # ... and at least this share of the lines between cells must show one
+BLOCKY_SHARE = 0.65        # ... and at least this share of the picture's steps lies on those lines
 EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 
 
@@ -95,7 +97,9 @@ def to_mnist(ink: np.ndarray, image_size: int = 28, digit_box: int = 20,
              blobs: tuple[np.ndarray, int] | None = None) -> np.ndarray | None:
     """Normalise an ink map holding one digit the way MNIST was made; None when there is no ink.
 
-    Drops specks, crops to the ink's bounding box, brings the stroke width to MNIST's, scales the
+    Reads a small picture enlarged blocky from its cells (`blocky_cells`); otherwise drops specks,
+    crops to the ink's bounding box, reads an enlargement by a whole factor from its own pixels
+    (`at_native_resolution`); brings the stroke width to MNIST's, scales the
     longer side to `digit_box` (anti-aliased, aspect ratio kept, so a "1" stays thin) and places
     the digit in an `image_size` square with its centre of mass at pixel index image_size / 2.
     Returns float32 (image_size, image_size) in [0, 1] whose brightest pixel is 1. `blobs`:
@@ -103,11 +107,16 @@ def to_mnist(ink: np.ndarray, image_size: int = 28, digit_box: int = 20,
     """
     if not 1 <= digit_box <= image_size:
         raise ValueError(f"need 1 <= digit_box <= image_size, got {digit_box} and {image_size}")
-    ink = remove_specks(as_ink_array(ink), blobs=blobs)
-    crop = crop_to_ink(ink)
-    if crop is None:
-        return None
-    crop = crop_to_ink(normalise_stroke_width(*at_native_resolution(crop), digit_box))
+    ink = as_ink_array(ink)
+    cells = blocky_cells(ink)  # before specks are dropped: that cuts faint cells 2 px from the strokes
+    if cells is not None:
+        native = cells, False
+    else:
+        crop = crop_to_ink(remove_specks(ink, blobs=blobs))
+        if crop is None:
+            return None
+        native = at_native_resolution(crop, cells=False)
+    crop = crop_to_ink(normalise_stroke_width(*native, digit_box))
     if crop is None:
         return None
     return centre_by_mass(fit_in_box(crop, digit_box), image_size)
@@ -266,7 +275,7 @@ def crop_to_ink(ink: np.ndarray) -> np.ndarray | None:
     return ink[y0:y1, x0:x1]
 
 
-def at_native_resolution(crop: np.ndarray) -> tuple[np.ndarray, bool]:
+def at_native_resolution(crop: np.ndarray, cells: bool = True) -> tuple[np.ndarray, bool]:
     """(crop, whether its strokes may be thinned), for a small picture enlarged (`enlargement_of`:
     another writer's 8×8 digit scaled up, an MNIST image zoomed): blocky, reduced to its own
     pixels (box means), as MNIST fit its digits into the box; blurred, as it is; neither is thinned.
@@ -275,10 +284,11 @@ def at_native_resolution(crop: np.ndarray) -> tuple[np.ndarray, bool]:
     this way, 96–97% (docs/reading.md). Blocky by a factor that is not whole (`blocky_cells`: 8×8
     enlarged to 100 px, cells of 12 and 13 px) it is reduced to its cells as well: read as a drawing
     or reduced by a whole factor that mixes neighbouring cells, those digits read 93.8%. A drawing
-    (sharp edges) comes back as it is, to be thinned or thickened to MNIST's width."""
-    cells = blocky_cells(crop)
-    if cells is not None:
-        return cells, False
+    (sharp edges) comes back as it is, to be thinned or thickened to MNIST's width. `cells` False:
+    the caller looked for cells already."""
+    found = blocky_cells(crop) if cells else None
+    if found is not None:
+        return found, False
     factor, blocky = enlargement_of(crop)
     if factor == 1:
         return crop, True
@@ -317,76 +327,125 @@ def enlargement_of(crop: np.ndarray) -> tuple[int, bool]:
 
 def blocky_cells(crop: np.ndarray) -> np.ndarray | None:
     """The small picture of which `crop` is a blocky enlargement by any factor, whole or not
-    (8×8 to 100 px: cells of 12 and 13 px), one pixel per cell; None when it is not one.
+    (8×8 to 100 px: cells of 12 and 13 px), also when saved as a JPEG afterwards: one pixel per
+    cell, each the mean of its cell; None when it is not one.
 
-    Faint haze (ink up to `INK_THRESHOLD`) is left out of the cells' shapes: `remove_specks` cuts
-    it 2 px from the strokes, across cells; where it touches a cell it is kept at its highest, and
-    around the strokes it is cut off. The crop is cut into runs of lines (rows, columns) that
-    differ by less than `CELL_FLATNESS`
-    (`change_lines`). It is blocky when every run's length is a whole number of cells of one
-    common side (`cell_counts`), at least 2 px, making `MIN_NATIVE_SIDE`–`MAX_NATIVE_SIDE` cells
-    along the longer side; when each block between two changes is flat (spans at most twice
-    `CELL_FLATNESS`); and when changes fall on at least `CHANGING_CELL_LINES` of the lines between
-    cells both ways (an other writer's digit changes at most of them; a hard-edged shape that
-    merely has straight edges, at few). A drawing stops at the first test: anti-aliased or turned
-    strokes change at some line 1 px from another. No held-apart tap, doodle, mark or blob passes
-    (`tests/test_preprocess.py`)."""
+    `crop` may be a whole ink map: it is looked at within the strokes' box (ink above
+    `INK_THRESHOLD`: faint haze around them is left out). The lines between cells are where the
+    picture changes most: the columns (rows) whose mean step from the one before is a local peak of
+    at least `CELL_EDGE` of the strongest (`cell_edges`), `MIN_CELL_LINES` of them at least (a
+    letter "H" has 4; of scikit-learn's 1,797 digits 2 have fewer). It is blocky when those lines lie on one
+    grid both ways (`cell_side`: cells of at least 2 px, `MIN_NATIVE_SIDE`–`MAX_NATIVE_SIDE` of
+    them along the longer side; a JPEG's ringing may leave a part of a cell at either end, which is
+    dropped when less than half a cell); when such changes fall on at least `CHANGING_CELL_LINES`
+    of the grid's lines both ways (a hard-edged shape that merely has straight edges changes at
+    few); when at least `BLOCKY_SHARE` of the picture's steps (the mean steps of all its lines,
+    both ways) lie on the grid's lines (measured on scikit-learn's and MNIST's digits: blocky 1,
+    blocky saved as a JPEG at quality 75–85 0.71–0.9; enlarged smoothly, bilinear, bicubic or
+    Lanczos, 0.58 at most, as drawings and held-apart parts of digits); and when the cells' means
+    (`cell_means`), enlarged back onto the cells, differ from the crop by less than
+    `ENLARGEMENT_ERROR` on average over the edges, as `enlargement_of` asks of a whole factor. A
+    drawing stops early: anti-aliased or turned strokes change at some line 1 px from another. No
+    held-apart tap, doodle, mark, letter, blob, part or pair of digits passes, nor a drawn or
+    printed digit (`tests/test_preprocess.py`)."""
     box = ink_bbox(crop, INK_THRESHOLD)
     if box is None:
         return None
     x0, y0, x1, y1 = box
     crop = crop[y0:y1, x0:x1]
-    solid = np.where(crop > INK_THRESHOLD, crop, 0)
-    columns, rows = change_lines(solid, axis=1), change_lines(solid, axis=0)
-    column_runs, row_runs = np.diff(columns), np.diff(rows)
-    counts = cell_counts(column_runs, row_runs, max(crop.shape))
-    if counts is None:
+    (column_peaks, column_steps), (row_peaks, row_steps) = cell_edges(crop, axis=1), cell_edges(crop, axis=0)
+    if column_peaks.size + row_peaks.size < MIN_CELL_LINES:
         return None
-    across, down = counts[:column_runs.size], counts[column_runs.size:]
-    if (column_runs.size - 1 < CHANGING_CELL_LINES * (across.sum() - 1)
-            or row_runs.size - 1 < CHANGING_CELL_LINES * (down.sum() - 1)):
+    side = cell_side(column_peaks, row_peaks, max(crop.shape))
+    if side is None:
         return None
-    def per_block(reduce, values):
-        return reduce.reduceat(reduce.reduceat(values, rows[:-1], axis=0), columns[:-1], axis=1)
-
-    if (per_block(np.maximum, solid) - per_block(np.minimum, solid)).max() > 2 * CELL_FLATNESS:
+    column_lines, row_lines = cell_lines(column_peaks, column_steps, side), cell_lines(row_peaks, row_steps, side)
+    if column_lines is None or row_lines is None:
         return None
-    blocks = per_block(np.maximum, crop)
-    return np.repeat(np.repeat(blocks, down, axis=0), across, axis=1).astype(np.float32)
-
-
-def change_lines(crop: np.ndarray, axis: int) -> np.ndarray:
-    """0, the indices of the lines along `axis` (1: columns) that differ from the line before
-    by `CELL_FLATNESS` or more somewhere, and the crop's size along `axis`."""
-    step = np.abs(np.diff(crop, axis=axis)).max(axis=1 - axis)
-    return np.concatenate([[0], np.flatnonzero(step >= CELL_FLATNESS) + 1, [crop.shape[axis]]])
-
-
-def cell_counts(column_runs: np.ndarray, row_runs: np.ndarray, longer: int) -> np.ndarray | None:
-    """How many cells each run (columns' then rows') spans, for the largest cell side that puts
-    every run's ends within 1 px of the cells' edges both ways; None when no side of at least 2 px
-    does with `MIN_NATIVE_SIDE` to `MAX_NATIVE_SIDE` cells along the longer side. An enlarged
-    picture's cells start where its ink does (the crop's edge) and are `side` px long, rounded:
-    12 or 13 px for 12.5×. The largest side, because half of it fits as well."""
-    shortest = int(min(column_runs.min(), row_runs.min()))
-    if shortest < 2:
+    if (column_peaks.size < CHANGING_CELL_LINES * (column_lines.size - 2)
+            or row_peaks.size < CHANGING_CELL_LINES * (row_lines.size - 2)):
         return None
-    ends = [np.cumsum(column_runs), np.cumsum(row_runs)]
-    # The longer side holds n cells of side `longer` / n, give or take 1 px; the shortest run
-    # holds at least one cell, so the side is at most 1 px more than it.
-    for n in range(max(MIN_NATIVE_SIDE, math.ceil((longer - 1) / (shortest + 1))), MAX_NATIVE_SIDE + 1):
-        if (longer + 1) / n < 2:
-            return None
-        best = None
-        for side in np.linspace((longer - 1) / n, (longer + 1) / n, 9):
-            cells = [np.maximum(np.round(end / side), 1) for end in ends]
-            error = max(float(np.abs(end - count * side).max()) for end, count in zip(ends, cells))
-            counts = np.concatenate([np.diff(count, prepend=0) for count in cells])
-            if error <= 1 and counts.min() >= 1 and (best is None or error < best[0]):
-                best = (error, counts.astype(int))
-        if best is not None:
-            return best[1]
-    return None
+    on_lines = column_steps[column_lines[1:-1]].sum() + row_steps[row_lines[1:-1]].sum()
+    if on_lines < BLOCKY_SHARE * (column_steps.sum() + row_steps.sum()):
+        return None  # a smooth enlargement changes all along its ramps (`enlargement_of` takes it)
+    crop = crop[row_lines[0]:row_lines[-1], column_lines[0]:column_lines[-1]]
+    row_lines, column_lines = row_lines - row_lines[0], column_lines - column_lines[0]
+    cells = cell_means(crop, row_lines, column_lines)
+    back = np.repeat(np.repeat(cells, np.diff(row_lines), axis=0), np.diff(column_lines), axis=1)
+    edges = partly_inked(crop) | partly_inked(back)
+    if edges.any() and float(np.abs(crop - back)[edges].mean()) >= ENLARGEMENT_ERROR:
+        return None
+    return cells
+
+
+def cell_edges(crop: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the indices of the lines along `axis` (1: columns) whose mean step from the line before is
+    a local peak of at least `CELL_EDGE` of the largest; the mean step before each line, 0 for
+    the first)."""
+    step = np.abs(np.diff(crop, axis=axis)).mean(axis=1 - axis)
+    before = np.concatenate([[0.0], step])
+    if step.size == 0 or step.max() <= 0:
+        return np.array([], dtype=int), before
+    padded = np.pad(step, 1)
+    peak = (step >= CELL_EDGE * step.max()) & (step >= padded[:-2]) & (step > padded[2:])
+    return np.flatnonzero(peak) + 1, before
+
+
+def cell_side(column_peaks: np.ndarray, row_peaks: np.ndarray, longer: int) -> float | None:
+    """The largest cell side, to 0.01 px, that puts every peak within 1 px of a grid through the
+    first peak of its axis (each next peak at least a cell further), with `MIN_NATIVE_SIDE` to
+    `MAX_NATIVE_SIDE` cells along the longer side, at least 2 px; None when none does. The
+    largest, because half of it fits as well."""
+    gaps = np.concatenate([np.diff(column_peaks), np.diff(row_peaks)])
+    if gaps.size == 0:
+        return None
+    largest = min(float(gaps.min()) + 1, longer / (MIN_NATIVE_SIDE - 1))
+    sides = np.arange(largest, max(2.0, longer / (MAX_NATIVE_SIDE + 1)), -0.01)
+    fits = np.ones(sides.size, dtype=bool)
+    for peaks in (column_peaks, row_peaks):
+        if peaks.size < 2:
+            continue
+        along = (peaks[1:] - peaks[0])[None, :] / sides[:, None]
+        cells = np.round(along)
+        fits &= (np.abs(along - cells) * sides[:, None] <= 1).all(axis=1)
+        fits &= (np.diff(cells, axis=1, prepend=0) >= 1).all(axis=1)
+    found = np.flatnonzero(fits)
+    return float(sides[found[0]]) if found.size else None
+
+
+def cell_lines(peaks: np.ndarray, step_before: np.ndarray, side: float) -> np.ndarray | None:
+    """The lines between cells along one axis, ends included: a grid of `side` through the first
+    peak (or the crop's start, with none), each line moved by up to 1 px to where the picture
+    steps most (the cells' real edge, where a weak step was no peak). A part of a cell at either
+    end is a cell when at least half a cell long, else left out (a JPEG's ringing); None when
+    fewer than one cell remains."""
+    size = step_before.size
+    first = int(peaks[0]) if peaks.size else 0
+    guesses = first + np.arange(-math.floor(first / side), math.ceil((size - first) / side) + 1) * side
+    lines = []
+    for guess in np.round(guesses).astype(int):
+        if not 0 < guess < size:
+            continue
+        near = [line for line in (guess - 1, guess, guess + 1) if 0 < line < size and (not lines or line > lines[-1])]
+        if near:
+            lines.append(max(near, key=lambda line: step_before[line]))
+    start = 0 if not lines or lines[0] >= side / 2 else None
+    end = size if not lines or size - lines[-1] >= side / 2 else None
+    lines = ([start] if start is not None else []) + lines + ([end] if end is not None else [])
+    return np.array(lines) if len(lines) >= 2 else None
+
+
+def cell_means(crop: np.ndarray, row_lines: np.ndarray, column_lines: np.ndarray) -> np.ndarray:
+    """The mean of each cell between consecutive `row_lines` and `column_lines`, leaving out its
+    outer pixels where it is at least 4 px across (a JPEG's ringing lies along the cells' edges)."""
+    def inner(lines):
+        start, end = lines[:-1], lines[1:]
+        trim = (end - start >= 4).astype(int)
+        return start + trim, end - trim
+    summed = np.pad(crop.astype(np.float64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    (top, bottom), (left, right) = inner(row_lines), inner(column_lines)
+    total = (summed[bottom][:, right] - summed[top][:, right] - summed[bottom][:, left] + summed[top][:, left])
+    return (total / np.outer(bottom - top, right - left)).astype(np.float32)
 
 
 class EnlargedBack:
