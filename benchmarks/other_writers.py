@@ -1,7 +1,7 @@
 """Other writers' coarse digits, as a user would upload them: scikit-learn's 1,797 8×8 digits (43
 people outside MNIST, UCI's optdigits; measured only, never trained on) enlarged the ways a small
 picture gets enlarged — blocky or blurred, by whole and fractional factors, with and without a
-margin, saved as JPEG, light on dark — each read through the demo's whole reading (`read_digit`:
+margin, saved as JPEG, light on dark, with scanner noise — each read through the demo's whole reading (`read_digit`:
 preprocessing, model, not-digit check), for the shipped models side by side.
 
 Per model and enlargement: the share read right (sure or not), refused as "not a digit", and read
@@ -9,7 +9,7 @@ right and sure. `--code DIR` reads with another checkout's `reader` (the figures
 Complements `python -m evaluate.robustness`, whose "8×8 grid" columns write MNIST test digits on
 such a grid at 28×28.
 
-    python benchmarks/other_writers.py                       # robust, fast, seed (~3.5 min on 2 cores)
+    python benchmarks/other_writers.py                       # robust, fast, seed (~4 min on 2 cores)
     python benchmarks/other_writers.py --models robust --code /tmp/before
 """
 
@@ -23,7 +23,8 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 R = Image.Resampling
-# name: (picture side in px, resampling, cells of white margin around the 8×8 grid, JPEG quality, light on dark)
+# name: (picture side in px, resampling, cells of white margin around the 8×8 grid, JPEG quality, light on dark[,
+# scanner noise: the standard deviation of Gaussian noise added to the grey levels, 0–255])
 ENLARGEMENTS = {
     "blocky 8x (64 px)": (64, R.NEAREST, 0, None, False),
     "blocky 12.5x (100 px)": (100, R.NEAREST, 0, None, False),
@@ -31,6 +32,7 @@ ENLARGEMENTS = {
     "blocky 8x, light on dark": (64, R.NEAREST, 0, None, True),
     "blocky 8x, JPEG q85": (64, R.NEAREST, 0, 85, False),
     "blocky 12.5x, JPEG q85": (100, R.NEAREST, 0, 85, False),
+    "blocky 12.5x, noise 8/255": (100, R.NEAREST, 0, None, False, 8),
     "blurred 3.5x (28 px)": (28, R.BILINEAR, 0, None, False),
     "blurred 8x (64 px)": (64, R.BILINEAR, 0, None, False),
     "blurred 8x, margin 2 cells": (96, R.BILINEAR, 2, None, False),
@@ -39,11 +41,17 @@ ENLARGEMENTS = {
 }
 
 
-def picture(grid: np.ndarray, side: int, how, margin: int, quality: int | None, light_on_dark: bool) -> Image.Image:
-    """One 8×8 digit (values 0–16, 16 = full ink) as a grey picture `side` px square."""
+def picture(grid: np.ndarray, side: int, how, margin: int, quality: int | None, light_on_dark: bool,
+            noise: float = 0.0) -> Image.Image:
+    """One 8×8 digit (values 0–16, 16 = full ink) as a grey picture `side` px square; `noise`
+    (grey levels, 0–255) drawn from a generator seeded by the digit itself."""
     ink = np.pad(grid / 16.0, margin)
     grey = ink if light_on_dark else 1 - ink
     made = Image.fromarray(np.uint8(np.round(grey * 255))).resize((side, side), how)
+    if noise:
+        rng = np.random.default_rng(list(grid.astype(int).ravel()))
+        noisy = np.asarray(made, np.float32) + rng.normal(0, noise, (side, side))
+        made = Image.fromarray(np.uint8(np.clip(np.round(noisy), 0, 255)))
     if quality is not None:
         buffer = io.BytesIO()
         made.convert("RGB").save(buffer, "JPEG", quality=quality)
