@@ -162,7 +162,8 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     higher kept; re-read the
     chosen digits read unsurely from the full-size ink and settle the path (`reread`); leave out
     the chosen "digits" that are not digits at all, a doodle or a mark beside the number
-    (`not_digits`). Raises
+    (`not_digits`), but when what is left out is touching digits close to the others, choose again
+    without the one refused alone, likely two digits read as one (`not_digits.two_in_one`). Raises
     `InputError` for more than `max_digits` digits.
     """
     started = time.perf_counter()
@@ -185,6 +186,18 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
                                                 choice.path)               # re-read the doubtful, settle
     at_most(max_digits, path)
     not_digit_groups = not_digits.refused(model, graph, path, chosen_inputs)  # a doodle or mark beside it
+    merged = not_digits.two_in_one(graph, path, chosen_inputs, not_digit_groups)
+    if merged:                                         # two touching digits read as one: choose again without
+        again = best_path.choose_path(graph, inputs, probabilities, check, excluded=merged)
+        if np.isfinite(again.score):
+            at_most(max_digits, again.path)
+            again_path, again_inputs, again_probabilities = settle(model, ink, graph, inputs, probabilities, check,
+                                                                   again.path, excluded=merged)
+            at_most(max_digits, again_path)
+            again_groups = not_digits.refused(model, graph, again_path, again_inputs)
+            if sum(map(len, again_groups)) < sum(map(len, not_digit_groups)):
+                path, chosen_inputs, probabilities, not_digit_groups = (again_path, again_inputs, again_probabilities,
+                                                                        again_groups)
     left_out = {position for group in not_digit_groups for position in group}
     digits = [NumberDigit.of(model, model_input, probabilities[index], box=graph.candidates[index].box)
               for position, (index, model_input) in enumerate(zip(path, chosen_inputs)) if position not in left_out]

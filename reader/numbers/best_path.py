@@ -107,11 +107,13 @@ def choose(graph: Oversegmentation, model_inputs: np.ndarray, probabilities: np.
 
 
 def choose_path(graph: Oversegmentation, model_inputs: np.ndarray, probabilities: np.ndarray,
-                check: WholeDigitCheck, fit: Fit | None = None) -> Choice:
-    """`choose`'s candidates, with their path's score and what the check said of each candidate."""
+                check: WholeDigitCheck, fit: Fit | None = None, excluded: frozenset[int] = frozenset()) -> Choice:
+    """`choose`'s candidates, with their path's score and what the check said of each candidate;
+    never the candidates `excluded` (the score is −inf when no path is left without them)."""
     fit = fit or shipped_fit()
     whole = check.log_odds(graph, model_inputs)
     digit_scores = digit_features(graph, probabilities, fit.class_shapes, whole) @ fit.digit_weights
+    digit_scores[list(excluded)] = -np.inf
     noise_scores = {piece: float(f @ fit.noise_weights) for piece, f in noise_features(graph).items()}
     arcs = best_arcs(graph, digit_scores, noise_scores)
     score = sum(float(digit_scores[arc]) if arc >= 0 else noise_scores[-1 - arc] for arc in arcs)

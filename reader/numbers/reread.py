@@ -17,8 +17,8 @@ REREAD_ROUNDS = 3     # the path is chosen again with what was read again, at mo
 
 
 def settle(model: DigitModel, ink: np.ndarray, graph: segment.Oversegmentation, inputs: np.ndarray,
-           probabilities: np.ndarray, check: whole_digit.WholeDigitCheck, path: list[int]
-           ) -> tuple[list[int], np.ndarray, np.ndarray]:
+           probabilities: np.ndarray, check: whole_digit.WholeDigitCheck, path: list[int],
+           excluded: frozenset[int] = frozenset()) -> tuple[list[int], np.ndarray, np.ndarray]:
     """The path once its unsure digits are read again at full size (`read_again_at_full_size`):
     (the path, its digits' model inputs, every candidate's probabilities with those read again).
 
@@ -26,7 +26,8 @@ def settle(model: DigitModel, ink: np.ndarray, graph: segment.Oversegmentation, 
     chosen again with the new readings (`best_path.choose_path`; the whole-digit check still sees
     the shrunk inputs it was trained on); the unsure digits a new path brings are read again in
     turn, and so on, at most `REREAD_ROUNDS` times. On the tuning numbers 11 of 3,000 changed path,
-    5 of them to the right reading and none away from it (benchmarks/README.md)."""
+    5 of them to the right reading and none away from it (benchmarks/README.md). `excluded`
+    candidates are never chosen (`reader.pipeline.read_number`: two digits read as one)."""
     probabilities, full_size = probabilities.copy(), {}
     seen: set[int] = set()
     for round_ in range(REREAD_ROUNDS + 1):
@@ -39,7 +40,7 @@ def settle(model: DigitModel, ink: np.ndarray, graph: segment.Oversegmentation, 
         for k in changed:
             full_size[new[k]], probabilities[new[k]] = again_inputs[k], again[k]
         if round_ < REREAD_ROUNDS:
-            path = best_path.choose_path(graph, inputs, probabilities, check).path
+            path = best_path.choose_path(graph, inputs, probabilities, check, excluded=excluded).path
     chosen_inputs = inputs[path].copy()
     for k, index in enumerate(path):
         if index in full_size:
