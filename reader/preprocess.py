@@ -48,6 +48,7 @@ CELL_EDGE = 0.15           # a line between cells steps by at least this share o
 MIN_CELL_LINES = 5         # ... seen at this many lines at least, both ways together
 CHANGING_CELL_LINES = 0.25 # ... and at least this share of the lines between cells must show one
 BLOCKY_SHARE = 0.65        # ... and at least this share of the picture's steps lies on those lines
+SOFT_CELL_SIDE = 6         # cells at least this wide may have edges blurred over ±1 px (a noisy scan)
 EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 
 
@@ -344,8 +345,11 @@ def blocky_cells(crop: np.ndarray) -> np.ndarray | None:
     blocky saved as a JPEG at quality 75–85 0.71–0.9; enlarged smoothly, bilinear, bicubic or
     Lanczos, 0.58 at most, as drawings and held-apart parts of digits); and when the cells' means
     (`cell_means`), enlarged back onto the cells, differ from the crop by less than
-    `ENLARGEMENT_ERROR` on average over the edges, as `enlargement_of` asks of a whole factor. A
-    drawing stops early: anti-aliased or turned strokes change at some line 1 px from another. No
+    `ENLARGEMENT_ERROR` on average over the edges, as `enlargement_of` asks of a whole factor.
+    Cells at least `SOFT_CELL_SIDE` px wide may instead have soft edges, blurred over ±1 px (a
+    noisy scan's ink is blurred before it is measured, `clean_ink`): then the steps within 1 px of
+    the lines count as on them, the means leave out 2 px along each cell's edges, and the error is
+    measured away from the lines. A drawing stops early: anti-aliased or turned strokes change at some line 1 px from another. No
     held-apart tap, doodle, mark, letter, blob, part or pair of digits passes, nor a drawn or
     printed digit (`tests/test_preprocess.py`)."""
     box = ink_bbox(crop, INK_THRESHOLD)
@@ -365,17 +369,41 @@ def blocky_cells(crop: np.ndarray) -> np.ndarray | None:
     if (column_peaks.size < CHANGING_CELL_LINES * (column_lines.size - 2)
             or row_peaks.size < CHANGING_CELL_LINES * (row_lines.size - 2)):
         return None
-    on_lines = column_steps[column_lines[1:-1]].sum() + row_steps[row_lines[1:-1]].sum()
-    if on_lines < BLOCKY_SHARE * (column_steps.sum() + row_steps.sum()):
-        return None  # a smooth enlargement changes all along its ramps (`enlargement_of` takes it)
+    steps = column_steps.sum() + row_steps.sum()
     crop = crop[row_lines[0]:row_lines[-1], column_lines[0]:column_lines[-1]]
+    row_steps, column_steps = row_steps[row_lines[0]:row_lines[-1] + 1], column_steps[column_lines[0]:column_lines[-1] + 1]
     row_lines, column_lines = row_lines - row_lines[0], column_lines - column_lines[0]
-    cells = cell_means(crop, row_lines, column_lines)
-    back = np.repeat(np.repeat(cells, np.diff(row_lines), axis=0), np.diff(column_lines), axis=1)
-    edges = partly_inked(crop) | partly_inked(back)
-    if edges.any() and float(np.abs(crop - back)[edges].mean()) >= ENLARGEMENT_ERROR:
-        return None
-    return cells
+    for soft in (0, 1) if side >= SOFT_CELL_SIDE else (0,):
+        # soft: edges blurred over ±1 px (a noisy scan's ink is blurred before it is measured, `clean_ink`)
+        on_lines = sum(steps_at[near_lines(lines, soft, steps_at.size)].sum()
+                       for steps_at, lines in ((column_steps, column_lines), (row_steps, row_lines)))
+        if on_lines < BLOCKY_SHARE * steps:
+            continue  # a smooth enlargement changes all along its ramps (`enlargement_of` takes it)
+        cells = cell_means(crop, row_lines, column_lines, trim=1 + soft)
+        back = np.repeat(np.repeat(cells, np.diff(row_lines), axis=0), np.diff(column_lines), axis=1)
+        edges = partly_inked(crop) | partly_inked(back)
+        if soft:
+            edges &= (away_from_lines(row_lines, crop.shape[0], soft)[:, None]
+                      & away_from_lines(column_lines, crop.shape[1], soft)[None, :])
+        if not edges.any() or float(np.abs(crop - back)[edges].mean()) < ENLARGEMENT_ERROR:
+            return cells
+    return None
+
+
+def near_lines(lines: np.ndarray, reach: int, size: int) -> np.ndarray:
+    """The indices within `reach` of the inner `lines` (the crop's ends left out), inside [0, size)."""
+    near = (lines[1:-1, None] + np.arange(-reach, reach + 1)[None, :]).ravel()
+    return np.unique(near[(near >= 0) & (near < size)])
+
+
+def away_from_lines(lines: np.ndarray, size: int, reach: int) -> np.ndarray:
+    """Per index in [0, size): whether it lies more than `reach` px from every inner line's edge
+    (a line is the first pixel of a cell: the edge lies between it and the pixel before, and the
+    `reach` + 1 pixels on either side of it are near)."""
+    far = np.ones(size, dtype=bool)
+    for line in lines[1:-1]:
+        far[max(0, line - reach - 1):line + reach + 1] = False
+    return far
 
 
 def cell_edges(crop: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
@@ -435,13 +463,14 @@ def cell_lines(peaks: np.ndarray, step_before: np.ndarray, side: float) -> np.nd
     return np.array(lines) if len(lines) >= 2 else None
 
 
-def cell_means(crop: np.ndarray, row_lines: np.ndarray, column_lines: np.ndarray) -> np.ndarray:
+def cell_means(crop: np.ndarray, row_lines: np.ndarray, column_lines: np.ndarray, trim: int = 1) -> np.ndarray:
     """The mean of each cell between consecutive `row_lines` and `column_lines`, leaving out its
-    outer pixels where it is at least 4 px across (a JPEG's ringing lies along the cells' edges)."""
+    outer `trim` pixels where it is at least 2 × `trim` + 2 px across (a JPEG's ringing, a blur,
+    lie along the cells' edges)."""
     def inner(lines):
         start, end = lines[:-1], lines[1:]
-        trim = (end - start >= 4).astype(int)
-        return start + trim, end - trim
+        cut = np.where(end - start >= 2 * trim + 2, trim, 0)
+        return start + cut, end - cut
     summed = np.pad(crop.astype(np.float64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
     (top, bottom), (left, right) = inner(row_lines), inner(column_lines)
     total = (summed[bottom][:, right] - summed[top][:, right] - summed[bottom][:, left] + summed[top][:, left])

@@ -252,6 +252,28 @@ def test_a_blocky_enlargement_saved_as_a_jpeg_is_still_read_from_its_cells(side,
     assert same.sum() >= 38, same.sum()
 
 
+def test_a_blocky_enlargement_with_scanner_noise_is_read_from_its_cells():
+    """A noisy background is blurred before the ink is measured (`clean_ink`), which softens the
+    cells' edges over a pixel or two; cells 6 px and wider are still found (`SOFT_CELL_SIDE`):
+    scikit-learn's 8×8 digits enlarged blocky 12.5× with Gaussian noise of 8 grey levels, 30 of
+    the first 40 (none before soft edges were allowed), read as the same pictures without noise
+    are (all but at most 2)."""
+    from sklearn.datasets import load_digits
+    from benchmarks.other_writers import picture
+    from reader.model import DigitModel
+    from reader.runs import SHIPPED_MODEL
+    model = DigitModel(SHIPPED_MODEL, "cpu", threads=1)
+    found, noisy_inputs, clean_inputs = 0, [], []
+    for grid in load_digits().images[:40]:
+        noisy = picture(grid, 100, Image.Resampling.NEAREST, 0, None, False, 8)
+        found += preprocess_module.blocky_cells(ink_map(noisy)) is not None
+        noisy_inputs.append(preprocess(noisy))
+        clean_inputs.append(preprocess(picture(grid, 100, Image.Resampling.NEAREST, 0, None, False)))
+    assert found >= 26, found
+    same = model.probabilities(np.stack(noisy_inputs)).argmax(1) == model.probabilities(np.stack(clean_inputs)).argmax(1)
+    assert same.sum() >= 38, same.sum()
+
+
 @pytest.mark.parametrize("how", [Image.Resampling.BILINEAR, Image.Resampling.BICUBIC, Image.Resampling.LANCZOS])
 def test_a_smooth_enlargement_is_not_taken_for_blocky_cells(digits, how):
     """A picture enlarged with smooth edges changes all along its ramps, not only between cells
