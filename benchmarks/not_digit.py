@@ -15,7 +15,7 @@ what it was never fitted or tuned on.
 - All of it for each model of `--models` side by side (the check is the same for every model;
   "not sure" is each model's own), then the check's own time per reading, beside the reading's.
 
-    python benchmarks/not_digit.py                 # ~15 min on 2 cores (robust and fast)
+    python benchmarks/not_digit.py                 # ~2 min on 2 cores (robust and fast)
     python benchmarks/not_digit.py --quick         # 2,000 MNIST digits, 40 of each kind, 20 numbers
     python benchmarks/not_digit.py --number-margin # how the Number reader's margin was chosen (~2 min)
 """
