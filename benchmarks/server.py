@@ -64,6 +64,7 @@ def breakdown_once(model, value) -> tuple[dict, dict]:
     image, steps["decode"] = timed(inputs.image_from_sketch, *value)
     ink, steps["ink_map"] = timed(pp.ink_map, image)
     t = time.perf_counter()
+    _, steps["to_mnist: blocky cells"] = timed(pp.blocky_cells, pp.as_ink_array(ink))  # a drawing has none
     cleaned, steps["to_mnist: specks"] = timed(lambda: pp.remove_specks(pp.as_ink_array(ink)))
     crop, steps["to_mnist: crop"] = timed(pp.crop_to_ink, cleaned)
     raw_crop = crop

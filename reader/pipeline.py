@@ -186,18 +186,8 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
                                                 choice.path)               # re-read the doubtful, settle
     at_most(max_digits, path)
     not_digit_groups = not_digits.refused(model, graph, path, chosen_inputs)  # a doodle or mark beside it
-    merged = not_digits.two_in_one(graph, path, chosen_inputs, not_digit_groups)
-    if merged:                                         # two touching digits read as one: choose again without
-        again = best_path.choose_path(graph, inputs, probabilities, check, excluded=merged)
-        if np.isfinite(again.score):
-            at_most(max_digits, again.path)
-            again_path, again_inputs, again_probabilities = settle(model, ink, graph, inputs, probabilities, check,
-                                                                   again.path, excluded=merged)
-            at_most(max_digits, again_path)
-            again_groups = not_digits.refused(model, graph, again_path, again_inputs)
-            if sum(map(len, again_groups)) < sum(map(len, not_digit_groups)):
-                path, chosen_inputs, probabilities, not_digit_groups = (again_path, again_inputs, again_probabilities,
-                                                                        again_groups)
+    path, chosen_inputs, probabilities, not_digit_groups = without_two_in_one(
+        model, ink, graph, inputs, check, max_digits, (path, chosen_inputs, probabilities, not_digit_groups))
     left_out = {position for group in not_digit_groups for position in group}
     digits = [NumberDigit.of(model, model_input, probabilities[index], box=graph.candidates[index].box)
               for position, (index, model_input) in enumerate(zip(path, chosen_inputs)) if position not in left_out]
@@ -207,6 +197,29 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     return NumberReading("".join(d.label for d in digits), digits, graph.ink, (time.perf_counter() - started) * 1000,
                          [not_digits.joint_box([graph.candidates[path[p]] for p in group]) for group in not_digit_groups],
                          straightened)
+
+
+def without_two_in_one(model: DigitModel, ink: np.ndarray, graph: segment.Oversegmentation, inputs: np.ndarray,
+                       check, max_digits: int, settled: tuple) -> tuple:
+    """`settled` — (path, its digits' inputs, every candidate's probabilities, the groups left out
+    as not digits) — or, when a group left out is touching digits close to the others
+    (`not_digits.two_in_one`), the same chosen and settled again without the candidates refused
+    alone (likely two digits read as one), if that leaves out fewer digits."""
+    path, chosen_inputs, probabilities, left_out = settled
+    merged = not_digits.two_in_one(graph, path, chosen_inputs, left_out)
+    if not merged:
+        return settled
+    again = best_path.choose_path(graph, inputs, probabilities, check, excluded=merged)
+    if not np.isfinite(again.score):
+        return settled
+    at_most(max_digits, again.path)
+    again_path, again_inputs, again_probabilities = settle(model, ink, graph, inputs, probabilities, check,
+                                                           again.path, excluded=merged)
+    at_most(max_digits, again_path)
+    again_left_out = not_digits.refused(model, graph, again_path, again_inputs)
+    if sum(map(len, again_left_out)) < sum(map(len, left_out)):
+        return again_path, again_inputs, again_probabilities, again_left_out
+    return settled
 
 
 def best_reading(ink: np.ndarray, readings: CandidateReadings, check) -> tuple:

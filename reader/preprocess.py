@@ -116,7 +116,7 @@ def to_mnist(ink: np.ndarray, image_size: int = 28, digit_box: int = 20,
         crop = crop_to_ink(remove_specks(ink, blobs=blobs))
         if crop is None:
             return None
-        native = at_native_resolution(crop, cells=False)
+        native = at_native_resolution(crop)
     crop = crop_to_ink(normalise_stroke_width(*native, digit_box))
     if crop is None:
         return None
@@ -276,20 +276,14 @@ def crop_to_ink(ink: np.ndarray) -> np.ndarray | None:
     return ink[y0:y1, x0:x1]
 
 
-def at_native_resolution(crop: np.ndarray, cells: bool = True) -> tuple[np.ndarray, bool]:
-    """(crop, whether its strokes may be thinned), for a small picture enlarged (`enlargement_of`:
-    another writer's 8×8 digit scaled up, an MNIST image zoomed): blocky, reduced to its own
-    pixels (box means), as MNIST fit its digits into the box; blurred, as it is; neither is thinned.
-    Its strokes are at least a cell of the small picture wide: read as a thick pen's and thinned,
-    jagged along blocky cells, scikit-learn's 1,797 8×8 digits enlarged read 92–94% right; read
-    this way, 96–97% (docs/reading.md). Blocky by a factor that is not whole (`blocky_cells`: 8×8
-    enlarged to 100 px, cells of 12 and 13 px) it is reduced to its cells as well: read as a drawing
-    or reduced by a whole factor that mixes neighbouring cells, those digits read 93.8%. A drawing
-    (sharp edges) comes back as it is, to be thinned or thickened to MNIST's width. `cells` False:
-    the caller looked for cells already."""
-    found = blocky_cells(crop) if cells else None
-    if found is not None:
-        return found, False
+def at_native_resolution(crop: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(crop, whether its strokes may be thinned), for a small picture enlarged by a whole factor
+    (`enlargement_of`: an MNIST image zoomed) that `blocky_cells` did not already read from its
+    cells: blocky, reduced to its own pixels (box means), as MNIST fit its digits into the box;
+    blurred, as it is; neither is thinned. Its strokes are at least a cell of the small picture
+    wide: read as a thick pen's and thinned, jagged along blocky cells, scikit-learn's 1,797 8×8
+    digits enlarged read 92–94% right; read this way, 96–97% (docs/reading.md). A drawing (sharp
+    edges) comes back as it is, to be thinned or thickened to MNIST's width."""
     factor, blocky = enlargement_of(crop)
     if factor == 1:
         return crop, True
@@ -335,8 +329,8 @@ def blocky_cells(crop: np.ndarray) -> np.ndarray | None:
     `INK_THRESHOLD`: faint haze around them is left out). The lines between cells are where the
     picture changes most: the columns (rows) whose mean step from the one before is a local peak of
     at least `CELL_EDGE` of the strongest (`cell_edges`), `MIN_CELL_LINES` of them at least (a
-    letter "H" has 4; of scikit-learn's 1,797 digits 2 have fewer). It is blocky when those lines lie on one
-    grid both ways (`cell_side`: cells of at least 2 px, `MIN_NATIVE_SIDE`–`MAX_NATIVE_SIDE` of
+    letter "H" has 4; of scikit-learn's 1,797 digits 2 have fewer). It is blocky when those lines
+    lie on one grid both ways (`cell_side`: cells of at least 2 px, `MIN_NATIVE_SIDE`–`MAX_NATIVE_SIDE` of
     them along the longer side; a JPEG's ringing may leave a part of a cell at either end, which is
     dropped when less than half a cell); when such changes fall on at least `CHANGING_CELL_LINES`
     of the grid's lines both ways (a hard-edged shape that merely has straight edges changes at
@@ -349,9 +343,10 @@ def blocky_cells(crop: np.ndarray) -> np.ndarray | None:
     Cells at least `SOFT_CELL_SIDE` px wide may instead have soft edges, blurred over ±1 px (a
     noisy scan's ink is blurred before it is measured, `clean_ink`): then the steps within 1 px of
     the lines count as on them, the means leave out 2 px along each cell's edges, and the error is
-    measured away from the lines. A drawing stops early: anti-aliased or turned strokes change at some line 1 px from another. No
-    held-apart tap, doodle, mark, letter, blob, part or pair of digits passes, nor a drawn or
-    printed digit (`tests/test_preprocess.py`)."""
+    measured away from the lines. A drawing stops early: anti-aliased or turned strokes change at
+    some line 1 px from another. No held-apart tap, doodle, mark, letter, blob, part or pair of
+    digits passes, nor a drawn or printed digit (`tests/test_preprocess.py`). Looked for on the ink
+    before specks are cut (`to_mnist`): that cuts faint cells 2 px from the strokes."""
     box = ink_bbox(crop, INK_THRESHOLD)
     if box is None:
         return None

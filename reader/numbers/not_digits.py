@@ -90,11 +90,13 @@ def two_in_one(graph: segment.Oversegmentation, path: list[int], chosen_inputs: 
     suspects = set()
     boxes = [graph.candidates[index].box for index in path]
     for positions in left_out:
-        x0, _, x1, _ = joint_box([graph.candidates[path[position]] for position in positions])
-        apart = [max(box[0] - x1, x0 - box[2], 0) for position, box in enumerate(boxes) if position not in positions]
-        if len(positions) < 2 or not apart or min(apart) > NEAR * graph.line_height:
+        if len(positions) < 2:
             continue
         candidates = [graph.candidates[path[position]] for position in positions]
+        x0, _, x1, _ = joint_box(candidates)
+        apart = [max(box[0] - x1, x0 - box[2], 0) for position, box in enumerate(boxes) if position not in positions]
+        if not apart or min(apart) > NEAR * graph.line_height:
+            continue
         alone = refused_alone(check, candidates, chosen_inputs[positions])
         suspects.update(path[position] for position, refused in zip(positions, alone) if refused)
     return frozenset(suspects)

@@ -23,7 +23,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from reader.preprocess import (EIGHT_CONNECTED, INK_THRESHOLD, SPECK_FRACTION, as_ink_array, at_native_resolution,
-                             centre_by_mass, crop_to_ink, fit_in_box, grown, render_pad, ridge_of, stroke_offset, thinned, width_at_ridge)
+                             blocky_cells, centre_by_mass, crop_to_ink, fit_in_box, grown, render_pad, ridge_of, stroke_offset, thinned, width_at_ridge)
 
 SPECK_REACH = 2            # remove_specks keeps ink within this many px of a kept blob (a 5×5 filter)
 
@@ -63,15 +63,17 @@ def to_mnist_many(inks, image_size: int = 28, digit_box: int = 20,
                   enlargements: bool = True) -> list[np.ndarray | None]:
     """`reader.preprocess.to_mnist` of each ink map in `inks`, in order (None where one has no ink).
     With `enlargements` False no crop is looked at as a small picture enlarged
-    (`reader.preprocess.at_native_resolution`): each is read as a drawing."""
+    (`reader.preprocess.blocky_cells`, `at_native_resolution`): each is read as a drawing."""
     if not 1 <= digit_box <= image_size:
         raise ValueError(f"need 1 <= digit_box <= image_size, got {digit_box} and {image_size}")
     inks = [as_ink_array(ink) for ink in inks]
     if not inks:
         return []
+    cells = [blocky_cells(ink) if enlargements else None for ink in inks]  # before specks are cut, as to_mnist
     crops = [crop_to_ink(ink) for ink in without_specks(inks)]
-    present = [index for index, crop in enumerate(crops) if crop is not None]
-    normalised = stroke_widths_normalised([at_native_resolution(crops[i]) if enlargements else (crops[i], True)
+    present = [index for index, crop in enumerate(crops) if crop is not None or cells[index] is not None]
+    normalised = stroke_widths_normalised([(cells[i], False) if cells[i] is not None
+                                           else at_native_resolution(crops[i]) if enlargements else (crops[i], True)
                                            for i in present], digit_box)
     out: list[np.ndarray | None] = [None] * len(inks)
     for index, crop in zip(present, normalised):
