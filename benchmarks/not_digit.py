@@ -12,6 +12,9 @@ what it was never fitted or tuned on.
 - Other writers' coarse digits: scikit-learn's 8×8 digits enlarged (refused, read right).
 - Numbers of 4 MNIST test digits with a held-apart doodle, mark or letter beside them: the share
   the Number reader reads exactly (the non-digit left out).
+- The held-apart taps, doodles, marks, letters and blobs alone, read by the Number reader (as on the Number tab): the share
+  read with no digit, and the same without the Draw tab's verdict on what it reads as one digit
+  (`reader.numbers.not_digits.one_digit_refused`).
 - All of it for each model of `--models` side by side (the check is the same for every model;
   "not sure" is each model's own), then the check's own time per reading, beside the reading's.
 
@@ -148,6 +151,27 @@ def _numbers_beside(model: DigitModel, images, labels, count: int) -> list[dict]
     return rows
 
 
+NUMBER_TAB_KINDS = ("taps", "doodles", "marks", "letters", "blobs")   # (parts and pairs of digits are digits there)
+
+
+def number_tab(model: DigitModel, made, one_digit_verdict: bool = True) -> list[dict]:
+    """Per kind of `made` non-digits, the share the Number reader reads with no digit; with
+    `one_digit_verdict` False, as it read them before a one-digit reading got the Draw tab's verdict."""
+    from reader.numbers import not_digits
+    verdict = not_digits.one_digit_refused
+    if not one_digit_verdict:
+        not_digits.one_digit_refused = lambda *args: False
+    try:
+        rows = []
+        for kind in NUMBER_TAB_KINDS:
+            readings = [read_number(model, picture) for k, picture in made if k == kind]
+            rows.append({"kind": kind, "pictures": len(readings),
+                         "no_digit": float(np.mean([r is None or not r.digits for r in readings]))})
+        return rows
+    finally:
+        not_digits.one_digit_refused = verdict
+
+
 def measure(model: DigitModel, made, images, labels, args) -> dict:
     """Every figure of one model (the check is the same for all; "not sure" is the model's own)."""
     kinds = []
@@ -198,8 +222,15 @@ def measure(model: DigitModel, made, images, labels, args) -> dict:
         row["read_exactly_keeping_every_digit"] = before["read_exactly"]
         print(f"  {row['kind']:8} read exactly (the {row['kind'][:-1]} left out) {row['read_exactly']:6.1%}"
               f"  (keeping every chosen digit, as before: {before['read_exactly']:6.1%})")
+
+    print("\nthe same non-digits alone on the Number tab (read_number)")
+    alone = number_tab(model, made)
+    for row, before in zip(alone, number_tab(model, made, one_digit_verdict=False)):
+        row["no_digit_without_one_digit_verdict"] = before["no_digit"]
+        print(f"  {row['kind']:10} no digit read {row['no_digit']:6.1%}"
+              f"  (without the Draw tab's verdict on one digit: {before['no_digit']:6.1%})")
     return {"non_digits": kinds, "taps_doodles_marks_letters": overall, "mnist": mnist, "drawn_digits": drawn_rows,
-            "other_writers": writers, "numbers_beside": beside}
+            "other_writers": writers, "numbers_beside": beside, "number_tab_alone": alone}
 
 
 def number_margin(model: DigitModel, images, labels) -> dict:

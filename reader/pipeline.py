@@ -163,8 +163,9 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     chosen digits read unsurely from the full-size ink and settle the path (`reread`); leave out
     the chosen "digits" that are not digits at all, a doodle or a mark beside the number
     (`not_digits`), but when what is left out is touching digits close to the others, choose again
-    without the one refused alone, likely two digits read as one (`not_digits.two_in_one`). Raises
-    `InputError` for more than `max_digits` digits.
+    without the one refused alone, likely two digits read as one (`not_digits.two_in_one`); a
+    picture read as one digit gets the Draw tab's not-digit verdict (`not_digits.one_digit_refused`).
+    Raises `InputError` for more than `max_digits` digits.
     """
     started = time.perf_counter()
     if source is None:
@@ -172,6 +173,7 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     ink = ink_map(load_image(source))
     if not (ink > INK_THRESHOLD).any():
         return None
+    picture = ink                                      # as the Draw tab would read it
     check, readings = whole_digit.shipped(), CandidateReadings(model)
     graph, choice, inputs, probabilities = best_reading(ink, readings, check)
     upright, straightened = slant.upright(ink) if doubted(graph, choice, probabilities) else (ink, 0.0)
@@ -188,6 +190,8 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     not_digit_groups = not_digits.refused(model, graph, path, chosen_inputs)  # a doodle or mark beside it
     path, chosen_inputs, probabilities, not_digit_groups = without_two_in_one(
         model, ink, graph, inputs, check, max_digits, (path, chosen_inputs, probabilities, not_digit_groups))
+    if len(path) == 1 and not not_digit_groups and not_digits.one_digit_refused(model, picture):
+        not_digit_groups = [[0]]                       # one digit alone: the Draw tab's verdict
     left_out = {position for group in not_digit_groups for position in group}
     digits = [NumberDigit.of(model, model_input, probabilities[index], box=graph.candidates[index].box)
               for position, (index, model_input) in enumerate(zip(path, chosen_inputs)) if position not in left_out]

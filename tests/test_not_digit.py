@@ -228,6 +228,35 @@ def test_the_number_reader_keeps_every_digit_of_plain_numbers(model, mnist):
         assert reading.not_digits == [], (number.text, reading.text)
 
 
+@pytest.mark.parametrize("kind, maker, index", [("blobs", non_digits.blob, 0), ("doodles", non_digits.doodle, 10)])
+def test_what_the_number_reader_reads_as_one_digit_gets_the_draw_tabs_verdict(model, monkeypatch, kind, maker, index):
+    """A painted blob and a doodle (held apart) that the Number reader read as one digit ("8", "0"),
+    each scoring above its margin for digits among neighbours: the Draw tab refuses them, and so
+    does the Number tab now (no digit, the ink boxed as left out)."""
+    from reader.numbers import not_digits
+    from reader.pipeline import read_number
+    rng = np.random.default_rng([non_digits.EVALUATION.seed, 13, non_digits.KINDS.index(kind)])
+    picture = [maker(rng) for _ in range(index + 1)][-1]
+    assert not read_digit(model, picture, heatmap=False).digit
+    reading = read_number(model, picture)
+    assert reading.digits == [] and len(reading.not_digits) == 1, reading.text
+    with monkeypatch.context() as patched:       # without that verdict it reads as a digit
+        patched.setattr(not_digits, "one_digit_refused", lambda *args: False)
+        assert len(read_number(model, picture).text) == 1
+
+
+def test_stray_taps_the_number_reader_cut_apart_are_held_to_the_draw_tabs_tap_threshold(model):
+    """Stray taps (held apart) that the Number reader read as two "digits", one of them left out: the
+    other scored over the check's threshold less the margin, but not over the higher threshold the
+    Draw tab holds taps to, and is left out too (of 300 such pictures 4 kept a digit, now 2)."""
+    from reader.pipeline import read_number
+    rng = np.random.default_rng([non_digits.EVALUATION.seed, 23])
+    picture = [non_digits.taps(rng) for _ in range(56)][-1]
+    assert read_digit(model, picture, heatmap=False).not_digit_reason == not_digit.DOTS
+    reading = read_number(model, picture)
+    assert reading.digits == [] and len(reading.not_digits) == 2, reading.text
+
+
 def test_the_number_picture_boxes_a_left_out_doodle_in_grey(model, mnist):
     from demo import number_view
     from reader.pipeline import read_number
