@@ -394,5 +394,10 @@ def test_the_page_says_draw_or_no_digit_when_there_is_nothing_to_read(page):
     said, gallery, reading = page.number(specks, "/read_number")
     assert said.startswith("**No digit found**") and gallery == [] and reading.digits == []
     assert page.number_boxes(None) is None
+    from tests import non_digits                        # a painted blob the Number tab once read as "8"
+    blob = non_digits.blob(np.random.default_rng([non_digits.EVALUATION.seed, 13, non_digits.KINDS.index("blobs")]))
+    said, gallery, reading = page.number(blob, "/read_number")
+    assert said.startswith("**No digit found** — what is written does not look like any digit") and gallery == []
+    assert reading.digits == [] and len(reading.not_digits) == 1 and page.number_boxes(reading) is not None
     label, status, seen, heat = page.digit(Image.new("RGBA", (280, 280), "white"), "/classify_sketch")
     assert label is None and "Draw a digit" in status and seen is None and heat is None
