@@ -14,7 +14,7 @@ what it was never fitted or tuned on.
   the Number reader reads exactly (the non-digit left out).
 - The held-apart taps, doodles, marks, letters and blobs alone, read by the Number reader (as on the Number tab): the share
   read with no digit, and the same without the Draw tab's verdict on what it reads as one digit
-  (`reader.numbers.not_digits.one_digit_refused`).
+  (`reader.pipeline.refused_as_one_digit`).
 - All of it for each model of `--models` side by side (the check is the same for every model;
   "not sure" is each model's own), then the check's own time per reading, beside the reading's.
 
@@ -157,10 +157,10 @@ NUMBER_TAB_KINDS = ("taps", "doodles", "marks", "letters", "blobs")   # (parts a
 def number_tab(model: DigitModel, made, one_digit_verdict: bool = True) -> list[dict]:
     """Per kind of `made` non-digits, the share the Number reader reads with no digit; with
     `one_digit_verdict` False, as it read them before a one-digit reading got the Draw tab's verdict."""
-    from reader.numbers import not_digits
-    verdict = not_digits.one_digit_refused
+    from reader import pipeline
+    verdict = pipeline.refused_as_one_digit
     if not one_digit_verdict:
-        not_digits.one_digit_refused = lambda *args: False
+        pipeline.refused_as_one_digit = lambda *args: False
     try:
         rows = []
         for kind in NUMBER_TAB_KINDS:
@@ -169,7 +169,7 @@ def number_tab(model: DigitModel, made, one_digit_verdict: bool = True) -> list[
                          "no_digit": float(np.mean([r is None or not r.digits for r in readings]))})
         return rows
     finally:
-        not_digits.one_digit_refused = verdict
+        pipeline.refused_as_one_digit = verdict
 
 
 def measure(model: DigitModel, made, images, labels, args) -> dict:

@@ -105,9 +105,14 @@ def ink_and_input(source, image_size: int, digit_box: int) -> tuple[np.ndarray, 
     if source is None:
         return None
     ink = ink_map(load_image(source))
-    blobs = ink_blobs(ink)
-    mnist = to_mnist(ink, image_size, digit_box, blobs=blobs)
+    blobs, mnist = blobs_and_input(ink, image_size, digit_box)
     return None if mnist is None else (ink, blobs, mnist)
+
+
+def blobs_and_input(ink: np.ndarray, image_size: int, digit_box: int) -> tuple[tuple, np.ndarray | None]:
+    """An ink map's blobs (`ink_blobs`) and its model input for that contract (None: no ink)."""
+    blobs = ink_blobs(ink)
+    return blobs, to_mnist(ink, image_size, digit_box, blobs=blobs)
 
 
 def read_digit(model: DigitModel, source, heatmap: bool = True) -> DigitReading | None:
@@ -120,6 +125,14 @@ def read_digit(model: DigitModel, source, heatmap: bool = True) -> DigitReading 
     ink, mnist, probabilities, blobs = parts
     verdict = not_digit.shipped().verdict(ink, mnist, blobs)
     return _reading(model, mnist, probabilities, heatmap, started, verdict)
+
+
+def refused_as_one_digit(model: DigitModel, ink: np.ndarray) -> bool:
+    """Whether `read_digit` would call the picture whose ink map is `ink` not a digit (the Draw
+    tab's verdict, at the not-digit check's own threshold): what `read_number` asks of a picture
+    it reads as one digit (`reader.numbers.not_digits`)."""
+    blobs, mnist = blobs_and_input(ink, model.contract.image_size, model.contract.digit_box)
+    return mnist is not None and not not_digit.shipped().verdict(ink, mnist, blobs).digit
 
 
 def read_digit_by_each(models: dict[str, DigitModel], source) -> dict[str, DigitReading] | None:
@@ -164,7 +177,7 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     the chosen "digits" that are not digits at all, a doodle or a mark beside the number
     (`not_digits`), but when what is left out is touching digits close to the others, choose again
     without the one refused alone, likely two digits read as one (`not_digits.two_in_one`); a
-    picture read as one digit gets the Draw tab's not-digit verdict (`not_digits.one_digit_refused`).
+    picture read as one digit gets the Draw tab's not-digit verdict (`refused_as_one_digit`).
     Raises `InputError` for more than `max_digits` digits.
     """
     started = time.perf_counter()
@@ -190,7 +203,7 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     not_digit_groups = not_digits.refused(model, graph, path, chosen_inputs)  # a doodle or mark beside it
     path, chosen_inputs, probabilities, not_digit_groups = without_two_in_one(
         model, ink, graph, inputs, check, max_digits, (path, chosen_inputs, probabilities, not_digit_groups))
-    if len(path) == 1 and not not_digit_groups and not_digits.one_digit_refused(model, picture):
+    if len(path) == 1 and not not_digit_groups and refused_as_one_digit(model, picture):
         not_digit_groups = [[0]]                       # one digit alone: the Draw tab's verdict
     left_out = {position for group in not_digit_groups for position in group}
     digits = [NumberDigit.of(model, model_input, probabilities[index], box=graph.candidates[index].box)

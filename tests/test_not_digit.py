@@ -233,7 +233,7 @@ def test_what_the_number_reader_reads_as_one_digit_gets_the_draw_tabs_verdict(mo
     """A painted blob and a doodle (held apart) that the Number reader read as one digit ("8", "0"),
     each scoring above its margin for digits among neighbours: the Draw tab refuses them, and so
     does the Number tab now (no digit, the ink boxed as left out)."""
-    from reader.numbers import not_digits
+    from reader import pipeline
     from reader.pipeline import read_number
     rng = np.random.default_rng([non_digits.EVALUATION.seed, 13, non_digits.KINDS.index(kind)])
     picture = [maker(rng) for _ in range(index + 1)][-1]
@@ -241,7 +241,7 @@ def test_what_the_number_reader_reads_as_one_digit_gets_the_draw_tabs_verdict(mo
     reading = read_number(model, picture)
     assert reading.digits == [] and len(reading.not_digits) == 1, reading.text
     with monkeypatch.context() as patched:       # without that verdict it reads as a digit
-        patched.setattr(not_digits, "one_digit_refused", lambda *args: False)
+        patched.setattr(pipeline, "refused_as_one_digit", lambda *args: False)
         assert len(read_number(model, picture).text) == 1
 
 

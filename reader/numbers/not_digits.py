@@ -20,9 +20,10 @@ changed, 4 to the right number ("24117" had read "24"), and none of 600 hard num
 (all `NEAR` apart or alone).
 
 A picture the path reads as one digit, with nothing left out, is the whole picture read as one
-digit, as the Draw tab reads it: it gets the Draw tab's verdict (`one_digit_refused`: the check at
-its own threshold, on the whole picture's ink and model input), so the two tabs agree on a picture
-of one digit or of none; the margin is for digits among neighbours, cut from them or cramped. And
+digit, as the Draw tab reads it: it gets the Draw tab's verdict (`reader.pipeline.refused_as_one_digit`:
+the check at its own threshold, on the whole picture's ink and model input), so the two tabs agree
+on a picture of one digit or of none; the margin is for digits among neighbours, cut from them or
+cramped. And
 a chosen digit that is only taps or dots is held to the check's higher `tap_threshold` (less the
 margin), as the Draw tab holds such ink. Held-apart non-digits alone on the Number tab (`python
 benchmarks/not_digit.py`, 100 a kind) read with no digit: doodles 76% → 82%, letters 60% → 67%,
@@ -48,7 +49,7 @@ import numpy as np
 from reader import not_digit
 from reader.model import DigitModel
 from reader.numbers import segment
-from reader.preprocess import ink_blobs, to_mnist
+from reader.preprocess import to_mnist
 
 FILL = 0.6                    # a chosen digit's longer side against the square it is measured on
 MARGIN = 3.0                  # log-odds under the check's threshold a digit in a number must score to be left out
@@ -84,15 +85,6 @@ def refused(model: DigitModel, graph: segment.Oversegmentation, path: list[int],
                 and check.log_odds(model_input, not_digit.geometry(on_square(whole)))[0] < check.threshold:
             left_out.append(positions)
     return left_out
-
-
-def one_digit_refused(model: DigitModel, picture_ink: np.ndarray) -> bool:
-    """Whether the Draw tab would call the picture (its ink map `picture_ink`, as the number reader
-    got it) not a digit: the not-digit check's verdict on the whole picture's ink and its model
-    input, at the check's own threshold (`reader.pipeline.read_digit` asks the same)."""
-    blobs = ink_blobs(picture_ink)
-    model_input = to_mnist(picture_ink, model.contract.image_size, model.contract.digit_box, blobs=blobs)
-    return model_input is not None and not not_digit.shipped().verdict(picture_ink, model_input, blobs).digit
 
 
 def refused_alone(check: not_digit.NotDigitCheck, candidates: list[segment.Candidate], inputs: np.ndarray) -> np.ndarray:
