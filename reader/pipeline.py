@@ -15,7 +15,7 @@ from reader import explain, not_digit
 from reader.errors import InputError
 from reader.images import load_image
 from reader.model import DigitModel
-from reader.numbers import best_path, doubt, not_digits, segment, slant, whole_digit
+from reader.numbers import best_path, doubt, not_digits, pairs, segment, slant, whole_digit
 from reader.numbers.candidates import CandidateReadings
 from reader.numbers.reread import settle
 from reader.preprocess import INK_THRESHOLD, ink_blobs, ink_map, to_mnist
@@ -177,7 +177,9 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     the chosen "digits" that are not digits at all, a doodle or a mark beside the number
     (`not_digits`), but when what is left out is touching digits close to the others, choose again
     without the one refused alone, likely two digits read as one (`not_digits.two_in_one`); a
-    picture read as one digit gets the Draw tab's not-digit verdict (`refused_as_one_digit`).
+    picture read as one digit gets the Draw tab's not-digit verdict (`refused_as_one_digit`); a
+    chosen digit wide enough to be two that the pair reader reads as two touching digits becomes
+    those two (`pairs`).
     Raises `InputError` for more than `max_digits` digits.
     """
     started = time.perf_counter()
@@ -206,14 +208,44 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     if len(path) == 1 and not not_digit_groups and refused_as_one_digit(model, picture):
         not_digit_groups = [[0]]                       # one digit alone: the Draw tab's verdict
     left_out = {position for group in not_digit_groups for position in group}
-    digits = [NumberDigit.of(model, model_input, probabilities[index], box=graph.candidates[index].box)
-              for position, (index, model_input) in enumerate(zip(path, chosen_inputs)) if position not in left_out]
+    kept = [position for position in range(len(path)) if position not in left_out]
+    two_digits = {kept[pair.position]: pair for pair in pairs.pairs_in(   # two touching digits read as one
+        [graph.candidates[path[p]].ink for p in kept],
+        [(graph.candidates[path[p]].box[2] - graph.candidates[path[p]].box[0]) / graph.line_height for p in kept])}
+    digits = []
+    for position in kept:
+        candidate = graph.candidates[path[position]]
+        if position in two_digits:
+            digits += pair_digits(model, candidate, two_digits[position])
+        else:
+            digits.append(NumberDigit.of(model, chosen_inputs[position], probabilities[path[position]], box=candidate.box))
+    at_most(max_digits, digits)
     guess_below = doubt.doubtful_below(model)
     for digit in digits:  # the doubt mark: chosen on validation numbers, not the model's own threshold
         digit.sure = digit.confidence >= guess_below
     return NumberReading("".join(d.label for d in digits), digits, graph.ink, (time.perf_counter() - started) * 1000,
                          [not_digits.joint_box([graph.candidates[path[p]] for p in group]) for group in not_digit_groups],
                          straightened)
+
+
+def pair_digits(model: DigitModel, candidate: segment.Candidate, pair: pairs.Pair) -> list[NumberDigit]:
+    """The two digits of a chosen candidate the pair reader reads as two (`reader.numbers.pairs`):
+    each with the reader's probabilities for it (given two), its ink's box on either side of
+    `pairs.split_column` and, as its picture, that ink preprocessed as a digit."""
+    column = pairs.split_column(candidate.ink)
+    x0, y0 = candidate.box[:2]
+    size = model.contract.image_size
+    digits = []
+    for ink, left, probabilities in zip((candidate.ink[:, :column], candidate.ink[:, column:]), (0, column),
+                                        pairs.marginals(pair.probabilities)):
+        inked = ink > INK_THRESHOLD
+        rows, columns = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+        box = (x0 + left + int(columns[0]), y0 + int(rows[0]), x0 + left + int(columns[-1]) + 1, y0 + int(rows[-1]) + 1) \
+            if rows.size else candidate.box
+        mnist = to_mnist(ink, size, model.contract.digit_box) if rows.size else None
+        digits.append(NumberDigit.of(model, np.zeros((size, size), np.float32) if mnist is None else mnist,
+                                     probabilities.astype(np.float32), box=box))
+    return digits
 
 
 def without_two_in_one(model: DigitModel, ink: np.ndarray, graph: segment.Oversegmentation, inputs: np.ndarray,
@@ -255,8 +287,8 @@ def best_reading(ink: np.ndarray, readings: CandidateReadings, check) -> tuple:
     return graph, choice, inputs, probabilities
 
 
-def at_most(max_digits: int, path: list[int]) -> None:
-    """Refuse, in a sentence, a path of more than `max_digits` digits."""
+def at_most(max_digits: int, path: list) -> None:
+    """Refuse, in a sentence, a path (or reading) of more than `max_digits` digits."""
     if len(path) > max_digits:
         raise InputError(f"The picture holds {len(path)} digits; write at most {max_digits}.")
 

@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw
 
 from demo import number_view
 from reader.numbers import best_path, candidates, reread, segment, whole_digit
+from reader.numbers import pairs as pair_reader
 from reader import pipeline
 from reader.errors import InputError
 from reader.model import DigitModel
@@ -87,7 +88,9 @@ def test_bent_cuts_read_leaning_touching_pairs_a_straight_cut_misreads(model, di
     """The 100 pairs above written in italics (sheared 0.25: touching digits share columns), read
     with and without the second over-segmentation (its bent cuts never looked at): when written,
     93 against 88 right, 5 fixed and none broken (upright, 99 against 96); with the softened
-    log-probability, 93 against 89, none broken."""
+    log-probability, 93 against 89, none broken. The pair reader is off for both (it reads many of
+    the pairs either way reads as one digit: 98 right with it and the bent cuts)."""
+    monkeypatch.setattr(pair_reader, "PAIR_ABOVE", 2.0)
     pictures = [(written.slanted(pair.image, 0.25), pair.text) for pair in written.touching_pairs(*digits, 100, seed=22)]
     with_bent = [text_read(model, picture) == text for picture, text in pictures]
     monkeypatch.setattr(pipeline, "doubted", lambda *_: False)

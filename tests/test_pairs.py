@@ -1,0 +1,76 @@
+"""reader.numbers.pairs: the pair reader, which reads a chosen digit as two touching digits.
+
+Measured on pictures written with MNIST test digits 5,000–9,999 (the reader learnt from training
+digits only). ~15 s on the 2-core machine.
+"""
+
+import numpy as np
+import pytest
+
+from reader import pipeline
+from reader.model import DigitModel
+from reader.numbers import pairs, segment
+from reader.preprocess import ink_map
+from reader.runs import SHIPPED_MODEL
+from tests import written_numbers as written
+
+
+def reader_input(picture) -> np.ndarray:
+    """What the pair reader sees of a whole picture, as `read_number` shows it a candidate: the ink
+    at the reader's working height."""
+    return pairs.pair_input(segment.line_blobs(ink_map(picture)).ink)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return DigitModel(SHIPPED_MODEL, providers="cpu", threads=1)
+
+
+def test_a_pair_keeps_its_width_and_a_digit_its_narrowness():
+    ink = np.zeros((80, 200), np.float32)
+    ink[10:70, 20:140] = 1.0                      # 60 tall, 120 wide: scaled to 20 × 40
+    seen = pairs.pair_input(ink)
+    assert seen.shape == (pairs.HEIGHT, pairs.WIDTH) and seen.dtype == np.float32 and seen.max() == 1.0
+    rows, columns = np.flatnonzero(seen.any(axis=1)), np.flatnonzero(seen.any(axis=0))
+    assert len(rows) == pairs.BOX_HEIGHT and 39 <= len(columns) <= 41
+    very_wide = np.zeros((20, 400), np.float32)
+    very_wide[5:15, 10:390] = 1.0
+    assert np.flatnonzero(pairs.pair_input(very_wide).any(axis=0)).size == pairs.BOX_WIDTH
+    assert pairs.pair_input(np.zeros((30, 30), np.float32)) is None
+
+
+def test_classes_name_a_digit_or_an_ordered_pair():
+    assert [pairs.class_text(k) for k in (0, 9, 10, 11, 37, 109)] == ["0", "9", "00", "01", "27", "99"]
+    probabilities = np.zeros(110)
+    probabilities[pairs.SINGLES + 27] = 0.6
+    probabilities[pairs.SINGLES + 21] = 0.2
+    probabilities[3] = 0.2
+    left, right = pairs.marginals(probabilities)
+    assert left.argmax() == 2 and right.argmax() == 7 and np.isclose(right[7], 0.75) and np.isclose(left.sum(), 1)
+
+
+def test_the_reader_reads_touching_pairs_it_never_saw_and_leaves_lone_digits_whole(mnist):
+    """200 touching pairs and 200 lone digits of the evaluation pool."""
+    _, (images, labels) = mnist
+    reader = pairs.shipped()
+    touching = written.touching_pairs(images, labels, 200, seed=41)
+    p = reader.probabilities(np.stack([reader_input(number.image) for number in touching]))
+    said_two = p[:, pairs.SINGLES:].sum(axis=1) > pairs.PAIR_ABOVE
+    read = [pairs.class_text(int(k)) for k in p.argmax(axis=1)]
+    assert np.mean(said_two) >= 0.95                                         # measured 99.5%
+    assert np.mean([r == number.text for r, number in zip(read, touching)]) >= 0.95   # measured 99.5%
+    lone = written.lone_digits(images, labels, 200, seed=42)
+    p = reader.probabilities(np.stack([reader_input(number.image) for number in lone]))
+    assert np.count_nonzero(p[:, pairs.SINGLES:].sum(axis=1) > pairs.PAIR_ABOVE) <= 1   # measured 0
+    assert np.mean(p.argmax(axis=1) == [int(number.text) for number in lone]) >= 0.97    # measured 100%
+
+
+def test_a_missing_corrupt_or_mismatched_file_says_how_to_make_it(tmp_path):
+    from reader.numbers.whole_digit import WEIGHTS_FILE as OTHER_GRAPH
+    with pytest.raises(RuntimeError, match="fit_pair_reader.py makes it"):
+        pairs.PairReader(tmp_path / "absent.onnx")
+    (tmp_path / "corrupt.onnx").write_bytes(b"not an onnx graph")
+    with pytest.raises(RuntimeError, match="fit_pair_reader.py makes it"):
+        pairs.PairReader(tmp_path / "corrupt.onnx")
+    with pytest.raises(RuntimeError, match="other inputs"):
+        pairs.PairReader(OTHER_GRAPH)
