@@ -14,6 +14,8 @@ from reader.preprocess import ink_map
 from reader.runs import SHIPPED_MODEL
 from tests import written_numbers as written
 
+MIN_FIXED, MAX_BROKEN = 4, 1     # of 200 crowded numbers: measured 7 fixed, 0 broken
+
 
 def reader_input(picture) -> np.ndarray:
     """What the pair reader sees of a whole picture, as `read_number` shows it a candidate: the ink
@@ -74,3 +76,42 @@ def test_a_missing_corrupt_or_mismatched_file_says_how_to_make_it(tmp_path):
         pairs.PairReader(tmp_path / "corrupt.onnx")
     with pytest.raises(RuntimeError, match="other inputs"):
         pairs.PairReader(OTHER_GRAPH)
+
+
+def test_the_app_will_not_start_without_the_pair_reader(tmp_path, monkeypatch, capsys):
+    """`python app.py` loads the number reader's files at start: one line naming the file and the
+    command that makes it, exit status 2."""
+    from demo import serving
+    monkeypatch.setattr(pairs, "WEIGHTS_FILE", tmp_path / "absent.onnx")
+    pairs.shipped.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as exit:
+            serving.start(["--model", str(SHIPPED_MODEL)], announce=False)
+    finally:
+        pairs.shipped.cache_clear()
+    error = capsys.readouterr().err.strip().splitlines()
+    assert exit.value.code == 2 and len(error) == 1
+    assert error[0].startswith("error: ") and "absent.onnx" in error[0] and "fit_pair_reader.py makes it" in error[0]
+
+
+def test_the_number_reader_splits_touching_digits_the_path_read_as_one(model, mnist):
+    """200 crowded numbers of the evaluation pool (touching and crossing digits, slanted, a third
+    photographed), read with the pair reader and without it: the numbers it fixes, those it breaks,
+    and the two digits it makes of one (their boxes side by side, their pictures and confidences)."""
+    _, (images, labels) = mnist
+    touching = written.crowded_numbers(images, labels, 200, seed=41)
+    with_pairs = [pipeline.read_number(model, number.image) for number in touching]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pairs, "PAIR_ABOVE", 2.0)     # never split
+        without = [pipeline.read_number(model, number.image) for number in touching]
+    fixed = [k for k, number in enumerate(touching) if with_pairs[k].text == number.text != without[k].text]
+    broken = [k for k, number in enumerate(touching) if without[k].text == number.text != with_pairs[k].text]
+    assert len(fixed) >= MIN_FIXED and len(broken) <= MAX_BROKEN, (fixed, broken)
+    for k in fixed:
+        assert len(with_pairs[k].digits) == len(without[k].digits) + 1
+        inside = lambda small, big: big[0] <= small[0] and big[1] <= small[1] and small[2] <= big[2] and small[3] <= big[3]
+        left, right = next((a, b) for a, b in zip(with_pairs[k].digits, with_pairs[k].digits[1:])
+                           if any(inside(a.box, d.box) and inside(b.box, d.box) for d in without[k].digits))
+        assert left.box[0] < right.box[0] and left.box[2] <= right.box[2]
+        assert min(left.confidence, right.confidence) > 0.5
+        assert left.model_input.shape == right.model_input.shape == (28, 28) and left.model_input.max() == 1.0
