@@ -38,25 +38,38 @@ def geometry(reading) -> tuple[int, int, int, int, float, int]:
 
 def labels(reading) -> list[tuple[tuple[int, int, int, int], tuple[int, int, int], str, float, int]]:
     """Each box to draw, left to right: (box in the ink, colour, label, the label's left edge in the
-    picture, its row above the boxes: 0 nearest them). A label that would run into the one before it
-    in a row goes up a row (a "1" touching a "7": their labels no longer overlap)."""
-    x0, _, x1, _, scale, label_size = geometry(reading)
+    picture, its row above its box: 0 just above it). A label sits on its own box's top edge; one
+    that would run into a label already placed goes up a row until it meets none (a "1" touching a
+    "7", or two touching digits whose boxes start at different heights: `label_rect` of any two
+    never overlap)."""
+    x0, y0, x1, _, scale, label_size = geometry(reading)
     width = max(1, round((x1 - x0) * scale))
     font = ImageFont.load_default(size=label_size)
     boxed = [(d.box, SURE_COLOUR if d.sure else UNSURE_COLOUR, f"{d.label}{'' if d.sure else '?'} · {d.confidence:.0%}")
              for d in reading.digits]
     boxed += [(box, LEFT_OUT_COLOUR, LEFT_OUT_LABEL) for box in reading.not_digits]
-    placed, ends = [], []                       # ends: per row, where its last label ends
+    placed, taken = [], []
     for box, colour, label in sorted(boxed, key=lambda item: item[0][0]):
         length = font.getlength(label)
         left = max(0.0, min((box[0] - x0) * scale, width - length))  # the last label stays inside
-        row = next((r for r, end in enumerate(ends) if left >= end + LABEL_GAP), len(ends))
-        if row == len(ends):
-            ends.append(left + length)
-        else:
-            ends[row] = left + length
+        row = 0
+        while any(meet(label_rect(box, left, length, row, y0, scale, label_size), other) for other in taken):
+            row += 1
+        taken.append(label_rect(box, left, length, row, y0, scale, label_size))
         placed.append((box, colour, label, left, row))
     return placed
+
+
+def label_rect(box, left: float, length: float, row: int, top: int, scale: float, label_size: int):
+    """Where a label lies in the picture, measured from the ink's top (the band above it not
+    counted): (x0, y0, x1, y1), `row` rows of `label_size` + 4 px above its box's top edge."""
+    bottom = (box[1] - top) * scale - row * (label_size + 4)
+    return left, bottom - (label_size + 4), left + length, bottom
+
+
+def meet(a, b) -> bool:
+    """Whether two label rectangles overlap, or lie closer than `LABEL_GAP` side by side."""
+    return a[0] < b[2] + LABEL_GAP and b[0] < a[2] + LABEL_GAP and a[1] < b[3] and b[1] < a[3]
 
 
 def label_band(placed, label_size: int) -> int:

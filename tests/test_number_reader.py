@@ -363,3 +363,21 @@ def test_the_boxes_picture_frames_each_digit_in_its_colour(model):
     font = number_view.ImageFont.load_default(size=label_size)
     for (_, _, a, left_a, row_a), (_, _, b, left_b, row_b) in zip(placed, placed[1:]):
         assert row_a != row_b or left_b >= left_a + font.getlength(a), (a, b)
+
+
+def test_labels_of_touching_digits_at_different_heights_never_overlap(model, digits):
+    """A crowded, photographed number of the evaluation pool ("3393": the big 3 and the 9 touch and
+    are read as two by the pair reader; the 9 and the last 3 overlap, their boxes' tops 8 px apart):
+    each label sits on its own box, and no two labels' rectangles as drawn overlap."""
+    number = written.crowded_numbers(*digits, 14, seed=41)[13]
+    reading = read_number(model, number.image)
+    assert reading.text == number.text == "3393"
+    _, top, _, _, scale, label_size = number_view.geometry(reading)
+    font = number_view.ImageFont.load_default(size=label_size)
+    rects = [number_view.label_rect(box, left, font.getlength(label), row, top, scale, label_size)
+             for box, _, label, left, row in number_view.labels(reading)]
+    assert len(rects) == 4
+    for i, a in enumerate(rects):
+        for b in rects[i + 1:]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+    assert number_view.boxes_picture(reading).shape[0] > 100
