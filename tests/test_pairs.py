@@ -78,22 +78,6 @@ def test_a_missing_corrupt_or_mismatched_file_says_how_to_make_it(tmp_path):
         pairs.PairReader(OTHER_GRAPH)
 
 
-def test_the_app_will_not_start_without_the_pair_reader(tmp_path, monkeypatch, capsys):
-    """`python app.py` loads the number reader's files at start: one line naming the file and the
-    command that makes it, exit status 2."""
-    from demo import serving
-    monkeypatch.setattr(pairs, "WEIGHTS_FILE", tmp_path / "absent.onnx")
-    pairs.shipped.cache_clear()
-    try:
-        with pytest.raises(SystemExit) as exit:
-            serving.start(["--model", str(SHIPPED_MODEL)], announce=False)
-    finally:
-        pairs.shipped.cache_clear()
-    error = capsys.readouterr().err.strip().splitlines()
-    assert exit.value.code == 2 and len(error) == 1
-    assert error[0].startswith("error: ") and "absent.onnx" in error[0] and "fit_pair_reader.py makes it" in error[0]
-
-
 def test_the_number_reader_splits_touching_digits_the_path_read_as_one(model, mnist):
     """200 crowded numbers of the evaluation pool (touching and crossing digits, slanted, a third
     photographed), read with the pair reader and without it: the numbers it fixes, those it breaks,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from reader.numbers import best_path, candidates, segment, whole_digit
+from reader.numbers import best_path, candidates, pairs, segment, whole_digit
 from reader import pipeline
 from reader.model import DigitModel
 from reader.preprocess import INK_THRESHOLD, ink_map
@@ -101,17 +101,20 @@ def test_a_missing_corrupt_or_mismatched_file_says_how_to_make_it(tmp_path):
         whole_digit.WholeDigitCheck(tmp_path / "other.onnx")
 
 
-def test_the_app_will_not_start_without_its_check(tmp_path, monkeypatch, capsys):
-    """`python app.py` loads the number reader's files at start: one line, exit status 2, before
-    it touches the process (signals, cache folder)."""
+@pytest.mark.parametrize("module, maker", [(whole_digit, "fit_number_weights.py"), (pairs, "fit_pair_reader.py")],
+                         ids=["whole-digit check", "pair reader"])
+def test_the_app_will_not_start_without_the_number_readers_files(module, maker, tmp_path, monkeypatch, capsys):
+    """`python app.py` loads the number reader's files at start (the whole-digit check, the pair
+    reader): one line naming the file and the command that makes it, exit status 2, before it
+    touches the process (signals, cache folder)."""
     from demo import serving
-    monkeypatch.setattr(whole_digit, "WEIGHTS_FILE", tmp_path / "absent.onnx")
-    whole_digit.shipped.cache_clear()
+    monkeypatch.setattr(module, "WEIGHTS_FILE", tmp_path / "absent.onnx")
+    module.shipped.cache_clear()
     try:
         with pytest.raises(SystemExit) as exit:
             serving.start(["--model", str(SHIPPED_MODEL)], announce=False)
     finally:
-        whole_digit.shipped.cache_clear()
+        module.shipped.cache_clear()
     error = capsys.readouterr().err.strip().splitlines()
     assert exit.value.code == 2 and len(error) == 1
-    assert error[0].startswith("error: ") and "absent.onnx" in error[0] and "fit_number_weights.py makes it" in error[0]
+    assert error[0].startswith("error: ") and "absent.onnx" in error[0] and f"{maker} makes it" in error[0]
