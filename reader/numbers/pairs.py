@@ -8,9 +8,11 @@ digits (numbers written with MNIST *training* digits, `benchmarks/fit_pair_reade
 classes are the ten digits alone and the hundred ordered pairs. It sees a candidate at a fixed
 height in a frame twice as wide as tall (`pair_input`), so a pair keeps its shape.
 
-`split_pairs` asks it of each chosen digit at least `MIN_WIDTH` line heights wide; when it is
-surer than `PAIR_ABOVE` that the candidate holds two digits, and names the pair, the digit becomes
-two. The file, `pair_reader.onnx`, is run by ONNX Runtime on one CPU thread.
+`pairs_in` asks it of each chosen digit at least `MIN_WIDTH` line heights wide; when it is surer
+than `PAIR_ABOVE` that the candidate holds two digits, `reader.pipeline.read_number` makes that
+digit the two (`reader.pipeline.pair_digits`). Both constants were chosen on numbers written with
+the tuning pool's digits (crowded 530 → 549 of 600; benchmarks/README.md). The file,
+`pair_reader.onnx`, is run by ONNX Runtime on one CPU thread.
 """
 
 import functools
