@@ -14,7 +14,8 @@ This module alone decides what may be read:
 - a ``url`` only when it is a ``data:…;base64,`` URL of at most `MAX_DATA_URL_BYTES` (larger
   pictures go as uploads); nothing is ever fetched from the network: a request whose value names a
   ``path`` that is a URL anywhere (`names_a_remote_file`) is refused before Gradio's own
-  preprocessing, which would download it;
+  preprocessing, which would download it, and so is one that no file can have (a NUL byte:
+  Gradio's preprocessing would fail on it with a bare "embedded null byte");
 - at most `MAX_EDITOR_LAYERS` layers in a sketchpad value; sketch pictures sent ahead are held for
   at most `MAX_SKETCHES_HELD` drawings and `MAX_SKETCH_BYTES_HELD` bytes, the oldest dropped first.
 
@@ -119,13 +120,15 @@ def file_bytes(entry, upload_root: str | Path) -> bytes:
 
 def names_a_remote_file(value, depth: int = 0) -> bool:
     """Whether a client's value, at any depth (a sketch's parts included), holds a FileData whose
-    ``path`` is a URL (``scheme://…``). Gradio's own preprocessing would download such a path before
-    any component sees it, so the server refuses the whole request first (`demo.ui`)."""
+    ``path`` is a URL (``scheme://…``), or a path no file can have (a NUL byte in it). Gradio's own
+    preprocessing would download such a URL, and fail on a NUL byte with Python's bare "embedded
+    null byte", before any component sees it, so the server refuses the whole request first, with
+    the sentence of any unreadable file (`demo.ui`)."""
     if depth > 8:
         return True  # no input of this page nests this deep
     if isinstance(value, dict):
         path = value.get("path")
-        if isinstance(path, str) and "://" in path:
+        if isinstance(path, str) and ("://" in path or "\x00" in path):
             return True
         return any(names_a_remote_file(item, depth + 1) for item in value.values())
     if isinstance(value, (list, tuple)):
@@ -140,7 +143,10 @@ def field(entry, name: str):
 
 
 def uploaded_file_bytes(path: str, upload_root: str | Path) -> bytes:
-    """A file Gradio stored as an upload: inside `upload_root` after resolving links, regular, small."""
+    """A file Gradio stored as an upload: inside `upload_root` after resolving links, regular, small.
+    A path no file can have (a NUL byte in it) is refused as any other unreadable one."""
+    if "\x00" in path:
+        raise InputError(NOT_READABLE)
     root = os.path.realpath(upload_root)
     real = os.path.realpath(path)
     if os.path.commonpath([root, real]) != root or real == root:

@@ -195,7 +195,7 @@ def refuse_malformed_payloads(app: gr.Blocks, choice: gr.Dropdown | None = None)
         if (choice is not None and isinstance(inputs_, list) and block_fn.inputs and block_fn.inputs[-1] is choice
                 and len(inputs_) == len(block_fn.inputs) - 1):
             inputs_ = [*inputs_, None]
-        if inputs.names_a_remote_file(inputs_):  # Gradio would download it: never fetch for a client
+        if inputs.names_a_remote_file(inputs_):  # Gradio would download it (or fail on a NUL byte): refuse first
             raise refused(f"/{block_fn.api_name}", InputError(inputs.NOT_READABLE), 0) from None
         try:
             return await checked(block_fn, inputs_, state, *args, **kwargs)

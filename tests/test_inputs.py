@@ -64,6 +64,18 @@ def test_paths_outside_the_upload_folder_are_refused_with_one_message(uploads, t
     assert str(error.value) == inputs.NOT_READABLE  # same words whether the file exists or not
 
 
+@pytest.mark.parametrize("path", ["\x00", "3f2a/canvas.png\x00", "\x00/etc/passwd"])
+def test_a_path_with_a_nul_byte_is_refused_with_the_same_message(uploads, path):
+    """No file has a NUL byte in its name, and os.path.realpath raises ValueError on one: found by
+    the editor-value property test (`{"background": {"path": "\\x00"}}`)."""
+    for payload in ({"path": str(uploads / path)}, {"path": path}):
+        with pytest.raises(InputError) as error:
+            inputs.image_from_file(payload, uploads)
+        assert str(error.value) == inputs.NOT_READABLE
+    with pytest.raises(InputError):
+        inputs.image_from_sketch({"background": {"path": path}}, uploads)
+
+
 def test_a_symbolic_link_out_of_the_upload_folder_is_refused(uploads, tmp_path):
     secret = tmp_path / "secret.png"
     canvas_with_stroke().save(secret)
@@ -330,6 +342,7 @@ def test_a_remote_file_is_found_in_any_slot_and_at_any_depth():
     assert inputs.names_a_remote_file(remote) is True
     assert inputs.names_a_remote_file({"background": None, "layers": [local, remote], "composite": None}) is True
     assert inputs.names_a_remote_file(nested(remote, 30)) is True
+    assert inputs.names_a_remote_file({"background": {"path": "3f2a/canvas.png\x00"}}) is True  # no file has it
     for value in (local, {"background": None, "layers": [], "composite": None}, [local, local], None, "x://y"):
         assert inputs.names_a_remote_file(value) is False, value
 

@@ -619,6 +619,17 @@ def test_a_file_whose_path_is_a_url_is_refused_before_anything_fetches_it(server
     assert server.reads_a_seven()
 
 
+@pytest.mark.parametrize("endpoint", FILE_ENDPOINTS + SKETCH_ENDPOINTS)
+def test_a_path_with_a_nul_byte_gets_the_unreadable_file_sentence(server, endpoint):
+    """Gradio's preprocessing fails on a path with a NUL byte with Python's bare "embedded null
+    byte"; the page refuses it first, with the sentence of any file it may not read."""
+    nul = {"path": "\x00", "meta": {"_type": "gradio.FileData"}}
+    value = {"background": nul, "layers": [], "composite": None} if endpoint in SKETCH_ENDPOINTS else nul
+    kind, message = server.call(endpoint, value)
+    assert kind == "error" and message == inputs.NOT_READABLE, message
+    assert server.reads_a_seven()
+
+
 def test_no_download_or_name_lookup_is_even_attempted_for_a_url_path(app_server, monkeypatch):
     """In process, with spies on Gradio's downloader and on name resolution: a call naming
     https://lenet-probe.invalid/… as its file's path is refused and neither spy is ever called."""
