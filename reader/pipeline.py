@@ -18,7 +18,7 @@ from reader.model import DigitModel
 from reader.numbers import best_path, doubt, not_digits, pairs, segment, slant, whole_digit
 from reader.numbers.candidates import CandidateReadings
 from reader.numbers.reread import settle
-from reader.preprocess import INK_THRESHOLD, ink_blobs, ink_map, to_mnist
+from reader.preprocess import INK_THRESHOLD, ink_bbox, ink_blobs, ink_map, to_mnist
 
 SURE_DIGIT = 0.99     # a chosen digit on a wide blob read less surely than this ...
 SURE_WHOLE = 2.0      # ... or whose whole-digit log-odds are under this: the bent cuts are read too
@@ -210,8 +210,7 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     left_out = {position for group in not_digit_groups for position in group}
     kept = [position for position in range(len(path)) if position not in left_out]
     two_digits = {kept[pair.position]: pair for pair in pairs.pairs_in(   # two touching digits read as one
-        [graph.candidates[path[p]].ink for p in kept],
-        [(graph.candidates[path[p]].box[2] - graph.candidates[path[p]].box[0]) / graph.line_height for p in kept])}
+        [graph.candidates[path[p]] for p in kept], graph.line_height)}
     digits = []
     for position in kept:
         candidate = graph.candidates[path[position]]
@@ -238,11 +237,9 @@ def pair_digits(model: DigitModel, candidate: segment.Candidate, pair: pairs.Pai
     digits = []
     for ink, left, probabilities in zip((candidate.ink[:, :column], candidate.ink[:, column:]), (0, column),
                                         pairs.marginals(pair.probabilities)):
-        inked = ink > INK_THRESHOLD
-        rows, columns = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
-        box = (x0 + left + int(columns[0]), y0 + int(rows[0]), x0 + left + int(columns[-1]) + 1, y0 + int(rows[-1]) + 1) \
-            if rows.size else candidate.box
-        mnist = to_mnist(ink, size, model.contract.digit_box) if rows.size else None
+        inked = ink_bbox(ink, INK_THRESHOLD)
+        box = candidate.box if inked is None else (x0 + left + inked[0], y0 + inked[1], x0 + left + inked[2], y0 + inked[3])
+        mnist = None if inked is None else to_mnist(ink, size, model.contract.digit_box)
         digits.append(NumberDigit.of(model, np.zeros((size, size), np.float32) if mnist is None else mnist,
                                      probabilities.astype(np.float32), box=box))
     return digits

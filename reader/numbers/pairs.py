@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from reader.model import first_line, make_session
-from reader.preprocess import INK_THRESHOLD
+from reader.preprocess import INK_THRESHOLD, ink_bbox
 
 WEIGHTS_FILE = Path(__file__).with_name("pair_reader.onnx")
 HEIGHT, WIDTH = 28, 56       # the reader's input frame (px)
@@ -45,11 +45,10 @@ def pair_input(ink: np.ndarray) -> np.ndarray | None:
     """The pair reader's input for an ink map holding one candidate: float32 (HEIGHT, WIDTH) in
     [0, 1], its ink cropped, scaled to `BOX_HEIGHT` px tall (at most `BOX_WIDTH` wide, aspect kept,
     anti-aliased) and centred; None when it has no ink."""
-    inked = ink > INK_THRESHOLD
-    if not inked.any():
+    box = ink_bbox(ink, INK_THRESHOLD)
+    if box is None:
         return None
-    rows, columns = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
-    crop = ink[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1].astype(np.float32)
+    crop = ink[box[1]:box[3], box[0]:box[2]].astype(np.float32)
     scale = min(BOX_HEIGHT / crop.shape[0], BOX_WIDTH / crop.shape[1])
     size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
     resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
@@ -99,11 +98,12 @@ class Pair:
     two: float                    # ... of which those of a pair, together
 
 
-def pairs_in(inks: list[np.ndarray], widths: list[float], reader: PairReader | None = None) -> list[Pair]:
-    """Of the chosen digits whose candidate inks are `inks` and widths (in line heights) `widths`,
-    those at least `MIN_WIDTH` wide that the reader is surer than `PAIR_ABOVE` hold two digits."""
-    asked = [k for k, width in enumerate(widths) if width >= MIN_WIDTH]
-    inputs = [(k, pair_input(inks[k])) for k in asked]
+def pairs_in(candidates: list, line_height: float, reader: PairReader | None = None) -> list[Pair]:
+    """Of the chosen digits' candidates (`reader.numbers.segment.Candidate`s of a line whose digits
+    are `line_height` tall), those at least `MIN_WIDTH` line heights wide that the reader is surer
+    than `PAIR_ABOVE` hold two digits (`Pair.position`: the index in `candidates`)."""
+    asked = [k for k, c in enumerate(candidates) if c.box[2] - c.box[0] >= MIN_WIDTH * line_height]
+    inputs = [(k, pair_input(candidates[k].ink)) for k in asked]
     inputs = [(k, x) for k, x in inputs if x is not None]
     if not inputs:
         return []
