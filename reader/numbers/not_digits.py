@@ -11,6 +11,16 @@ of the canvas the check was trained on):
   *and* one of its digits scores `MARGIN` under the threshold: two real digits that touch are
   refused together (a pair is not one digit) but not one by one.
 
+A group holding at least `SURE_DIGITS` digits that the check, seeing each alone, takes surely
+for digits (`SURE_ODDS` over its threshold) and that are digit-wide (`DIGIT_WIDTH` line heights)
+is never left out: it is the number's own touching digits, the one refused alone likely two
+digits read as one, which the pair reader reads later (`reader.numbers.pairs`). Crowded numbers
+whose digits all touch were read as nothing ("2608", "62856": 4 of 600 crowded tuning numbers);
+a doodle's or a letter's slices that score as sure are thin ones read as "1"s. Chosen on the
+tuning pool (600 each of crowded, ordinary and hard numbers and pairs; 60 numbers each with a
+doodle, mark or letter beside them; 300 lone non-digits): crowded 549 → 552, nothing else changed;
+on the evaluation sets (the same, seeds of `benchmarks/number_reading.py`) nothing changed.
+
 Such a group within `NEAR` line heights of another chosen digit is more likely the number's own
 touching digits, one of them two digits the path read as one (the one refused alone): the number
 reader chooses again without it (`two_in_one`, `reader.pipeline.read_number`) and keeps that
@@ -53,6 +63,9 @@ from reader.preprocess import to_mnist
 
 FILL = 0.6                    # a chosen digit's longer side against the square it is measured on
 MARGIN = 3.0                  # log-odds under the check's threshold a digit in a number must score to be left out
+SURE_ODDS = 15.0              # log-odds over the check's threshold a chosen digit seen alone must score ...
+DIGIT_WIDTH = 0.45            # ... at this many line heights wide or more (a doodle's thin slices pass as "1"s) ...
+SURE_DIGITS = 2               # ... for a group holding this many such digits never to be left out
 NEAR = 0.12                   # line heights between a left-out group and the nearest chosen digit within which
                               # the group is taken for the number's own touching digits (`two_in_one`)
 
@@ -79,6 +92,8 @@ def refused(model: DigitModel, graph: segment.Oversegmentation, path: list[int],
             if alone[0]:
                 left_out.append(positions)
             continue
+        if sure_digits(check, candidates, chosen_inputs[positions], graph.line_height) >= SURE_DIGITS:
+            continue                                   # the number's own touching digits, one of them two
         whole = joined(candidates)
         model_input = to_mnist(whole, model.contract.image_size, model.contract.digit_box)
         if model_input is not None and alone.any() \
@@ -94,6 +109,16 @@ def refused_alone(check: not_digit.NotDigitCheck, candidates: list[segment.Candi
     shapes = np.stack([not_digit.geometry(on_square(c.ink)) for c in candidates])
     thresholds = np.array([check.tap_threshold if not_digit.short(s) else check.threshold for s in shapes])
     return (check.log_odds(inputs, shapes) < thresholds - MARGIN) | [not_digit.strokeless(s) for s in shapes]
+
+
+def sure_digits(check: not_digit.NotDigitCheck, candidates: list[segment.Candidate], inputs: np.ndarray,
+                line_height: float) -> int:
+    """How many of a group's digits the check, seeing each alone, takes surely for digits
+    (`SURE_ODDS` over its threshold) that are also digit-wide (`DIGIT_WIDTH` line heights)."""
+    shapes = np.stack([not_digit.geometry(on_square(c.ink)) for c in candidates])
+    odds = check.log_odds(inputs, shapes) - check.threshold
+    widths = np.array([(c.box[2] - c.box[0]) / line_height for c in candidates])
+    return int(np.count_nonzero((odds >= SURE_ODDS) & (widths >= DIGIT_WIDTH)))
 
 
 def two_in_one(graph: segment.Oversegmentation, path: list[int], chosen_inputs: np.ndarray,
