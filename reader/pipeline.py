@@ -176,7 +176,9 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     chosen digits read unsurely from the full-size ink and settle the path (`reread`); leave out
     the chosen "digits" that are not digits at all, a doodle or a mark beside the number
     (`not_digits`), but when what is left out is touching digits close to the others, choose again
-    without the one refused alone, likely two digits read as one (`not_digits.two_in_one`); a
+    without the one refused alone, likely two digits read as one (`not_digits.two_in_one`), and
+    never leaving out the number's own touching digits (`not_digits.sure_digits`,
+    `not_digits.two_against_a_digit`); a
     picture read as one digit gets the Draw tab's not-digit verdict (`refused_as_one_digit`); a
     chosen digit wide enough to be two that the pair reader reads as two touching digits becomes
     those two (`pairs`).

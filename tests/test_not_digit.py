@@ -314,3 +314,24 @@ def test_a_crowded_number_whose_touching_digits_are_surely_digits_is_never_left_
     readings = [read_number(model, number.image) for number in chosen]
     assert readings[0].text == "" and readings[0].not_digits, readings[0].text
     assert readings[1].text != chosen[1].text
+
+
+def test_one_digit_refused_alone_abutting_another_and_read_as_two_is_kept(model, mnist, monkeypatch):
+    """Crowded numbers (tuning pool, seed 116) in which two touching digits, read as one, abut the
+    next digit: the check refuses them as it refuses any pair, but the pair reader reads them as
+    two (`not_digits.two_against_a_digit`), so they are kept and read as two ("7650" had read
+    "50"); with no abutting allowed, digits are lost again."""
+    from reader.numbers import not_digits
+    from reader.pipeline import read_number
+    from tests.written_numbers import TUNING, crowded_numbers
+    _, (images, labels) = mnist
+    numbers = crowded_numbers(images, labels, 277, 116, pool=TUNING)
+    chosen = [numbers[i] for i in (150, 276)]
+    assert [n.text for n in chosen] == ["66329", "94690"]
+    for number in chosen:
+        reading = read_number(model, number.image)
+        assert reading.text == number.text and reading.not_digits == [], (number.text, reading.text)
+    monkeypatch.setattr(not_digits, "ABUTTING", -1.0)
+    for number in chosen:
+        reading = read_number(model, number.image)
+        assert len(reading.text) < len(number.text) and reading.not_digits, (number.text, reading.text)
