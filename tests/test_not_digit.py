@@ -295,43 +295,30 @@ def test_touching_digits_refused_together_are_read_again_without_the_pair_read_a
         assert reading.text != number.text and reading.not_digits, (number.text, reading.text)
 
 
-def test_a_crowded_number_whose_touching_digits_are_surely_digits_is_never_left_out(model, mnist, monkeypatch):
-    """Crowded numbers (tuning pool, seed 116) whose digits all touch, one of them two digits read as
-    one that the check refuses alone: the group holds two digit-wide digits the check takes surely
-    for digits (`not_digits.sure_digits`), so it is kept and read exactly ("2608" had read as
-    nothing); without that rule neither is read right."""
+
+@pytest.mark.parametrize("rule, off, count, chosen, texts", [
+    ("SURE_DIGITS", 99, 145, (2, 144), ("2608", "26603")),    # `not_digits.sure_digits`
+    ("ABUTTING", -1.0, 277, (150, 276), ("66329", "94690")),  # `not_digits.two_against_a_digit`
+])
+def test_touching_digits_of_a_crowded_number_are_never_left_out_as_not_digits(model, mnist, monkeypatch, rule, off,
+                                                                             count, chosen, texts):
+    """Crowded numbers (tuning pool, seed 116) holding two touching digits read as one, which the
+    check refuses as it refuses any pair. Kept when their group holds two digit-wide digits the
+    check takes surely for digits (`sure_digits`: "2608", whose digits all touch, had read as
+    nothing), or when that one abuts another digit and the pair reader reads it as two
+    (`two_against_a_digit`: "94690" had read "946"): each is read exactly, nothing left out; with
+    the rule off, none is."""
     from reader.numbers import not_digits
     from reader.pipeline import read_number
     from tests.written_numbers import TUNING, crowded_numbers
     _, (images, labels) = mnist
-    numbers = crowded_numbers(images, labels, 145, 116, pool=TUNING)
-    chosen = [numbers[i] for i in (2, 144)]
-    assert [n.text for n in chosen] == ["2608", "26603"]
+    numbers = crowded_numbers(images, labels, count, 116, pool=TUNING)
+    chosen = [numbers[i] for i in chosen]
+    assert tuple(n.text for n in chosen) == texts
     for number in chosen:
         reading = read_number(model, number.image)
         assert reading.text == number.text and reading.not_digits == [], (number.text, reading.text)
-    monkeypatch.setattr(not_digits, "SURE_DIGITS", 99)
-    readings = [read_number(model, number.image) for number in chosen]
-    assert readings[0].text == "" and readings[0].not_digits, readings[0].text
-    assert readings[1].text != chosen[1].text
-
-
-def test_one_digit_refused_alone_abutting_another_and_read_as_two_is_kept(model, mnist, monkeypatch):
-    """Crowded numbers (tuning pool, seed 116) in which two touching digits, read as one, abut the
-    next digit: the check refuses them as it refuses any pair, but the pair reader reads them as
-    two (`not_digits.two_against_a_digit`), so they are kept and read as two ("7650" had read
-    "50"); with no abutting allowed, digits are lost again."""
-    from reader.numbers import not_digits
-    from reader.pipeline import read_number
-    from tests.written_numbers import TUNING, crowded_numbers
-    _, (images, labels) = mnist
-    numbers = crowded_numbers(images, labels, 277, 116, pool=TUNING)
-    chosen = [numbers[i] for i in (150, 276)]
-    assert [n.text for n in chosen] == ["66329", "94690"]
+    monkeypatch.setattr(not_digits, rule, off)
     for number in chosen:
         reading = read_number(model, number.image)
-        assert reading.text == number.text and reading.not_digits == [], (number.text, reading.text)
-    monkeypatch.setattr(not_digits, "ABUTTING", -1.0)
-    for number in chosen:
-        reading = read_number(model, number.image)
-        assert len(reading.text) < len(number.text) and reading.not_digits, (number.text, reading.text)
+        assert reading.text != number.text, (number.text, reading.text)
