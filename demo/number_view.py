@@ -4,7 +4,9 @@
 dark on white, cropped to the digits (with a margin) so they fill the picture, brought to about
 `TARGET_HEIGHT` px of ink, each digit of the best path in a green box labelled "7 · 99%", or an
 orange one labelled "7? · 61%" where the digit is a guess (reader.numbers.doubt), and ink the reader
-left out as not a digit (a doodle or mark beside the number) in a grey one labelled "not a digit". The labels' size follows the picture's
+left out as not a digit (a doodle or mark beside the number) in a grey one labelled "not a digit".
+Each label sits on a light backing, drawn over every box, so a touching neighbour's box line never
+crosses it. The labels' size follows the picture's
 width, so they stay legible wherever the page shrinks it to fit (a phone's column, ~360 px).
 """
 
@@ -20,6 +22,7 @@ TARGET_HEIGHT = 120              # px: the ink's height in the picture (enlarged
 MIN_LABEL = 16                   # px, the smallest label font
 LABEL_SHARE = 0.045              # label font ∝ picture width: ≥ 12 px when shown 270 px wide
 MARGIN = 0.15                    # of the ink's height, around the digits
+LABEL_BACKING = 215              # alpha of the white behind each label (the ink under it still shows)
 
 
 def geometry(reading) -> tuple[int, int, int, int, float, int]:
@@ -98,10 +101,19 @@ def boxes_picture(reading) -> np.ndarray:
     draw = ImageDraw.Draw(page)
     font = ImageFont.load_default(size=label_size)
     line = max(2, round(label_size / 8))
-    for box, colour, label, left, row in placed:
+    texts = []
+    for box, colour, label, left, row in placed:     # every box first, then every label over them
         bx0, by0, bx1, by1 = ((box[0] - x0) * scale, (box[1] - y0) * scale, (box[2] - x0) * scale, (box[3] - y0) * scale)
         draw.rectangle([round(bx0) - line, round(by0) + margin - line, round(bx1), round(by1) + margin],
                        outline=colour, width=line)
-        top = by0 + margin - label_size - 4 - row * (label_size + 4)
-        draw.text((left, max(0, top)), label, fill=colour, font=font)
+        texts.append(((left, max(0, by0 + margin - label_size - 4 - row * (label_size + 4))), label, colour))
+    backing = Image.new("RGBA", page.size, (0, 0, 0, 0))
+    shade = ImageDraw.Draw(backing)
+    for position, label, _ in texts:   # a light backing: a neighbour's box line never crosses a label
+        x, y, right, bottom = draw.textbbox(position, label, font=font)
+        shade.rectangle([x - 2, y - 2, right + 2, bottom + 2], fill=(255, 255, 255, LABEL_BACKING))
+    page = Image.alpha_composite(page.convert("RGBA"), backing).convert("RGB")
+    draw = ImageDraw.Draw(page)
+    for position, label, colour in texts:
+        draw.text(position, label, fill=colour, font=font)
     return np.asarray(page)

@@ -381,3 +381,32 @@ def test_labels_of_touching_digits_at_different_heights_never_overlap(model, dig
         for b in rects[i + 1:]:
             assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
     assert number_view.boxes_picture(reading).shape[0] > 100
+
+
+
+def test_no_box_line_crosses_a_label(model, digits):
+    """A crowded number whose touching digits' boxes overlap ("7650", tuning pool seed 116: the 6's
+    box edges run under the 7's and the 5's labels): every label has a light backing over the boxes,
+    so around each label's glyphs, within that backing, no pixel is dark (a box line is as dark as
+    the text: 34 such pixels before the backing)."""
+    from PIL import Image, ImageDraw, ImageFilter
+    number = written.crowded_numbers(*digits, 445, seed=116, pool=written.TUNING)[444]
+    reading = read_number(model, number.image)
+    assert reading.text == number.text == "7650"
+    picture = number_view.boxes_picture(reading)
+    _, y0, _, _, scale, label_size = number_view.geometry(reading)
+    placed = number_view.labels(reading)
+    margin = number_view.label_band(placed, label_size)
+    font = number_view.ImageFont.load_default(size=label_size)
+    dark = picture.astype(float).mean(axis=2) < 120
+    crossed = 0
+    for box, _, label, left, row in placed:
+        top = max(0, (box[1] - y0) * scale + margin - label_size - 4 - row * (label_size + 4))
+        glyphs = Image.new("L", (picture.shape[1], picture.shape[0]), 0)
+        ImageDraw.Draw(glyphs).text((left, top), label, fill=255, font=font)
+        near_glyphs = np.asarray(glyphs.filter(ImageFilter.MaxFilter(3))) > 0
+        x, y, right, bottom = (round(v) for v in ImageDraw.Draw(glyphs).textbbox((left, top), label, font=font))
+        backing = np.zeros_like(near_glyphs)
+        backing[max(0, y - 2):bottom + 2, max(0, x - 2):right + 2] = True
+        crossed += int(np.count_nonzero(dark & backing & ~near_glyphs))
+    assert crossed == 0
