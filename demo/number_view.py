@@ -106,7 +106,8 @@ def boxes_picture(reading) -> np.ndarray:
         bx0, by0, bx1, by1 = ((box[0] - x0) * scale, (box[1] - y0) * scale, (box[2] - x0) * scale, (box[3] - y0) * scale)
         draw.rectangle([round(bx0) - line, round(by0) + margin - line, round(bx1), round(by1) + margin],
                        outline=colour, width=line)
-        texts.append(((left, max(0, by0 + margin - label_size - 4 - row * (label_size + 4))), label, colour))
+        _, top, _, _ = label_rect(box, left, 0, row, y0, scale, label_size)
+        texts.append(((left, max(0, top + margin)), label, colour))
     backing = Image.new("RGBA", page.size, (0, 0, 0, 0))
     shade = ImageDraw.Draw(backing)
     for position, label, _ in texts:   # a light backing: a neighbour's box line never crosses a label

@@ -401,7 +401,7 @@ def test_no_box_line_crosses_a_label(model, digits):
     dark = picture.astype(float).mean(axis=2) < 120
     crossed = 0
     for box, _, label, left, row in placed:
-        top = max(0, (box[1] - y0) * scale + margin - label_size - 4 - row * (label_size + 4))
+        top = max(0, number_view.label_rect(box, left, 0, row, y0, scale, label_size)[1] + margin)
         glyphs = Image.new("L", (picture.shape[1], picture.shape[0]), 0)
         ImageDraw.Draw(glyphs).text((left, top), label, fill=255, font=font)
         near_glyphs = np.asarray(glyphs.filter(ImageFilter.MaxFilter(3))) > 0

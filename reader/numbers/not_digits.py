@@ -95,12 +95,12 @@ def refused(model: DigitModel, graph: segment.Oversegmentation, path: list[int],
     left_out = []
     for _, positions in groups:
         candidates = [graph.candidates[path[position]] for position in positions]
-        alone = refused_alone(check, candidates, chosen_inputs[positions])
+        odds, alone = scored_alone(check, candidates, chosen_inputs[positions])
         if len(positions) == 1:
             if alone[0] and not two_against_a_digit(graph, path, positions[0]):
                 left_out.append(positions)
             continue
-        if sure_digits(check, candidates, chosen_inputs[positions], graph.line_height) >= SURE_DIGITS:
+        if sure_digits(odds, candidates, graph.line_height) >= SURE_DIGITS:
             continue                                   # the number's own touching digits, one of them two
         whole = joined(candidates)
         model_input = to_mnist(whole, model.contract.image_size, model.contract.digit_box)
@@ -114,17 +114,22 @@ def refused_alone(check: not_digit.NotDigitCheck, candidates: list[segment.Candi
     """Per candidate, whether the check refuses it seen alone: `MARGIN` under its threshold (under
     its `tap_threshold` for ink that is only taps or dots, `reader.not_digit.short`), or ink
     without a pen stroke (`reader.not_digit.strokeless`)."""
+    return scored_alone(check, candidates, inputs)[1]
+
+
+def scored_alone(check: not_digit.NotDigitCheck, candidates: list[segment.Candidate],
+                 inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per candidate seen alone: the check's log-odds over its threshold, and `refused_alone`'s verdict."""
     shapes = np.stack([not_digit.geometry(on_square(c.ink)) for c in candidates])
     thresholds = np.array([check.tap_threshold if not_digit.short(s) else check.threshold for s in shapes])
-    return (check.log_odds(inputs, shapes) < thresholds - MARGIN) | [not_digit.strokeless(s) for s in shapes]
+    log_odds = check.log_odds(inputs, shapes)
+    return log_odds - check.threshold, (log_odds < thresholds - MARGIN) | [not_digit.strokeless(s) for s in shapes]
 
 
-def sure_digits(check: not_digit.NotDigitCheck, candidates: list[segment.Candidate], inputs: np.ndarray,
-                line_height: float) -> int:
-    """How many of a group's digits the check, seeing each alone, takes surely for digits
-    (`SURE_ODDS` over its threshold) that are also digit-wide (`DIGIT_WIDTH` line heights)."""
-    shapes = np.stack([not_digit.geometry(on_square(c.ink)) for c in candidates])
-    odds = check.log_odds(inputs, shapes) - check.threshold
+def sure_digits(odds: np.ndarray, candidates: list[segment.Candidate], line_height: float) -> int:
+    """How many of a group's digits the check, seeing each alone, takes surely for digits (`odds`,
+    `scored_alone`'s, at least `SURE_ODDS` over its threshold) that are also digit-wide
+    (`DIGIT_WIDTH` line heights)."""
     widths = np.array([(c.box[2] - c.box[0]) / line_height for c in candidates])
     return int(np.count_nonzero((odds >= SURE_ODDS) & (widths >= DIGIT_WIDTH)))
 
@@ -135,10 +140,7 @@ def two_against_a_digit(graph: segment.Oversegmentation, path: list[int], positi
     touching digits of a crowded number, read as one, that the check refuses as it refuses any
     pair; the pair reader then reads them as two."""
     candidate = graph.candidates[path[position]]
-    x0, _, x1, _ = candidate.box
-    apart = [max(graph.candidates[index].box[0] - x1, x0 - graph.candidates[index].box[2], 0)
-             for other, index in enumerate(path) if other != position]
-    if not apart or min(apart) > ABUTTING * graph.line_height:
+    if gap_to_the_others(graph, path, [position]) > ABUTTING * graph.line_height:
         return False
     return bool(pairs.pairs_in([candidate], graph.line_height))
 
@@ -152,18 +154,21 @@ def two_in_one(graph: segment.Oversegmentation, path: list[int], chosen_inputs: 
     group so); a doodle or a letter beside a number, or alone, is further apart."""
     check = not_digit.shipped()
     suspects = set()
-    boxes = [graph.candidates[index].box for index in path]
     for positions in left_out:
-        if len(positions) < 2:
+        if len(positions) < 2 or gap_to_the_others(graph, path, positions) > NEAR * graph.line_height:
             continue
         candidates = [graph.candidates[path[position]] for position in positions]
-        x0, _, x1, _ = joint_box(candidates)
-        apart = [max(box[0] - x1, x0 - box[2], 0) for position, box in enumerate(boxes) if position not in positions]
-        if not apart or min(apart) > NEAR * graph.line_height:
-            continue
         alone = refused_alone(check, candidates, chosen_inputs[positions])
         suspects.update(path[position] for position, refused in zip(positions, alone) if refused)
     return frozenset(suspects)
+
+
+def gap_to_the_others(graph: segment.Oversegmentation, path: list[int], positions: list[int]) -> float:
+    """Pixels between the joint box of the chosen digits at `positions` and the nearest other chosen
+    digit, side to side (0 where they overlap); infinite when there is no other."""
+    x0, _, x1, _ = joint_box([graph.candidates[path[position]] for position in positions])
+    return min((max(graph.candidates[index].box[0] - x1, x0 - graph.candidates[index].box[2], 0)
+                for other, index in enumerate(path) if other not in positions), default=float("inf"))
 
 
 def on_square(ink: np.ndarray) -> np.ndarray:
