@@ -15,7 +15,7 @@ from reader import explain, not_digit
 from reader.errors import InputError
 from reader.images import load_image
 from reader.model import DigitModel
-from reader.numbers import best_path, doubt, not_digits, pairs, segment, slant, whole_digit
+from reader.numbers import best_path, doubt, line_reader, not_digits, pairs, segment, slant, whole_digit
 from reader.numbers.candidates import CandidateReadings
 from reader.numbers.reread import settle
 from reader.preprocess import INK_THRESHOLD, ink_bbox, ink_blobs, ink_map, to_mnist
@@ -220,6 +220,7 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
             digits += pair_digits(model, candidate, two_digits[position])
         else:
             digits.append(NumberDigit.of(model, chosen_inputs[position], probabilities[path[position]], box=candidate.box))
+    digits = second_opinion(model, graph, [path[p] for p in kept], digits)   # the line read whole
     at_most(max_digits, digits)
     guess_below = doubt.doubtful_below(model)
     for digit in digits:  # the doubt mark: chosen on validation numbers, not the model's own threshold
@@ -227,6 +228,72 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     return NumberReading("".join(d.label for d in digits), digits, graph.ink, (time.perf_counter() - started) * 1000,
                          [not_digits.joint_box([graph.candidates[path[p]] for p in group]) for group in not_digit_groups],
                          straightened)
+
+
+def second_opinion(model: DigitModel, graph: segment.Oversegmentation, chosen: list[int],
+                   digits: list[NumberDigit]) -> list[NumberDigit]:
+    """`digits` as the line reader (`reader.numbers.line_reader`), reading the same ink whole,
+    would have them. It sees the ink of the `chosen` candidates only, at the size the cutter saw it
+    (what the path skipped as noise or left out as not a digit is not read again: a doodle beside
+    the number stays out). Its own reading replaces
+    the path's when it finds it `line_reader.SWITCH_ABOVE` likelier — `line_reader.SAME_LENGTH_ABOVE`
+    when both have as many digits (`line_digits`). Else, when both have as many digits, each
+    digit's probabilities become the product of its own and, raised to `line_reader.WEIGHT`, the
+    line reader's for that place (`line_reader.digit_probabilities`, the others as read): a digit
+    changes where the line reader is sure enough of another and the model unsure enough of it."""
+    text = "".join(digit.label for digit in digits)
+    if not text:
+        return digits
+    kept = np.zeros(graph.ink.shape, np.int32)
+    for index in chosen:
+        candidate = graph.candidates[index]
+        x0, y0, x1, y1 = candidate.box
+        kept[y0:y1, x0:x1][candidate.ink > 0] = 1
+    line = line_reader.line_input(graph.ink, kept, graph.line_height)
+    if line is None:
+        return digits
+    log_probabilities = line_reader.shipped().log_probabilities(line.pixels)
+    other = line_reader.best_text(log_probabilities)
+    if other and other != text:
+        mine, theirs = line_reader.log_likelihoods(log_probabilities, [text, other])
+        if theirs - mine >= (line_reader.SAME_LENGTH_ABOVE if len(other) == len(text) else line_reader.SWITCH_ABOVE):
+            return line_digits(model, line, log_probabilities, other, digits)
+    if len(other) != len(text):
+        return digits
+    theirs = line_reader.digit_probabilities(log_probabilities, text)
+    mended = []
+    for digit, line_p in zip(digits, theirs):
+        mine = np.array([digit.probabilities[label] for label in model.contract.class_labels])
+        joint = np.exp(np.log(np.maximum(mine, 1e-30)) + line_reader.WEIGHT * np.log(np.maximum(line_p, 1e-30)))
+        joint /= joint.sum()
+        changed = model.contract.class_labels[int(joint.argmax())] != digit.label
+        mended.append(NumberDigit.of(model, digit.model_input, joint.astype(np.float32), box=digit.box) if changed else digit)
+    return mended
+
+
+def line_digits(model: DigitModel, line: line_reader.Line, log_probabilities: np.ndarray, text: str,
+                digits: list[NumberDigit]) -> list[NumberDigit]:
+    """The digits of the line reader's reading `text`, each with the line reader's probabilities
+    for it (`line_reader.digit_probabilities`): where the path read as many digits, in their boxes
+    and pictures (a digit read alike keeps its own reading); else each in the columns around the
+    steps it was read on, halfway to its neighbours'."""
+    probabilities = line_reader.digit_probabilities(log_probabilities, text)
+    if len(text) == len(digits):
+        return [digit if digit.label == label else
+                NumberDigit.of(model, digit.model_input, p, box=digit.box)
+                for digit, label, p in zip(digits, text, probabilities)]
+    centres = [line.ink_columns(step) for step in line_reader.digit_steps(log_probabilities)]
+    bounds = [0] + [round((a + b) / 2) for a, b in zip(centres, centres[1:])] + [line.ink.shape[1]]
+    size = model.contract.image_size
+    found = []
+    for (left, right), p in zip(zip(bounds, bounds[1:]), probabilities):
+        ink = np.zeros_like(line.ink)
+        ink[:, left:right] = line.ink[:, left:right]
+        box = ink_bbox(ink, INK_THRESHOLD)
+        mnist = None if box is None else to_mnist(ink, size, model.contract.digit_box)
+        found.append(NumberDigit.of(model, np.zeros((size, size), np.float32) if mnist is None else mnist, p,
+                                    box=box or (left, 0, max(left + 1, right), line.ink.shape[0])))
+    return found
 
 
 def pair_digits(model: DigitModel, candidate: segment.Candidate, pair: pairs.Pair) -> list[NumberDigit]:

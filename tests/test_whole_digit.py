@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from reader.numbers import best_path, candidates, pairs, segment, whole_digit
+from reader.numbers import best_path, candidates, line_reader, pairs, segment, whole_digit
 from reader import pipeline
 from reader.model import DigitModel
 from reader.preprocess import INK_THRESHOLD, ink_map
@@ -101,11 +101,12 @@ def test_a_missing_corrupt_or_mismatched_file_says_how_to_make_it(tmp_path):
         whole_digit.WholeDigitCheck(tmp_path / "other.onnx")
 
 
-@pytest.mark.parametrize("module, maker", [(whole_digit, "fit_number_weights.py"), (pairs, "fit_pair_reader.py")],
-                         ids=["whole-digit check", "pair reader"])
+@pytest.mark.parametrize("module, maker", [(whole_digit, "fit_number_weights.py"), (pairs, "fit_pair_reader.py"),
+                                           (line_reader, "fit_line_reader.py")],
+                         ids=["whole-digit check", "pair reader", "line reader"])
 def test_the_app_will_not_start_without_the_number_readers_files(module, maker, tmp_path, monkeypatch, capsys):
     """`python app.py` loads the number reader's files at start (the whole-digit check, the pair
-    reader): one line naming the file and the command that makes it, exit status 2, before it
+    reader, the line reader): one line naming the file and the command that makes it, exit status 2, before it
     touches the process (signals, cache folder)."""
     from demo import serving
     monkeypatch.setattr(module, "WEIGHTS_FILE", tmp_path / "absent.onnx")

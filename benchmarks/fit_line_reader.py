@@ -1,0 +1,222 @@
+"""Train the Number reader's line reader (reader/numbers/line_reader.onnx; reader.numbers.line_reader).
+
+Not a benchmark: this makes the file `reader.numbers.line_reader` reads. Steps:
+
+1. numbers written like those of tests/written_numbers.py, from MNIST *training* digits 0–54,999
+   (`KINDS`: crowded — touching, crossing, slanted, mixed pens, a third photographed on paper —,
+   hard, ordinary, touching pairs and lone digits); each picture's ink map
+   (`reader.preprocess.ink_map`) is taken to the Number reader's working height
+   (`reader.numbers.segment.line_blobs`) and made the line reader's input (`line_input`);
+2. a small fully convolutional network (`build`: five 3×3 convolutions with max-pooling down to
+   one row, every `STRIDE` columns a step, two 1-D convolutions along the line for context, 11
+   classes: blank and the ten digits) is trained with Keras and the CTC loss, and measured on
+   numbers written from training digits 55,000–59,999, which it never saw;
+3. it is converted with tf2onnx (`tf2onnx.convert.from_function`, as export/to_onnx.py does) and
+   checked: ONNX Runtime must give the Keras log-probabilities on the held-out pictures.
+
+    python benchmarks/fit_line_reader.py            # ~40 min on 2 cores
+    python benchmarks/fit_line_reader.py --quick    # a check that it works (nothing written)
+"""
+
+import argparse
+import json
+import multiprocessing
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lenet.data import load_mnist  # noqa: E402
+from reader.numbers import line_reader, segment  # noqa: E402
+from reader.preprocess import ink_map  # noqa: E402
+from tests import written_numbers as written  # noqa: E402
+
+TRAIN_POOL, HELD_OUT_POOL = range(0, 55000), range(55000, 60000)
+KINDS = {"crowded": 0.4, "hard": 0.25, "ordinary": 0.15, "pair": 0.12, "lone": 0.08}  # share of pictures
+TRAIN, HELD_OUT = 100_000, 4_000
+WIDTH = 192                # training frame width (px): pictures are padded to it; wider ones drawn again
+MAX_DIGITS = 8             # labels per picture (hard numbers have at most 6)
+EPOCHS = 7
+RESULTS = ROOT / "benchmarks" / "results" / "line_reader.json"
+
+_images = _labels = None
+
+
+def _load():
+    global _images, _labels
+    if _images is None:
+        (_images, _labels), _ = load_mnist()
+
+
+def written_number(kind: str, rng: np.random.Generator, pool: range):
+    """One picture of `kind` (`KINDS`) written from `pool`'s digits: (PIL image, its text)."""
+    if kind == "lone":
+        wanted = rng.integers(0, 10, 1)
+    elif kind == "pair":
+        wanted = rng.integers(0, 10, 2)
+    elif kind == "hard":
+        wanted = rng.integers(0, 10, int(rng.integers(2, 7)))
+    else:
+        wanted = rng.integers(0, 10, int(rng.integers(3, 6)))
+    digits = written.pick_digits(_images, _labels, wanted, rng, pool)
+    if kind == "crowded" or kind == "pair":
+        number = written.write(digits, rng, gap_kinds=written.CROWDED_GAPS, breaks=False, marks=False, mixed_pens=True)
+        image = written.slanted(number.image.convert("RGBA"), float(rng.uniform(*written.SLANTS)))
+        if rng.random() < written.PHOTOGRAPHED_SHARE:
+            image = written.photographed(image, rng)
+        return image, number.text
+    if kind == "hard":
+        number = written.write(digits, rng)
+    elif kind == "ordinary":
+        number = written.write(digits, rng, gap_kinds=written.ORDINARY_GAPS, breaks=False, marks=False)
+    else:
+        number = written.write(digits, rng, breaks=False, marks=False)
+    return number.image, number.text
+
+
+def input_of(image) -> np.ndarray | None:
+    """The line reader's input for a picture, as `reader.pipeline.read_number` makes it."""
+    blobs = segment.line_blobs(ink_map(image))
+    return line_reader.line_input(blobs.ink, blobs.labels, blobs.height)
+
+
+def pictures(job: tuple[int, int, range]) -> tuple[np.ndarray, np.ndarray]:
+    """`count` inputs (uint8, padded to `WIDTH`) and their labels (1 + digit, 0-padded), from `seed`."""
+    seed, count, pool = job
+    _load()
+    rng = np.random.default_rng(seed)
+    names = list(KINDS)
+    chances = np.array([KINDS[name] for name in names])
+    inputs = np.zeros((count, line_reader.HEIGHT, WIDTH), np.uint8)
+    labels = np.zeros((count, MAX_DIGITS), np.int32)
+    made = 0
+    while made < count:
+        image, text = written_number(names[rng.choice(len(names), p=chances / chances.sum())], rng, pool)
+        x = input_of(image)
+        if x is None or x.pixels.shape[1] > WIDTH:
+            continue
+        inputs[made, :, :x.pixels.shape[1]] = np.rint(x.pixels * 255)
+        labels[made, :len(text)] = [1 + int(c) for c in text]
+        made += 1
+    return inputs, labels
+
+
+def make_set(seed: int, count: int, pool: range, workers: int = 2):
+    chunk = 2000
+    jobs = [(seed * 1000 + k, min(chunk, count - start), pool) for k, start in enumerate(range(0, count, chunk))]
+    with multiprocessing.Pool(workers) as pool_:
+        parts = pool_.map(pictures, jobs)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def build():
+    import keras
+    from keras import layers
+
+    def conv(x, filters, kernel=3, padding="same"):
+        x = layers.Conv2D(filters, kernel, padding=padding, use_bias=False)(x)
+        return layers.ReLU()(layers.BatchNormalization()(x))
+
+    line = keras.Input((line_reader.HEIGHT, None, 1), name=line_reader.INPUT_NAME)
+    x = layers.MaxPooling2D(2)(conv(line, 16))                 # 16 × w/2
+    x = layers.MaxPooling2D(2)(conv(x, 32))                    # 8 × w/4
+    x = layers.MaxPooling2D((2, 1))(conv(conv(x, 48), 48))     # 4 × w/4
+    x = layers.MaxPooling2D((2, 1))(conv(x, 64))               # 2 × w/4
+    x = conv(x, 96, kernel=(2, 1), padding="valid")            # 1 × w/4
+    x = layers.Reshape((-1, 96))(x)
+    for _ in range(2):
+        x = layers.ReLU()(layers.BatchNormalization()(layers.Conv1D(96, 5, padding="same", use_bias=False)(x)))
+    x = layers.Dropout(0.2)(x)
+    logits = layers.Dense(11)(x)
+    return keras.Model(line, logits)
+
+
+def ctc_loss(labels, logits):
+    import keras
+    lengths = keras.ops.sum(keras.ops.cast(labels > 0, "int32"), axis=1)
+    steps = keras.ops.full((keras.ops.shape(logits)[0],), keras.ops.shape(logits)[1], dtype="int32")
+    return keras.ops.ctc_loss(labels, logits, lengths, steps, mask_index=line_reader.BLANK)
+
+
+def convert(model, opset: int = 17):
+    import tensorflow as tf
+    import tf2onnx
+    spec = [tf.TensorSpec((None, line_reader.HEIGHT, None, 1), tf.float32, name=line_reader.INPUT_NAME)]
+
+    @tf.function(input_signature=spec)
+    def serve(x):
+        return {line_reader.OUTPUT_NAME: tf.nn.log_softmax(model(x, training=False), axis=-1)}
+
+    onnx_model, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=opset)
+    return onnx_model
+
+
+def texts(labels: np.ndarray) -> list[str]:
+    return ["".join(str(k - 1) for k in row if k > 0) for row in labels]
+
+
+def read_right(log_probabilities: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean([line_reader.best_text(p) == t for p, t in zip(log_probabilities, texts(labels))]))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few pictures and one epoch; nothing written")
+    parser.add_argument("--cache", type=Path, help="keep the pictures in this .npz (made once, read after)")
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    args = parser.parse_args(argv)
+    started = time.time()
+    train, held = (3000, 500) if args.quick else (TRAIN, HELD_OUT)
+    if args.cache and args.cache.exists():
+        saved = np.load(args.cache)
+        x, y, x_held, y_held = saved["x"], saved["y"], saved["x_held"], saved["y_held"]
+    else:
+        x, y = make_set(1, train, TRAIN_POOL)
+        x_held, y_held = make_set(2, held, HELD_OUT_POOL)
+        if args.cache:
+            np.savez(args.cache, x=x, y=y, x_held=x_held, y_held=y_held)
+    print(f"pictures: {len(x)} to train on, {len(x_held)} held out ({time.time() - started:.0f} s)", flush=True)
+
+    import keras
+    keras.utils.set_random_seed(0)
+    model = build()
+    epochs = 1 if args.quick else args.epochs
+    steps = epochs * (len(x) // 128)
+    schedule = keras.optimizers.schedules.CosineDecay(0.0, steps, warmup_target=2e-3, warmup_steps=steps // 20)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=ctc_loss)
+    model.fit(x[..., None].astype(np.float32) / 255, y, batch_size=128, epochs=epochs, shuffle=True,
+              validation_data=(x_held[..., None].astype(np.float32) / 255, y_held), verbose=2)
+    held_in = x_held[..., None].astype(np.float32) / 255
+    keras_log_p = np.asarray(keras.ops.log_softmax(model.predict(held_in, batch_size=256, verbose=0), axis=-1))
+    measured = {"held-out numbers read right (best path)": round(read_right(keras_log_p, y_held), 4)}
+    print("held out (Keras):", measured, flush=True)
+
+    onnx_model = convert(model)
+    with tempfile.TemporaryDirectory() as folder:
+        staged = Path(folder) / "line_reader.onnx"
+        staged.write_bytes(onnx_model.SerializeToString())
+        reader = line_reader.LineReader(staged)
+        onnx_log_p = np.stack([reader.log_probabilities(held_in[k, :, :, 0]) for k in range(min(500, len(held_in)))])
+        gap = float(np.abs(np.exp(onnx_log_p) - np.exp(keras_log_p[:len(onnx_log_p)])).max())
+        if gap > 1e-4:
+            print(f"ONNX Runtime disagrees with Keras (largest probability difference {gap:.2g}): nothing written")
+            return 1
+        print(f"ONNX Runtime agrees with Keras (largest probability difference {gap:.2g})")
+        if args.quick:
+            return 0
+        line_reader.WEIGHTS_FILE.write_bytes(staged.read_bytes())
+    RESULTS.write_text(json.dumps({"command": "python benchmarks/fit_line_reader.py", "pictures": len(x),
+                                   "held out": len(x_held), "epochs": epochs, "held-out scores": measured,
+                                   "largest ONNX/Keras difference": gap, "seconds": round(time.time() - started)},
+                                  indent=2) + "\n")
+    print(f"wrote {line_reader.WEIGHTS_FILE} and {RESULTS} ({time.time() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
