@@ -130,12 +130,13 @@ def log_likelihoods(log_probabilities: np.ndarray, texts: list[str]) -> np.ndarr
 def digit_probabilities(log_probabilities: np.ndarray, text: str) -> np.ndarray:
     """(len(text), 10): for each position of `text`, how likely each digit is there, the others
     kept (the likelihoods of the ten texts that differ only there, normalised)."""
-    rows = []
-    for position in range(len(text)):
-        variants = [text[:position] + str(d) + text[position + 1:] for d in range(10)]
-        scores = log_likelihoods(log_probabilities, variants)
-        rows.append(np.exp(scores - logsumexp(scores)) if np.isfinite(scores).any() else np.full(10, 0.1))
-    return np.array(rows, dtype=np.float32).reshape(len(text), 10)
+    if not text:
+        return np.zeros((0, 10), np.float32)
+    variants = [text[:position] + str(d) + text[position + 1:] for position in range(len(text)) for d in range(10)]
+    scores = log_likelihoods(log_probabilities, variants).reshape(len(text), 10)
+    possible = np.isfinite(scores).any(axis=1, keepdims=True)      # (too short a line for the text: none)
+    scores = np.where(possible, scores, 0.0)
+    return np.exp(scores - logsumexp(scores, axis=1, keepdims=True)).astype(np.float32)
 
 
 def digit_steps(log_probabilities: np.ndarray) -> list[float]:
