@@ -1,5 +1,6 @@
 """Small helpers shared by several test modules (import as `from tests.helpers import ...`)."""
 
+import contextlib
 import io
 from pathlib import Path
 
@@ -7,6 +8,19 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from benchmarks.common import free_port  # noqa: F401  (one helper for tests and benchmarks)
+
+
+@contextlib.contextmanager
+def line_reader_off():
+    """The Number reader without the line reader's word (`reader.pipeline.second_opinion`): the
+    path's reading, for tests that measure another stage alone."""
+    import pytest
+    from reader.numbers import line_reader
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(line_reader, "SWITCH_ABOVE", np.inf)
+        patch.setattr(line_reader, "SAME_LENGTH_ABOVE", np.inf)
+        patch.setattr(line_reader, "WEIGHT", 0.0)
+        yield
 
 
 def grey_levels(image: Image.Image) -> np.ndarray:

@@ -4,7 +4,6 @@ Measured on numbers written with MNIST test digits 5,000–9,999 (the reader lea
 digits only). ~40 s on the 2-core machine.
 """
 
-import contextlib
 import itertools
 
 import numpy as np
@@ -16,6 +15,7 @@ from reader.numbers import line_reader, segment
 from reader.preprocess import ink_map
 from reader.runs import SHIPPED_MODEL
 from tests import written_numbers as written
+from tests.helpers import line_reader_off
 
 MIN_FIXED, MAX_BROKEN = 2, 0     # of 200 crowded numbers: measured 2 fixed, 0 broken
 
@@ -90,23 +90,13 @@ def test_the_reader_reads_crowded_numbers_it_never_saw(mnist):
     assert np.mean([r == number.text for r, number in zip(read, crowded)]) >= 0.9
 
 
-@contextlib.contextmanager
-def without_it():
-    """The line reader's word switched off: the path's reading as it was before it."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(line_reader, "SWITCH_ABOVE", np.inf)
-        patch.setattr(line_reader, "SAME_LENGTH_ABOVE", np.inf)
-        patch.setattr(line_reader, "WEIGHT", 0.0)
-        yield
-
-
 def test_the_number_reader_takes_the_line_readers_reading_only_when_it_is_far_likelier(model, mnist):
     """200 crowded numbers of the evaluation pool, read with the second opinion and without it:
     the numbers it mends and those it breaks."""
     _, (images, labels) = mnist
     crowded = written.crowded_numbers(images, labels, 200, seed=41)
     with_it = [pipeline.read_number(model, number.image) for number in crowded]
-    with without_it():
+    with line_reader_off():
         without = [pipeline.read_number(model, number.image) for number in crowded]
     fixed = [k for k, number in enumerate(crowded) if with_it[k].text == number.text != without[k].text]
     broken = [k for k, number in enumerate(crowded) if without[k].text == number.text != with_it[k].text]
@@ -123,7 +113,7 @@ def test_the_line_reader_mends_crowded_numbers_the_path_misread(model, mnist, in
     _, (images, labels) = mnist
     number = written.crowded_numbers(images, labels, index + 1, seed=16)[index]
     assert number.text == text
-    with without_it():
+    with line_reader_off():
         assert pipeline.read_number(model, number.image).text == path_alone
     reading = pipeline.read_number(model, number.image)
     assert reading.text == text

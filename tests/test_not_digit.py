@@ -17,7 +17,7 @@ from reader.model import DigitModel
 from reader.pipeline import digit_parts, read_digit
 from reader.runs import choose_model
 from tests import non_digits
-from tests.helpers import ROOT
+from tests.helpers import ROOT, line_reader_off
 
 NO_FONTS: list[str] = []            # PIL's own scalable font: no system fonts needed
 
@@ -203,19 +203,20 @@ def test_the_geometry_tells_a_dot_from_a_stroke():
 
 def test_the_number_reader_leaves_out_a_doodle_or_mark_beside_a_number(model, mnist):
     """Numbers of 4 MNIST test digits with a held-apart doodle or mark beside them: the doodle is
-    left out (and said to be) and the number read, for at least 7 of 10 (benchmarks/not_digit.py:
-    80% and 80% of 50 each; without the check none is)."""
+    left out (and said to be) and the number read, for at least 26 of 40 (measured 28: 29 before
+    the line reader, which reads a stroke crossing one "3" as a "1"; benchmarks/not_digit.py: 80%
+    and 80% of 50 each; without the check none is)."""
     from reader.pipeline import read_number
     _, (images, labels) = mnist
     wrong = []
     for kind in ("doodles", "marks"):
         rng = np.random.default_rng([non_digits.EVALUATION.seed, 11, non_digits.KINDS.index(kind)])
-        for _ in range(5):
+        for _ in range(20):
             text, picture = non_digits.beside_number(kind, rng, images, labels)
             reading = read_number(model, picture)
             if reading.text != text or len(reading.not_digits) != 1:
                 wrong.append((kind, text, reading.text, reading.not_digits))
-    assert len(wrong) <= 3, wrong
+    assert len(wrong) <= 14, wrong
 
 
 def test_the_number_reader_keeps_every_digit_of_plain_numbers(model, mnist):
@@ -307,7 +308,7 @@ def test_touching_digits_of_a_crowded_number_are_never_left_out_as_not_digits(mo
     check takes surely for digits (`sure_digits`: "2608", whose digits all touch, had read as
     nothing), or when that one abuts another digit and the pair reader reads it as two
     (`two_against_a_digit`: "94690" had read "946"): each is read exactly, nothing left out; with
-    the rule off, none is."""
+    the rule off, none is (the line reader off too: it mends "26603" by itself)."""
     from reader.numbers import not_digits
     from reader.pipeline import read_number
     from tests.written_numbers import TUNING, crowded_numbers
@@ -319,6 +320,7 @@ def test_touching_digits_of_a_crowded_number_are_never_left_out_as_not_digits(mo
         reading = read_number(model, number.image)
         assert reading.text == number.text and reading.not_digits == [], (number.text, reading.text)
     monkeypatch.setattr(not_digits, rule, off)
-    for number in chosen:
-        reading = read_number(model, number.image)
-        assert reading.text != number.text, (number.text, reading.text)
+    with line_reader_off():
+        for number in chosen:
+            reading = read_number(model, number.image)
+            assert reading.text != number.text, (number.text, reading.text)

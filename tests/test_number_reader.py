@@ -29,7 +29,7 @@ from reader.preprocess import ink_map
 from reader.runs import SHIPPED_MODEL
 from reader.numbers.segment import WORKING_HEIGHT, oversegment
 from tests import written_numbers as written
-from tests.helpers import ROOT, bold_zero, documentation
+from tests.helpers import ROOT, bold_zero, documentation, line_reader_off
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,8 @@ def test_flat_digits_are_read_as_one_digit(model, digits, monkeypatch):
     """Five test digits of each class stretched sideways to 1.9 × their height, wider than two
     digits side by side may be: a whole blob may be a candidate that wide (WHOLE_BLOB_ASPECT).
     When written: 44 of 50 read right, against 18 when every candidate keeps to MAX_ASPECT (the
-    flat digit then must be cut in two)."""
+    flat digit then must be cut in two). Measured without the line reader, which reads 41 of the
+    cut ones right too."""
     images, labels = digits
     flat = [(str(label), written.lay_out([written.flattened(written.enlarged(images[index], 60), 1.9)], [])[0])
             for label in range(10) for index in np.flatnonzero(labels[5000:] == label)[:5] + 5000]
@@ -118,9 +119,10 @@ def test_flat_digits_are_read_as_one_digit(model, digits, monkeypatch):
     def right() -> int:
         return sum(text_read(model, picture) == label for label, picture in flat)
 
-    whole_blobs_wide = right()
-    monkeypatch.setattr(segment, "WHOLE_BLOB_ASPECT", segment.MAX_ASPECT)
-    assert whole_blobs_wide >= 40 and whole_blobs_wide >= right() + 15
+    with line_reader_off():
+        whole_blobs_wide = right()
+        monkeypatch.setattr(segment, "WHOLE_BLOB_ASPECT", segment.MAX_ASPECT)
+        assert whole_blobs_wide >= 40 and whole_blobs_wide >= right() + 15
 
 
 @settings(max_examples=40, deadline=None, database=None, derandomize=True,
