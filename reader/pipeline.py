@@ -181,7 +181,8 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     `not_digits.two_against_a_digit`); a
     picture read as one digit gets the Draw tab's not-digit verdict (`refused_as_one_digit`); a
     chosen digit wide enough to be two that the pair reader reads as two touching digits becomes
-    those two (`pairs`).
+    those two (`pairs`); the line reader reads the chosen digits' ink whole, without cuts, and has
+    its word (`second_opinion`).
     Raises `InputError` for more than `max_digits` digits.
     """
     started = time.perf_counter()
