@@ -159,6 +159,34 @@ def make_session(path: str | Path, providers: list[str], threads: int | None = N
                                 disabled_optimizers=[] if nchwc else list(DISABLED_OPTIMIZERS))
 
 
+def fitted_session(path: str | Path, maker: str, inputs: list[tuple], outputs: list[tuple], threads: int = 1,
+                   more=None) -> ort.InferenceSession:
+    """A CPU session for one of the reader's fitted graphs (the not-digit and whole-digit checks,
+    the pair and line readers), checked: its `inputs` and `outputs` must be these (name, shape)
+    pairs, in order — a shape None for any, a size None for any — and `more(session)`, if given,
+    must not raise. RuntimeError, in one line naming the file and the command that makes it
+    (`python benchmarks/<maker>`), when it is missing, corrupt or made for other inputs."""
+    try:
+        session = make_session(path, ["CPUExecutionProvider"], threads=threads)
+        found = ([(i.name, i.shape) for i in session.get_inputs()], [(o.name, o.shape) for o in session.get_outputs()])
+        if not (shapes_match(found[0], inputs) and shapes_match(found[1], outputs)):
+            raise ValueError(f"inputs {found[0]}, outputs {found[1]}; expected {inputs} → {outputs}")
+        if more is not None:
+            more(session)
+        return session
+    except Exception as error:  # ONNX Runtime raises its own types for a missing or corrupt file
+        raise RuntimeError(f"{path} is missing or was made for other inputs ({first_line(error)}): "
+                           f"python benchmarks/{maker} makes it") from None
+
+
+def shapes_match(found: list[tuple], expected: list[tuple]) -> bool:
+    """Whether (name, shape) pairs are the `expected` ones (`fitted_session`: None matches any)."""
+    def same(shape, wanted):
+        return wanted is None or (len(shape) == len(wanted) and all(w is None or s == w for s, w in zip(shape, wanted)))
+    return len(found) == len(expected) and all(name == wanted_name and same(shape, wanted)
+                                               for (name, shape), (wanted_name, wanted) in zip(found, expected))
+
+
 class DigitModel:
     """Load an exported LeNet ONNX file; `probabilities(batch)` runs it.
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage as ndi
 
-from reader.model import first_line, make_session
+from reader.model import fitted_session
 from reader.preprocess import INK_THRESHOLD, ink_bbox, ink_blobs, stroke_width
 
 WEIGHTS_FILE = Path(__file__).with_name("not_digit.onnx")
@@ -130,20 +130,16 @@ class NotDigitCheck:
     RuntimeError (saying how to make it) if it is missing, corrupt or made for other inputs."""
 
     def __init__(self, path: Path = WEIGHTS_FILE, threads: int = 1):
-        try:
-            self.session = make_session(path, ["CPUExecutionProvider"], threads=threads)
-            meta = self.session.get_modelmeta().custom_metadata_map
-            inputs = [(i.name, i.shape[1:]) for i in self.session.get_inputs()]
-            if inputs != [(PICTURE_NAME, [28, 28, 1]), (GEOMETRY_NAME, [len(GEOMETRY)])] \
-                    or json.loads(meta.get("geometry", "[]")) != list(GEOMETRY) \
-                    or [o.name for o in self.session.get_outputs()] != [OUTPUT_NAME]:
-                raise ValueError(f"inputs {inputs}; expected {PICTURE_NAME} (N, 28, 28, 1) and "
-                                 f"{GEOMETRY_NAME} (N, {len(GEOMETRY)}) → {OUTPUT_NAME}")
-            self.threshold = float(meta["threshold"])
-            self.tap_threshold = float(meta["tap_threshold"])
-        except Exception as error:  # ONNX Runtime raises its own types for a missing or corrupt file
-            raise RuntimeError(f"{path} is missing or was made for other inputs ({first_line(error)}): "
-                               "python benchmarks/fit_not_digit.py makes it") from None
+        def thresholds(session) -> tuple[float, float]:
+            meta = session.get_modelmeta().custom_metadata_map
+            if json.loads(meta.get("geometry", "[]")) != list(GEOMETRY):
+                raise ValueError(f"geometry {meta.get('geometry')}; expected {list(GEOMETRY)}")
+            return float(meta["threshold"]), float(meta["tap_threshold"])
+
+        self.session = fitted_session(path, "fit_not_digit.py", [(PICTURE_NAME, [None, 28, 28, 1]),
+                                      (GEOMETRY_NAME, [None, len(GEOMETRY)])], [(OUTPUT_NAME, None)], threads,
+                                      more=thresholds)
+        self.threshold, self.tap_threshold = thresholds(self.session)
 
     def log_odds(self, pictures: np.ndarray, geometries: np.ndarray) -> np.ndarray:
         """That each picture (model inputs, (N, 28, 28, 1)) with its `geometry` rows is a digit."""

@@ -26,7 +26,7 @@ from PIL import Image
 from scipy import ndimage as ndi
 from scipy.special import logsumexp
 
-from reader.model import first_line, make_session
+from reader.model import fitted_session
 from reader.preprocess import INK_THRESHOLD, ink_bbox
 
 WEIGHTS_FILE = Path(__file__).with_name("line_reader.onnx")
@@ -156,17 +156,8 @@ class LineReader:
     it) if it is missing, corrupt or made for another input."""
 
     def __init__(self, path: Path = WEIGHTS_FILE, threads: int = 1):
-        try:
-            self.session = make_session(path, ["CPUExecutionProvider"], threads=threads)
-            inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-            if [(i.name, i.shape[1], i.shape[3]) for i in inputs] != [(INPUT_NAME, HEIGHT, 1)] or \
-                    [(o.name, o.shape[2]) for o in outputs] != [(OUTPUT_NAME, 11)]:
-                raise ValueError(f"inputs {[(i.name, i.shape) for i in inputs]}, outputs "
-                                 f"{[(o.name, o.shape) for o in outputs]}; expected {INPUT_NAME} "
-                                 f"(N, {HEIGHT}, width, 1) → {OUTPUT_NAME} (N, steps, 11)")
-        except Exception as error:  # ONNX Runtime raises its own types for a missing or corrupt file
-            raise RuntimeError(f"{path} is missing or was made for other inputs ({first_line(error)}): "
-                               "python benchmarks/fit_line_reader.py makes it") from None
+        self.session = fitted_session(path, "fit_line_reader.py", [(INPUT_NAME, [None, HEIGHT, None, 1])],
+                                      [(OUTPUT_NAME, [None, None, 11])], threads)
 
     def log_probabilities(self, line: np.ndarray) -> np.ndarray:
         """(width / STRIDE, 11) log-probabilities per step for one `line_input`."""

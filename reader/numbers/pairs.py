@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from reader.model import first_line, make_session
+from reader.model import fitted_session
 from reader.preprocess import INK_THRESHOLD, ink_bbox
 
 WEIGHTS_FILE = Path(__file__).with_name("pair_reader.onnx")
@@ -65,17 +65,8 @@ class PairReader:
     it) if it is missing, corrupt or made for another input or classes."""
 
     def __init__(self, path: Path = WEIGHTS_FILE, threads: int = 1):
-        try:
-            self.session = make_session(path, ["CPUExecutionProvider"], threads=threads)
-            inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-            if [(i.name, i.shape[1:]) for i in inputs] != [(INPUT_NAME, [HEIGHT, WIDTH, 1])] or \
-                    [(o.name, o.shape[1:]) for o in outputs] != [(OUTPUT_NAME, [SINGLES + 100])]:
-                raise ValueError(f"inputs {[(i.name, i.shape) for i in inputs]}, outputs "
-                                 f"{[(o.name, o.shape) for o in outputs]}; expected {INPUT_NAME} "
-                                 f"(N, {HEIGHT}, {WIDTH}, 1) → {OUTPUT_NAME} (N, {SINGLES + 100})")
-        except Exception as error:  # ONNX Runtime raises its own types for a missing or corrupt file
-            raise RuntimeError(f"{path} is missing or was made for other inputs ({first_line(error)}): "
-                               "python benchmarks/fit_pair_reader.py makes it") from None
+        self.session = fitted_session(path, "fit_pair_reader.py", [(INPUT_NAME, [None, HEIGHT, WIDTH, 1])],
+                                      [(OUTPUT_NAME, [None, SINGLES + 100])], threads)
 
     def probabilities(self, inputs: np.ndarray) -> np.ndarray:
         """(N, 110) class probabilities for (N, HEIGHT, WIDTH) inputs."""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reader.model import first_line, make_session
+from reader.model import fitted_session
 from reader.numbers.segment import Oversegmentation
 
 WEIGHTS_FILE = Path(__file__).with_name("whole_digit.onnx")
@@ -36,16 +36,8 @@ class WholeDigitCheck:
     other inputs than `pixels` pixels and GEOMETRY."""
 
     def __init__(self, path: Path = WEIGHTS_FILE, pixels: int = 28 * 28, threads: int = 1):
-        try:
-            self.session = make_session(path, ["CPUExecutionProvider"], threads=threads)
-            inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-            width = pixels + len(GEOMETRY)
-            if [(i.name, i.shape[1:]) for i in inputs] != [(INPUT_NAME, [width])] or [o.name for o in outputs] != [OUTPUT_NAME]:
-                raise ValueError(f"inputs {[(i.name, i.shape) for i in inputs]}, outputs {[o.name for o in outputs]}; "
-                                 f"expected {INPUT_NAME} (N, {width}) → {OUTPUT_NAME}")
-        except Exception as error:  # ONNX Runtime raises its own types for a missing or corrupt file
-            raise RuntimeError(f"{path} is missing or was made for other inputs ({first_line(error)}): "
-                               "python benchmarks/fit_number_weights.py makes it") from None
+        self.session = fitted_session(path, "fit_number_weights.py", [(INPUT_NAME, [None, pixels + len(GEOMETRY)])],
+                                      [(OUTPUT_NAME, None)], threads)
 
     def log_odds(self, graph: Oversegmentation, model_inputs: np.ndarray) -> np.ndarray:
         """Per candidate of `graph` (whose model inputs are `model_inputs`), the log-odds that it
