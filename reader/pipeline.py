@@ -239,7 +239,8 @@ def second_opinion(model: DigitModel, graph: segment.Oversegmentation, chosen: l
     the number stays out). Its own reading replaces
     the path's when it finds it `line_reader.SWITCH_ABOVE` likelier — `line_reader.SAME_LENGTH_ABOVE`
     when both have as many digits (`line_digits`), but never more digits than one where the path
-    read one digit in ink that is one digit wide (`one_digit_wide`). Else, when both have as many digits, each
+    read one digit in ink that is one digit wide (`slant.one_digit_wide`: the line reader read a
+    "6" leaning 0.6 columns per row as "16"). Else, when both have as many digits, each
     digit's probabilities become the product of its own and, raised to `line_reader.WEIGHT`, the
     line reader's for that place (`line_reader.digit_probabilities`, the others as read): a digit
     changes where the line reader is sure enough of another and the model unsure enough of it."""
@@ -256,7 +257,7 @@ def second_opinion(model: DigitModel, graph: segment.Oversegmentation, chosen: l
         return digits
     log_probabilities = line_reader.shipped().log_probabilities(line.pixels)
     other = line_reader.best_text(log_probabilities)
-    if len(text) == 1 and len(other) > 1 and one_digit_wide(line.ink):
+    if len(text) == 1 and len(other) > 1 and slant.one_digit_wide(line.ink):
         other = text                                   # narrow ink read as one digit is one (as `slant` has it)
     if other and other != text:
         mine, theirs = line_reader.log_likelihoods(log_probabilities, [text, other])
@@ -273,13 +274,6 @@ def second_opinion(model: DigitModel, graph: segment.Oversegmentation, chosen: l
         changed = model.contract.class_labels[int(joint.argmax())] != digit.label
         mended.append(NumberDigit.of(model, digit.model_input, joint.astype(np.float32), box=digit.box) if changed else digit)
     return mended
-
-
-def one_digit_wide(ink: np.ndarray) -> bool:
-    """Whether the ink is less than `slant.MIN_ASPECT` times as wide as tall: one digit, however
-    far it leans (the line reader reads a "6" leaning 0.6 columns per row as "16")."""
-    box = ink_bbox(ink, INK_THRESHOLD)
-    return box is not None and box[2] - box[0] < slant.MIN_ASPECT * (box[3] - box[1])
 
 
 def line_digits(model: DigitModel, line: line_reader.Line, log_probabilities: np.ndarray, text: str,

@@ -48,8 +48,8 @@ def test_the_likelihood_of_a_reading_sums_all_its_alignments():
 
     texts = ["", "3", "33", "12", "121", "5"]
     assert np.allclose(line_reader.log_likelihoods(log_p, texts), [by_enumeration(t) for t in texts])
-    assert line_reader.log_likelihood(log_p, "123456") == -np.inf          # 6 digits need 6 steps at least
-    assert line_reader.log_likelihood(log_p[:3], "11") == pytest.approx(     # a repeat needs a blank between
+    assert line_reader.log_likelihoods(log_p, ["123456"])[0] == -np.inf        # 6 digits need 6 steps at least
+    assert line_reader.log_likelihoods(log_p[:3], ["11"])[0] == pytest.approx(   # a repeat needs a blank between
         log_p[0, 2] + log_p[1, 0] + log_p[2, 2])
 
 

@@ -94,11 +94,6 @@ def best_text(log_probabilities: np.ndarray) -> str:
     return "".join(str(k - 1) for k in merged if k != BLANK)
 
 
-def log_likelihood(log_probabilities: np.ndarray, text: str) -> float:
-    """ln P(`text` | the line) (`log_likelihoods`)."""
-    return float(log_likelihoods(log_probabilities, [text])[0])
-
-
 def log_likelihoods(log_probabilities: np.ndarray, texts: list[str]) -> np.ndarray:
     """ln P(text | the line) for each of `texts`: the CTC forward algorithm, summing over every
     alignment of the text to the (steps, 11) `log_probabilities` (−inf when the line has too

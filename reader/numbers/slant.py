@@ -52,13 +52,20 @@ def upright(ink: np.ndarray) -> tuple[np.ndarray, float]:
     map is wider (by the shear times its height) so that no ink leaves it; its rows stay where they
     were. Ink less than `MIN_ASPECT` times as wide as tall is left as it is: a digit alone (a "6"
     leaning far, straightened, was read as two digits)."""
-    rows, cols = np.nonzero(ink > INK_THRESHOLD)
-    if not rows.size or np.ptp(cols) + 1 < MIN_ASPECT * (np.ptp(rows) + 1):
+    if one_digit_wide(ink):
         return ink, 0.0
     removed = lean(ink) - MNIST_LEAN
     if abs(removed) <= MARGIN:
         return ink, 0.0
     return sheared(ink, removed), removed
+
+
+def one_digit_wide(ink: np.ndarray) -> bool:
+    """Whether the ink (above `INK_THRESHOLD`) is less than `MIN_ASPECT` times as wide as tall, or
+    there is none: one digit at most, however far it leans — never straightened here, never made
+    two by the line reader (`reader.pipeline.second_opinion`)."""
+    rows, cols = np.nonzero(ink > INK_THRESHOLD)
+    return bool(not rows.size or np.ptp(cols) + 1 < MIN_ASPECT * (np.ptp(rows) + 1))
 
 
 def lean(ink: np.ndarray) -> float:
