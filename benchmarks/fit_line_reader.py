@@ -11,7 +11,7 @@ Not a benchmark: this makes the file `reader.numbers.line_reader` reads. Steps:
    one row, every `STRIDE` columns a step, two 1-D convolutions along the line for context, 11
    classes: blank and the ten digits) is trained with Keras and the CTC loss, and measured on
    numbers written from training digits 55,000–59,999, which it never saw;
-3. it is converted with tf2onnx (`tf2onnx.convert.from_function`, as export/to_onnx.py does) and
+3. it is converted with tf2onnx (export/tf_function.py, as LeNet's export is) and
    checked: ONNX Runtime must give the Keras log-probabilities on the held-out pictures.
 
     python benchmarks/fit_line_reader.py            # ~40 min on 2 cores
@@ -20,7 +20,6 @@ Not a benchmark: this makes the file `reader.numbers.line_reader` reads. Steps:
 
 import argparse
 import json
-import multiprocessing
 import sys
 import tempfile
 import time
@@ -31,27 +30,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lenet.data import load_mnist  # noqa: E402
+from benchmarks.fitting import HELD_OUT_POOL, TRAIN_POOL, made_in_parallel, training_digits  # noqa: E402
+from export.tf_function import onnx_graph  # noqa: E402
 from reader.numbers import line_reader, segment  # noqa: E402
 from reader.preprocess import ink_map  # noqa: E402
 from tests import written_numbers as written  # noqa: E402
 
-TRAIN_POOL, HELD_OUT_POOL = range(0, 55000), range(55000, 60000)
 KINDS = {"crowded": 0.4, "hard": 0.25, "ordinary": 0.15, "pair": 0.12, "lone": 0.08}  # share of pictures
 TRAIN, HELD_OUT = 100_000, 4_000
 WIDTH = 192                # training frame width (px): pictures are padded to it; wider ones drawn again
 MAX_DIGITS = 8             # labels per picture (hard numbers have at most 6)
 EPOCHS = 7
 RESULTS = ROOT / "benchmarks" / "results" / "line_reader.json"
-
-_images = _labels = None
-
-
-def _load():
-    global _images, _labels
-    if _images is None:
-        (_images, _labels), _ = load_mnist()
-
 
 def written_number(kind: str, rng: np.random.Generator, pool: range):
     """One picture of `kind` (`KINDS`) written from `pool`'s digits: (PIL image, its text)."""
@@ -63,7 +53,7 @@ def written_number(kind: str, rng: np.random.Generator, pool: range):
         wanted = rng.integers(0, 10, int(rng.integers(2, 7)))
     else:
         wanted = rng.integers(0, 10, int(rng.integers(3, 6)))
-    digits = written.pick_digits(_images, _labels, wanted, rng, pool)
+    digits = written.pick_digits(*training_digits(), wanted, rng, pool)
     if kind == "crowded" or kind == "pair":
         number = written.write(digits, rng, gap_kinds=written.CROWDED_GAPS, breaks=False, marks=False, mixed_pens=True)
         image = written.slanted(number.image.convert("RGBA"), float(rng.uniform(*written.SLANTS)))
@@ -88,7 +78,6 @@ def input_of(image) -> np.ndarray | None:
 def pictures(job: tuple[int, int, range]) -> tuple[np.ndarray, np.ndarray]:
     """`count` inputs (uint8, padded to `WIDTH`) and their labels (1 + digit, 0-padded), from `seed`."""
     seed, count, pool = job
-    _load()
     rng = np.random.default_rng(seed)
     names = list(KINDS)
     chances = np.array([KINDS[name] for name in names])
@@ -109,9 +98,7 @@ def pictures(job: tuple[int, int, range]) -> tuple[np.ndarray, np.ndarray]:
 def make_set(seed: int, count: int, pool: range, workers: int = 2):
     chunk = 2000
     jobs = [(seed * 1000 + k, min(chunk, count - start), pool) for k, start in enumerate(range(0, count, chunk))]
-    with multiprocessing.Pool(workers) as pool_:
-        parts = pool_.map(pictures, jobs)
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    return made_in_parallel(pictures, jobs, workers)
 
 
 def build():
@@ -143,17 +130,10 @@ def ctc_loss(labels, logits):
     return keras.ops.ctc_loss(labels, logits, lengths, steps, mask_index=line_reader.BLANK)
 
 
-def convert(model, opset: int = 17):
+def convert(model):
     import tensorflow as tf
-    import tf2onnx
-    spec = [tf.TensorSpec((None, line_reader.HEIGHT, None, 1), tf.float32, name=line_reader.INPUT_NAME)]
-
-    @tf.function(input_signature=spec)
-    def serve(x):
-        return {line_reader.OUTPUT_NAME: tf.nn.log_softmax(model(x, training=False), axis=-1)}
-
-    onnx_model, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=opset)
-    return onnx_model
+    return onnx_graph(lambda x: {line_reader.OUTPUT_NAME: tf.nn.log_softmax(model(x, training=False), axis=-1)},
+                      {line_reader.INPUT_NAME: (None, line_reader.HEIGHT, None, 1)})
 
 
 def texts(labels: np.ndarray) -> list[str]:

@@ -36,6 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lenet.contract import DIGIT_BOX, IMAGE_SIZE  # noqa: E402  (the models' input contract)
+from export.tf_function import onnx_graph  # noqa: E402
 from reader import not_digit  # noqa: E402
 from reader.pipeline import ink_and_input  # noqa: E402
 from tests import non_digits  # noqa: E402
@@ -199,16 +200,13 @@ def export(model, mean: np.ndarray, scale: np.ndarray, tap_threshold: float, thr
     `mean` and `scale` inside the graph), its threshold and geometry in metadata."""
     import onnx
     import tensorflow as tf
-    import tf2onnx
-    spec = (tf.TensorSpec((None, IMAGE_SIZE, IMAGE_SIZE, 1), tf.float32, name=not_digit.PICTURE_NAME),
-            tf.TensorSpec((None, len(not_digit.GEOMETRY)), tf.float32, name=not_digit.GEOMETRY_NAME))
 
-    @tf.function(input_signature=spec)
     def serve(picture, geometry):
         standard = (geometry - tf.constant(mean, tf.float32)) / tf.constant(scale, tf.float32)
         return {not_digit.OUTPUT_NAME: tf.squeeze(model([picture, standard], training=False), -1)}
 
-    graph, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=17)
+    graph = onnx_graph(serve, {not_digit.PICTURE_NAME: (None, IMAGE_SIZE, IMAGE_SIZE, 1),
+                               not_digit.GEOMETRY_NAME: (None, len(not_digit.GEOMETRY))})
     props = {"threshold": repr(threshold), "tap_threshold": repr(tap_threshold), "geometry": json.dumps(list(not_digit.GEOMETRY)),
              "image_size": str(IMAGE_SIZE), "digit_box": str(DIGIT_BOX), "fitted_on": json.dumps(summary)}
     for key, value in props.items():

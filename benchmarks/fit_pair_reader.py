@@ -10,7 +10,7 @@ Not a benchmark: this makes the file `reader.numbers.pairs` reads. Steps:
 2. a small convolutional network (three 5×5/3×3 convolutions with max-pooling, 128 ReLU units, 110
    classes: each digit alone and each ordered pair) is trained with Keras on them, and measured on
    pictures written from training digits 55,000–59,999, which it never saw;
-3. it is converted with tf2onnx (`tf2onnx.convert.from_function`, as export/to_onnx.py does) and
+3. it is converted with tf2onnx (export/tf_function.py, as LeNet's export is) and
    checked: ONNX Runtime must give the Keras probabilities on the held-out pictures.
 
     python benchmarks/fit_pair_reader.py            # ~25 min on 2 cores
@@ -19,7 +19,6 @@ Not a benchmark: this makes the file `reader.numbers.pairs` reads. Steps:
 
 import argparse
 import json
-import multiprocessing
 import sys
 import tempfile
 import time
@@ -30,37 +29,27 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lenet.data import load_mnist  # noqa: E402
+from benchmarks.fitting import HELD_OUT_POOL, TRAIN_POOL, made_in_parallel, training_digits  # noqa: E402
+from export.tf_function import onnx_graph  # noqa: E402
 from reader.numbers import pairs, segment  # noqa: E402
 from reader.preprocess import ink_map  # noqa: E402
 from tests import written_numbers as written  # noqa: E402
 
-TRAIN_POOL, HELD_OUT_POOL = range(0, 55000), range(55000, 60000)
 PAIRS, SINGLES, HELD_OUT = 100_000, 25_000, 6_000   # pictures (held out: pairs and singles 4:1)
 SLANTED_SHARE = 0.6        # of pictures: leaning by `written.SLANTS` (the rest upright)
 PHOTO_SHARE = 0.25         # of pictures: photographed on paper (`written.photographed`)
 EPOCHS = 8
 RESULTS = ROOT / "benchmarks" / "results" / "pair_reader.json"
 
-_images = _labels = None
-
-
-def _load():
-    global _images, _labels
-    if _images is None:
-        (_images, _labels), _ = load_mnist()
-
-
 def pictures(job: tuple[int, int, bool, range]) -> tuple[np.ndarray, np.ndarray]:
     """`count` reader inputs and classes, from `seed`: two digits (`two`) or one, from `pool`."""
     seed, count, two, pool = job
-    _load()
     rng = np.random.default_rng(seed)
     inputs, classes = np.zeros((count, pairs.HEIGHT, pairs.WIDTH), np.float32), np.zeros(count, np.int64)
     made = 0
     while made < count:
         wanted = rng.integers(0, 10, 2 if two else 1)
-        number = written.write(written.pick_digits(_images, _labels, wanted, rng, pool), rng,
+        number = written.write(written.pick_digits(*training_digits(), wanted, rng, pool), rng,
                                gap_kinds=written.CROWDED_GAPS, breaks=False, marks=False, mixed_pens=True)
         image = number.image.convert("RGBA")
         if rng.random() < SLANTED_SHARE:
@@ -80,9 +69,7 @@ def make_set(seed: int, two_count: int, one_count: int, pool: range, workers: in
     chunk = 2500
     jobs = [(seed * 1000 + k, min(chunk, two_count - start), True, pool) for k, start in enumerate(range(0, two_count, chunk))]
     jobs += [(seed * 1000 + 500 + k, min(chunk, one_count - start), False, pool) for k, start in enumerate(range(0, one_count, chunk))]
-    with multiprocessing.Pool(workers) as pool_:
-        parts = pool_.map(pictures, jobs)
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    return made_in_parallel(pictures, jobs, workers)
 
 
 def build():
@@ -98,17 +85,9 @@ def build():
     ])
 
 
-def convert(model, opset: int = 17):
-    import tensorflow as tf
-    import tf2onnx
-    spec = [tf.TensorSpec((None, pairs.HEIGHT, pairs.WIDTH, 1), tf.float32, name=pairs.INPUT_NAME)]
-
-    @tf.function(input_signature=spec)
-    def serve(x):
-        return {pairs.OUTPUT_NAME: model(x, training=False)}
-
-    onnx_model, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=opset)
-    return onnx_model
+def convert(model):
+    return onnx_graph(lambda x: {pairs.OUTPUT_NAME: model(x, training=False)},
+                      {pairs.INPUT_NAME: (None, pairs.HEIGHT, pairs.WIDTH, 1)})
 
 
 def scores(probabilities: np.ndarray, classes: np.ndarray) -> dict:

@@ -16,6 +16,7 @@ import json
 import numpy as np
 
 from lenet import contract
+from tf_function import onnx_graph  # beside this file (export/ is on the path)
 
 LAYERS_SUFFIX = "-layers.onnx"
 # (output name, the Keras layer whose output it is, what the page calls it)
@@ -43,23 +44,19 @@ def keras_taps(model):
 
 
 def convert_layers(model, opset: int):
-    """The companion graph, with tf2onnx's `from_function` (as the main export)."""
+    """The companion graph, converted as the main export is (tf_function.onnx_graph)."""
     import tensorflow as tf
-    import tf2onnx
 
     taps = keras_taps(model)
     kernels = {name: model.get_layer(layer).kernel for name, layer in FILTER_OUTPUTS}
-    size = contract.IMAGE_SIZE
-    spec = [tf.TensorSpec((None, size, size, 1), tf.float32, name=contract.INPUT_NAME)]
 
-    @tf.function(input_signature=spec)
     def serve(image):
         outputs = dict(zip([name for name, _, _ in LAYER_OUTPUTS], taps(image, training=False)))
         outputs.update({name: tf.identity(kernel) for name, kernel in kernels.items()})
         return outputs
 
-    onnx_model, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=opset)
-    return onnx_model
+    size = contract.IMAGE_SIZE
+    return onnx_graph(serve, {contract.INPUT_NAME: (None, size, size, 1)}, opset)
 
 
 def layers_metadata(onnx_model) -> dict[str, str]:

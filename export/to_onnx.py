@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import onnx_layers  # noqa: E402  (beside this file)
+from tf_function import onnx_graph  # noqa: E402  (beside this file)
 from lenet import contract  # noqa: E402
 from lenet.data import DataError, load_mnist  # noqa: E402
 from lenet.card import write_card  # noqa: E402
@@ -119,17 +120,9 @@ def load_keras_lenet(path: Path):
 
 
 def convert(model, opset: int):
-    import tensorflow as tf
-    import tf2onnx
-
-    spec = [tf.TensorSpec((None, contract.IMAGE_SIZE, contract.IMAGE_SIZE, 1), tf.float32, name=contract.INPUT_NAME)]
-
-    @tf.function(input_signature=spec)
-    def serve(image):
-        return {contract.OUTPUT_NAME: model(image, training=False)}
-
-    onnx_model, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=opset)
-    return onnx_model
+    size = contract.IMAGE_SIZE
+    return onnx_graph(lambda image: {contract.OUTPUT_NAME: model(image, training=False)},
+                      {contract.INPUT_NAME: (None, size, size, 1)}, opset)
 
 
 def model_metadata(run: Path, keras_path: Path, opset: int, precision: str,

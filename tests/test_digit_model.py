@@ -207,3 +207,24 @@ def test_the_shipped_fast_model_has_the_threshold_the_readme_says():
     assert "uncertain_below" not in fast.metadata
     assert fast.contract.uncertain_below == readme_figure(DEFAULT_THRESHOLD)
     assert json.loads(fast.metadata["class_labels"]) == list("0123456789")
+
+
+@pytest.mark.parametrize("loader, maker", [
+    ("reader.not_digit.NotDigitCheck", "fit_not_digit.py"),
+    ("reader.numbers.whole_digit.WholeDigitCheck", "fit_number_weights.py"),
+    ("reader.numbers.pairs.PairReader", "fit_pair_reader.py"),
+    ("reader.numbers.line_reader.LineReader", "fit_line_reader.py"),
+], ids=["not-digit check", "whole-digit check", "pair reader", "line reader"])
+def test_each_fitted_graph_refuses_a_missing_corrupt_or_foreign_file_and_names_its_maker(loader, maker, tmp_path):
+    """The reader's fitted graphs all open through `fitted_session`: a missing file, a truncated
+    one and another graph (LeNet itself) each give one RuntimeError naming the command that makes it."""
+    import importlib
+    module, name = loader.rsplit(".", 1)
+    load = getattr(importlib.import_module(module), name)
+    (tmp_path / "corrupt.onnx").write_bytes(SHIPPED_MODEL.read_bytes()[:500])
+    for path in (tmp_path / "absent.onnx", tmp_path / "corrupt.onnx", SHIPPED_MODEL):
+        with pytest.raises(RuntimeError) as error:
+            load(path)
+        message = str(error.value)
+        assert "\n" not in message and str(path) in message and f"python benchmarks/{maker} makes it" in message
+    assert "other inputs" in message and "inputs [('image'" in message   # what LeNet's graph has, said

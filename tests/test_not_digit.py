@@ -172,16 +172,6 @@ def test_the_page_verdict_says_not_a_digit(model):
     assert "Not a digit" in text and "Too small to be a digit: a tap or a dot." in text and "It's" not in text
 
 
-def test_a_missing_corrupt_or_foreign_check_file_says_how_to_make_it(tmp_path):
-    with pytest.raises(RuntimeError, match="fit_not_digit.py makes it"):
-        not_digit.NotDigitCheck(tmp_path / "absent.onnx")
-    (tmp_path / "corrupt.onnx").write_bytes(not_digit.WEIGHTS_FILE.read_bytes()[:500])
-    with pytest.raises(RuntimeError, match="fit_not_digit.py makes it"):
-        not_digit.NotDigitCheck(tmp_path / "corrupt.onnx")
-    with pytest.raises(RuntimeError, match="other inputs"):   # LeNet itself: one input, no threshold
-        not_digit.NotDigitCheck(choose_model(None).path)
-
-
 def test_the_check_is_the_same_for_every_model(model):
     """One verdict per picture, whichever model reads it (the Compare tab shows the same verdict)."""
     from reader.pipeline import read_digit_by_each

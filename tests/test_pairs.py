@@ -68,17 +68,6 @@ def test_the_reader_reads_touching_pairs_it_never_saw_and_leaves_lone_digits_who
     assert np.mean(p.argmax(axis=1) == [int(number.text) for number in lone]) >= 0.97    # measured 100%
 
 
-def test_a_missing_corrupt_or_mismatched_file_says_how_to_make_it(tmp_path):
-    from reader.numbers.whole_digit import WEIGHTS_FILE as OTHER_GRAPH
-    with pytest.raises(RuntimeError, match="fit_pair_reader.py makes it"):
-        pairs.PairReader(tmp_path / "absent.onnx")
-    (tmp_path / "corrupt.onnx").write_bytes(b"not an onnx graph")
-    with pytest.raises(RuntimeError, match="fit_pair_reader.py makes it"):
-        pairs.PairReader(tmp_path / "corrupt.onnx")
-    with pytest.raises(RuntimeError, match="other inputs"):
-        pairs.PairReader(OTHER_GRAPH)
-
-
 def test_the_number_reader_splits_touching_digits_the_path_read_as_one(model, mnist):
     """200 crowded numbers of the evaluation pool (touching and crossing digits, slanted, a third
     photographed), read with the pair reader and without it: the numbers it fixes, those it breaks,

@@ -89,13 +89,8 @@ def test_a_refit_that_keeps_the_check_reads_its_scores_from_the_file():
     assert 0.9 < scores["held-out accuracy"] < 1 and scores["whole digits"] < scores["candidates"]
 
 
-def test_a_missing_corrupt_or_mismatched_file_says_how_to_make_it(tmp_path):
+def test_a_check_made_for_candidates_of_another_size_is_refused(tmp_path):
     from benchmarks.fit_number_weights import check_graph
-    with pytest.raises(RuntimeError, match="fit_number_weights.py makes it"):
-        whole_digit.WholeDigitCheck(tmp_path / "absent.onnx")
-    (tmp_path / "corrupt.onnx").write_bytes(b"not an onnx graph")
-    with pytest.raises(RuntimeError, match="fit_number_weights.py makes it"):
-        whole_digit.WholeDigitCheck(tmp_path / "corrupt.onnx")
     (tmp_path / "other.onnx").write_bytes(check_graph([np.zeros((100, 8)), np.zeros((8, 1))], [np.zeros(8), np.zeros(1)], {}))
     with pytest.raises(RuntimeError, match="other inputs"):
         whole_digit.WholeDigitCheck(tmp_path / "other.onnx")
