@@ -19,9 +19,7 @@ Not a benchmark: this makes the file `reader.numbers.line_reader` reads. Steps:
 """
 
 import argparse
-import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,7 +28,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.fitting import HELD_OUT_POOL, TRAIN_POOL, made_in_parallel, training_digits  # noqa: E402
+from benchmarks.fitting import (HELD_OUT_POOL, TRAIN_POOL, kept_if_onnx_agrees, made_in_parallel,  # noqa: E402
+                                training_digits, write_results)
 from export.tf_function import onnx_graph  # noqa: E402
 from reader.numbers import line_reader, segment  # noqa: E402
 from reader.preprocess import ink_map  # noqa: E402
@@ -178,27 +177,22 @@ def main(argv=None) -> int:
     measured = {"held-out numbers read right (best path)": round(read_right(keras_log_p, y_held), 4)}
     print("held out (Keras):", measured, flush=True)
 
-    onnx_model = convert(model)
-    with tempfile.TemporaryDirectory() as folder:
-        staged = Path(folder) / "line_reader.onnx"
-        staged.write_bytes(onnx_model.SerializeToString())
-        reader = line_reader.LineReader(staged)
+    def largest_difference(reader):
         onnx_log_p = np.stack([reader.log_probabilities(held_in[k, :, :, 0]) for k in range(min(500, len(held_in)))])
-        gap = float(np.abs(np.exp(onnx_log_p) - np.exp(keras_log_p[:len(onnx_log_p)])).max())
-        if gap > 1e-4:
-            print(f"ONNX Runtime disagrees with Keras (largest probability difference {gap:.2g}): nothing written")
-            return 1
-        print(f"ONNX Runtime agrees with Keras (largest probability difference {gap:.2g})")
-        if args.quick:
-            return 0
-        args.output.write_bytes(staged.read_bytes())
+        return np.abs(np.exp(onnx_log_p) - np.exp(keras_log_p[:len(onnx_log_p)])).max()
+
+    gap = kept_if_onnx_agrees(convert(model), line_reader.LineReader, largest_difference,
+                              None if args.quick else args.output)
+    if gap is None:
+        return 1
+    if args.quick:
+        return 0
     if args.output != line_reader.WEIGHTS_FILE:
         print(f"wrote {args.output} ({time.time() - started:.0f} s)")
         return 0
-    RESULTS.write_text(json.dumps({"command": "python benchmarks/fit_line_reader.py", "pictures": len(x),
-                                   "held out": len(x_held), "epochs": epochs, "held-out scores": measured,
-                                   "largest ONNX/Keras difference": gap, "seconds": round(time.time() - started)},
-                                  indent=2) + "\n")
+    write_results(RESULTS, "fit_line_reader.py", {"pictures": len(x), "held out": len(x_held), "epochs": epochs,
+                                          "held-out scores": measured, "largest ONNX/Keras difference": gap,
+                                          "seconds": round(time.time() - started)})
     print(f"wrote {line_reader.WEIGHTS_FILE} and {RESULTS} ({time.time() - started:.0f} s)")
     return 0
 

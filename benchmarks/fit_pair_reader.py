@@ -18,9 +18,7 @@ Not a benchmark: this makes the file `reader.numbers.pairs` reads. Steps:
 """
 
 import argparse
-import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,7 +27,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.fitting import HELD_OUT_POOL, TRAIN_POOL, made_in_parallel, training_digits  # noqa: E402
+from benchmarks.fitting import (HELD_OUT_POOL, TRAIN_POOL, kept_if_onnx_agrees, made_in_parallel,  # noqa: E402
+                                training_digits, write_results)
 from export.tf_function import onnx_graph  # noqa: E402
 from reader.numbers import pairs, segment  # noqa: E402
 from reader.preprocess import ink_map  # noqa: E402
@@ -122,24 +121,20 @@ def main(argv=None) -> int:
     measured = scores(keras_probabilities, y_held)
     print("held out (Keras):", measured, flush=True)
 
-    onnx_model = convert(model)
-    with tempfile.TemporaryDirectory() as folder:
-        staged = Path(folder) / "pair_reader.onnx"
-        staged.write_bytes(onnx_model.SerializeToString())
-        reader = pairs.PairReader(staged)
+    def largest_difference(reader):
         onnx_probabilities = reader.probabilities(x_held)
-        gap = float(np.abs(onnx_probabilities - keras_probabilities).max())
-        if gap > 1e-4 or (onnx_probabilities.argmax(1) != keras_probabilities.argmax(1)).any():
-            print(f"ONNX Runtime disagrees with Keras (largest difference {gap:.2g}): nothing written")
-            return 1
-        print(f"ONNX Runtime agrees with Keras (largest difference {gap:.2g})")
-        if args.quick:
-            return 0
-        pairs.WEIGHTS_FILE.write_bytes(staged.read_bytes())
-    RESULTS.write_text(json.dumps({"command": "python benchmarks/fit_pair_reader.py", "pictures": len(x),
-                                   "held out": len(x_held), "epochs": epochs, "held-out scores": measured,
-                                   "largest ONNX/Keras difference": gap, "seconds": round(time.time() - started)},
-                                  indent=2) + "\n")
+        same_answers = (onnx_probabilities.argmax(1) == keras_probabilities.argmax(1)).all()
+        return np.abs(onnx_probabilities - keras_probabilities).max() if same_answers else np.inf
+
+    gap = kept_if_onnx_agrees(convert(model), pairs.PairReader, largest_difference,
+                              None if args.quick else pairs.WEIGHTS_FILE)
+    if gap is None:
+        return 1
+    if args.quick:
+        return 0
+    write_results(RESULTS, "fit_pair_reader.py", {"pictures": len(x), "held out": len(x_held), "epochs": epochs,
+                                          "held-out scores": measured, "largest ONNX/Keras difference": gap,
+                                          "seconds": round(time.time() - started)})
     print(f"wrote {pairs.WEIGHTS_FILE} and {RESULTS} ({time.time() - started:.0f} s)")
     return 0
 
