@@ -245,7 +245,7 @@ def second_opinion(model: DigitModel, graph: segment.Oversegmentation, chosen: l
     line reader's for that place (`line_reader.digit_probabilities`, the others as read): a digit
     changes where the line reader is sure enough of another and the model unsure enough of it.
     When its reading is the path's, that product is skipped (it changed no digit of the 2,186
-    tuning numbers so read, and it is about two thirds of the network's time)."""
+    tuning numbers so read, and costs more than the reading itself: benchmarks/second_opinion.py)."""
     text = "".join(digit.label for digit in digits)
     if not text:
         return digits
