@@ -44,11 +44,7 @@ def measure(model: DigitModel, numbers) -> dict:
     real = pipeline.second_opinion
 
     def timed(model_, graph, chosen, digits):
-        kept = np.zeros(graph.ink.shape, np.int32)
-        for index in chosen:
-            candidate = graph.candidates[index]
-            x0, y0, x1, y1 = candidate.box
-            kept[y0:y1, x0:x1][candidate.ink > 0] = 1
+        kept = pipeline.chosen_ink(graph, chosen)
         line, spent = cpu_ms(lambda: line_reader.line_input(graph.ink, kept, graph.line_height))
         text = "".join(digit.label for digit in digits)
         if line is not None and text:
