@@ -7,6 +7,12 @@ Not a benchmark: this makes the file `reader.numbers.line_reader` reads. Steps:
    hard, ordinary, touching pairs and lone digits); each picture's ink map
    (`reader.preprocess.ink_map`) is taken to the Number reader's working height
    (`reader.numbers.segment.line_blobs`) and made the line reader's input (`line_input`);
+   with `--not-digits` (an experiment, not shipped: benchmarks/README.md, "Tried and not kept"),
+   besides them `NOT_DIGIT_TRAIN` pictures holding what is not a digit (`NOT_DIGIT_KINDS`: numbers
+   with a doodle, mark or letter beside them, labelled with their digits only, and lone taps,
+   doodles, marks, letters and filled blobs, labelled with nothing; `tests/non_digits.py`, the
+   tuning split's seed family and fonts, never the evaluation split's), so that it reads no digit
+   where there is none (the path reads a letter's strokes as "1"s);
 2. a small fully convolutional network (`build`: five 3×3 convolutions with max-pooling down to
    one row, every `STRIDE` columns a step, two 1-D convolutions along the line for context, 11
    classes: blank and the ten digits) is trained with Keras and the CTC loss, and measured on
@@ -15,6 +21,7 @@ Not a benchmark: this makes the file `reader.numbers.line_reader` reads. Steps:
    checked: ONNX Runtime must give the Keras log-probabilities on the held-out pictures.
 
     python benchmarks/fit_line_reader.py            # ~40 min on 2 cores
+    python benchmarks/fit_line_reader.py --not-digits --output /tmp/line_reader_not_digits.onnx   # the experiment
     python benchmarks/fit_line_reader.py --quick    # a check that it works (nothing written)
 """
 
@@ -33,13 +40,17 @@ from benchmarks.fitting import (HELD_OUT_POOL, TRAIN_POOL, kept_if_onnx_agrees, 
 from export.tf_function import onnx_graph  # noqa: E402
 from reader.numbers import line_reader, segment  # noqa: E402
 from reader.preprocess import ink_map  # noqa: E402
-from tests import written_numbers as written  # noqa: E402
+from tests import non_digits, written_numbers as written  # noqa: E402
 
 KINDS = {"crowded": 0.4, "hard": 0.25, "ordinary": 0.15, "pair": 0.12, "lone": 0.08}  # share of pictures
 TRAIN, HELD_OUT = 100_000, 4_000
 WIDTH = 192                # training frame width (px): pictures are padded to it; wider ones drawn again
 MAX_DIGITS = 8             # labels per picture (hard numbers have at most 6)
 EPOCHS = 7
+NOT_DIGIT_KINDS = {"beside": 0.7, "none": 0.3}   # share of the not-digit pictures
+NOT_DIGIT_TRAIN, NOT_DIGIT_HELD_OUT = 14_000, 1_000
+BESIDE_KINDS = ("doodles", "marks", "letters")
+ALONE_KINDS = ("taps", "doodles", "marks", "letters", "blobs")
 RESULTS = ROOT / "benchmarks" / "results" / "line_reader.json"
 
 def written_number(kind: str, rng: np.random.Generator, pool: range):
@@ -68,23 +79,38 @@ def written_number(kind: str, rng: np.random.Generator, pool: range):
     return number.image, number.text
 
 
+def not_digit_picture(kind: str, rng: np.random.Generator, pool: range):
+    """One picture of `kind` (`NOT_DIGIT_KINDS`): a number of `pool`'s digits with a non-digit
+    beside it, and its text, or a lone non-digit and "" (tests/non_digits.py, tuning fonts)."""
+    images, labels = training_digits()
+    images, labels = images[pool.start:pool.stop], labels[pool.start:pool.stop]
+    if kind == "beside":
+        text, picture = non_digits.beside_number(BESIDE_KINDS[rng.integers(len(BESIDE_KINDS))], rng, images, labels,
+                                                 digits=int(rng.integers(2, 6)), split=non_digits.TUNING)
+        return picture, text
+    files = non_digits.fonts(non_digits.TUNING)
+    return non_digits.non_digit(ALONE_KINDS[rng.integers(len(ALONE_KINDS))], rng, files, images, labels), ""
+
+
 def input_of(image) -> np.ndarray | None:
     """The line reader's input for a picture, as `reader.pipeline.read_number` makes it."""
     blobs = segment.line_blobs(ink_map(image))
     return line_reader.line_input(blobs.ink, blobs.labels, blobs.height)
 
 
-def pictures(job: tuple[int, int, range]) -> tuple[np.ndarray, np.ndarray]:
-    """`count` inputs (uint8, padded to `WIDTH`) and their labels (1 + digit, 0-padded), from `seed`."""
-    seed, count, pool = job
+def pictures(job: tuple[int, int, range, bool]) -> tuple[np.ndarray, np.ndarray]:
+    """`count` inputs (uint8, padded to `WIDTH`) and their labels (1 + digit, 0-padded), from `seed`:
+    written numbers (`KINDS`), or with `not_digits` pictures holding non-digits (`NOT_DIGIT_KINDS`)."""
+    seed, count, pool, not_digits = job
     rng = np.random.default_rng(seed)
-    names = list(KINDS)
-    chances = np.array([KINDS[name] for name in names])
+    kinds, make = (NOT_DIGIT_KINDS, not_digit_picture) if not_digits else (KINDS, written_number)
+    names = list(kinds)
+    chances = np.array([kinds[name] for name in names])
     inputs = np.zeros((count, line_reader.HEIGHT, WIDTH), np.uint8)
     labels = np.zeros((count, MAX_DIGITS), np.int32)
     made = 0
     while made < count:
-        image, text = written_number(names[rng.choice(len(names), p=chances / chances.sum())], rng, pool)
+        image, text = make(names[rng.choice(len(names), p=chances / chances.sum())], rng, pool)
         x = input_of(image)
         if x is None or x.pixels.shape[1] > WIDTH:
             continue
@@ -94,9 +120,9 @@ def pictures(job: tuple[int, int, range]) -> tuple[np.ndarray, np.ndarray]:
     return inputs, labels
 
 
-def make_set(seed: int, count: int, pool: range, workers: int = 2):
+def make_set(seed: int, count: int, pool: range, not_digits: bool = False, workers: int = 2):
     chunk = 2000
-    jobs = [(seed * 1000 + k, min(chunk, count - start), pool) for k, start in enumerate(range(0, count, chunk))]
+    jobs = [(seed * 1000 + k, min(chunk, count - start), pool, not_digits) for k, start in enumerate(range(0, count, chunk))]
     return made_in_parallel(pictures, jobs, workers)
 
 
@@ -148,20 +174,35 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few pictures and one epoch; nothing written")
     parser.add_argument("--cache", type=Path, help="keep the pictures in this .npz (made once, read after)")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--output", type=Path, default=line_reader.WEIGHTS_FILE,
-                        help="where to write the reader (default: the one the Number reader reads)")
+    parser.add_argument("--not-digits", action="store_true", help="train on pictures holding non-digits too "
+                        "(NOT_DIGIT_KINDS); an experiment the reader does not read, so --output is needed")
+    parser.add_argument("--output", type=Path, help="where to write the reader (default: the one the Number "
+                        f"reader reads, {line_reader.WEIGHTS_FILE})")
     args = parser.parse_args(argv)
+    if args.not_digits and not args.output and not args.quick:
+        parser.error("--not-digits writes a reader the Number reader does not read: give --output FILE")
+    shipped_file = line_reader.WEIGHTS_FILE
+    args.output = args.output or shipped_file
     started = time.time()
     train, held = (3000, 500) if args.quick else (TRAIN, HELD_OUT)
-    if args.cache and args.cache.exists():
-        saved = np.load(args.cache)
-        x, y, x_held, y_held = saved["x"], saved["y"], saved["x_held"], saved["y_held"]
-    else:
-        x, y = make_set(1, train, TRAIN_POOL)
-        x_held, y_held = make_set(2, held, HELD_OUT_POOL)
-        if args.cache:
-            np.savez(args.cache, x=x, y=y, x_held=x_held, y_held=y_held)
-    print(f"pictures: {len(x)} to train on, {len(x_held)} held out ({time.time() - started:.0f} s)", flush=True)
+    nd_train, nd_held = (400, 100) if args.quick else (NOT_DIGIT_TRAIN, NOT_DIGIT_HELD_OUT)
+    saved = dict(np.load(args.cache)) if args.cache and args.cache.exists() else {}
+    cached = set(saved)
+    if "x" not in saved:
+        saved["x"], saved["y"] = make_set(1, train, TRAIN_POOL)
+        saved["x_held"], saved["y_held"] = make_set(2, held, HELD_OUT_POOL)
+    if args.not_digits and "x_nd" not in saved:     # a cache made before the not-digit pictures gets them added
+        saved["x_nd"], saved["y_nd"] = make_set(3, nd_train, TRAIN_POOL, not_digits=True)
+        saved["x_nd_held"], saved["y_nd_held"] = make_set(4, nd_held, HELD_OUT_POOL, not_digits=True)
+    if args.cache and set(saved) != cached:
+        np.savez(args.cache, **saved)
+    empty = (np.zeros((0,) + saved["x"].shape[1:], np.uint8), np.zeros((0, MAX_DIGITS), np.int32))
+    x_nd, y_nd = (saved["x_nd"], saved["y_nd"]) if args.not_digits else empty
+    x_nd_held, y_nd_held = (saved["x_nd_held"], saved["y_nd_held"]) if args.not_digits else empty
+    x, y = np.concatenate([saved["x"], x_nd]), np.concatenate([saved["y"], y_nd])
+    x_held, y_held = saved["x_held"], saved["y_held"]
+    print(f"pictures: {len(x)} to train on ({len(x_nd)} holding non-digits), {len(x_held)} + "
+          f"{len(x_nd_held)} held out ({time.time() - started:.0f} s)", flush=True)
 
     import keras
     keras.utils.set_random_seed(0)
@@ -175,6 +216,13 @@ def main(argv=None) -> int:
     held_in = x_held[..., None].astype(np.float32) / 255
     keras_log_p = np.asarray(keras.ops.log_softmax(model.predict(held_in, batch_size=256, verbose=0), axis=-1))
     measured = {"held-out numbers read right (best path)": round(read_right(keras_log_p, y_held), 4)}
+    if args.not_digits:
+        nd_in = x_nd_held[..., None].astype(np.float32) / 255
+        nd_log_p = np.asarray(keras.ops.log_softmax(model.predict(nd_in, batch_size=256, verbose=0), axis=-1))
+        beside, alone = (y_nd_held > 0).any(axis=1), ~(y_nd_held > 0).any(axis=1)
+        measured["held-out numbers beside a non-digit read right (best path)"] = round(
+            read_right(nd_log_p[beside], y_nd_held[beside]), 4)
+        measured["held-out lone non-digits read as no digit"] = round(read_right(nd_log_p[alone], y_nd_held[alone]), 4)
     print("held out (Keras):", measured, flush=True)
 
     def largest_difference(reader):
@@ -187,13 +235,14 @@ def main(argv=None) -> int:
         return 1
     if args.quick:
         return 0
-    if args.output != line_reader.WEIGHTS_FILE:
+    if args.output != shipped_file:
         print(f"wrote {args.output} ({time.time() - started:.0f} s)")
         return 0
-    write_results(RESULTS, "fit_line_reader.py", {"pictures": len(x), "held out": len(x_held), "epochs": epochs,
-                                          "held-out scores": measured, "largest ONNX/Keras difference": gap,
-                                          "seconds": round(time.time() - started)})
-    print(f"wrote {line_reader.WEIGHTS_FILE} and {RESULTS} ({time.time() - started:.0f} s)")
+    write_results(RESULTS, "fit_line_reader.py" + (" --not-digits" if args.not_digits else ""),
+                  {"pictures": len(x), "of them holding non-digits": len(x_nd), "held out": len(x_held) + len(x_nd_held),
+                   "epochs": epochs, "held-out scores": measured, "largest ONNX/Keras difference": gap,
+                   "seconds": round(time.time() - started)})
+    print(f"wrote {args.output} and {RESULTS} ({time.time() - started:.0f} s)")
     return 0
 
 
