@@ -26,6 +26,7 @@ Not a benchmark: this makes the file `reader.numbers.line_reader` reads. Steps:
 """
 
 import argparse
+import functools
 import sys
 import time
 from pathlib import Path
@@ -88,8 +89,13 @@ def not_digit_picture(kind: str, rng: np.random.Generator, pool: range):
         text, picture = non_digits.beside_number(BESIDE_KINDS[rng.integers(len(BESIDE_KINDS))], rng, images, labels,
                                                  digits=int(rng.integers(2, 6)), split=non_digits.TUNING)
         return picture, text
-    files = non_digits.fonts(non_digits.TUNING)
-    return non_digits.non_digit(ALONE_KINDS[rng.integers(len(ALONE_KINDS))], rng, files, images, labels), ""
+    return non_digits.non_digit(ALONE_KINDS[rng.integers(len(ALONE_KINDS))], rng, tuning_fonts(), images, labels), ""
+
+
+@functools.cache
+def tuning_fonts() -> list[str]:
+    """The tuning split's font files, looked up once a process."""
+    return non_digits.fonts(non_digits.TUNING)
 
 
 def input_of(image) -> np.ndarray | None:
@@ -181,8 +187,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.not_digits and not args.output and not args.quick:
         parser.error("--not-digits writes a reader the Number reader does not read: give --output FILE")
-    shipped_file = line_reader.WEIGHTS_FILE
-    args.output = args.output or shipped_file
+    args.output = args.output or line_reader.WEIGHTS_FILE
     started = time.time()
     train, held = (3000, 500) if args.quick else (TRAIN, HELD_OUT)
     nd_train, nd_held = (400, 100) if args.quick else (NOT_DIGIT_TRAIN, NOT_DIGIT_HELD_OUT)
@@ -235,7 +240,7 @@ def main(argv=None) -> int:
         return 1
     if args.quick:
         return 0
-    if args.output != shipped_file:
+    if args.output != line_reader.WEIGHTS_FILE:
         print(f"wrote {args.output} ({time.time() - started:.0f} s)")
         return 0
     write_results(RESULTS, "fit_line_reader.py" + (" --not-digits" if args.not_digits else ""),
