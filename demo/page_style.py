@@ -102,6 +102,10 @@ footer, footer a, footer button, .footer, .show-api, .built-with, .settings {{ c
 .number-digits .caption-label {{ position: static !important; font-size: 14px !important; max-width: none !important;
                                  text-align: center; background: none !important; color: #111827 !important; }}
 .examples img, .gallery img {{ image-rendering: pixelated; }}
+/* Gradio's translucent page-wide overlay, shown while the app finishes loading, stays a moment after
+   the canvases listen: a stroke begun then went to the overlay (headless Chromium under load lost 6 of
+   20 first strokes so); let pointers through to what lies under it. */
+.gradio-container .main > .wrap.translucent {{ pointer-events: none; }}
 @media (max-width: 640px) {{
   .intro h1 {{ font-size: 1.4rem; }}
   .intro p {{ font-size: 15px; }}
