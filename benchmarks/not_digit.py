@@ -265,7 +265,7 @@ def main(argv=None) -> int:
     parser.add_argument("--per-kind", type=int, default=100, help="held-apart non-digits per kind")
     parser.add_argument("--mnist", type=int, default=10_000, help="MNIST test digits as 28x28 pictures")
     parser.add_argument("--drawn", type=int, default=150, help="MNIST test digits drawn per canvas style")
-    parser.add_argument("--numbers", type=int, default=50, help="numbers with a non-digit beside them, per kind")
+    parser.add_argument("--numbers", type=int, default=150, help="numbers with a non-digit beside them, per kind")
     parser.add_argument("--number-margin", action="store_true",
                         help="only: how the Number reader's margin was chosen, on the tuning pool")
     parser.add_argument("--out", type=Path, default=RESULTS / "not_digit.json")

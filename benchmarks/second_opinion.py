@@ -44,7 +44,7 @@ def measure(model: DigitModel, numbers) -> dict:
     real = pipeline.second_opinion
 
     def timed(model_, graph, chosen, digits):
-        kept = pipeline.chosen_ink(graph, chosen)
+        kept = graph.ink_of(chosen)
         line, spent = cpu_ms(lambda: line_reader.line_input(graph.ink, kept, graph.line_height))
         text = "".join(digit.label for digit in digits)
         if line is not None and text:

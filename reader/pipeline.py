@@ -249,7 +249,7 @@ def second_opinion(model: DigitModel, graph: segment.Oversegmentation, chosen: l
     text = "".join(digit.label for digit in digits)
     if not text:
         return digits
-    line = line_reader.line_input(graph.ink, chosen_ink(graph, chosen), graph.line_height)
+    line = line_reader.line_input(graph.ink, graph.ink_of(chosen), graph.line_height)
     if line is None:
         return digits
     log_probabilities = line_reader.shipped().log_probabilities(line.pixels)
@@ -271,17 +271,6 @@ def second_opinion(model: DigitModel, graph: segment.Oversegmentation, chosen: l
         changed = model.contract.class_labels[int(joint.argmax())] != digit.label
         mended.append(NumberDigit.of(model, digit.model_input, joint.astype(np.float32), box=digit.box) if changed else digit)
     return mended
-
-
-def chosen_ink(graph: segment.Oversegmentation, chosen: list[int]) -> np.ndarray:
-    """A map of the line (1: the ink of the `chosen` candidates, 0: the rest), as the line reader
-    is given it (`line_reader.line_input`'s `blobs`)."""
-    kept = np.zeros(graph.ink.shape, np.int32)
-    for index in chosen:
-        candidate = graph.candidates[index]
-        x0, y0, x1, y1 = candidate.box
-        kept[y0:y1, x0:x1][candidate.ink > 0] = 1
-    return kept
 
 
 def line_digits(model: DigitModel, line: line_reader.Line, log_probabilities: np.ndarray, text: str,

@@ -191,22 +191,37 @@ def test_the_geometry_tells_a_dot_from_a_stroke():
     assert blobs == 1 and log_length > np.log(10) and log_elongation > np.log(10)
 
 
-def test_the_number_reader_leaves_out_a_doodle_or_mark_beside_a_number(model, mnist):
-    """Numbers of 4 MNIST test digits with a held-apart doodle or mark beside them: the doodle is
-    left out (and said to be) and the number read, for at least 26 of 40 (measured 28: 29 before
-    the line reader, which reads a stroke crossing one "3" as a "1"; benchmarks/not_digit.py: 80%
-    and 80% of 50 each; without the check none is)."""
+def test_the_number_reader_leaves_out_a_doodle_mark_or_letter_beside_a_number(model, mnist):
+    """Numbers of 4 MNIST test digits with a held-apart doodle, mark or letter beside them: the
+    non-digit is left out (and said to be) and the number read, for at least 42 of 60 (measured 45:
+    13, 18 and 14 of 20; 36 before a blob cut into "digits" standing apart was held to what the line
+    and pair readers confirm, when letters read "111" beside the number: 12, 16 and 8; without the
+    check none is)."""
     from reader.pipeline import read_number
     _, (images, labels) = mnist
     wrong = []
-    for kind in ("doodles", "marks"):
+    for kind in ("doodles", "marks", "letters"):
         rng = np.random.default_rng([non_digits.EVALUATION.seed, 11, non_digits.KINDS.index(kind)])
         for _ in range(20):
             text, picture = non_digits.beside_number(kind, rng, images, labels)
             reading = read_number(model, picture)
             if reading.text != text or len(reading.not_digits) != 1:
                 wrong.append((kind, text, reading.text, reading.not_digits))
-    assert len(wrong) <= 14, wrong
+    assert len(wrong) <= 18, wrong
+
+
+def test_a_letter_cut_into_ones_beside_a_number_is_left_out(model, mnist):
+    """A letter (Liberation font, held apart) beside "1957" that the path cut into four "1"s, each
+    a digit to the check seen alone ("1111957" before): one blob standing apart, refused whole,
+    read as "1"s only, is a letter's strokes (`reader.numbers.not_digits.apart_and_unconfirmed`)."""
+    from reader.numbers import not_digits
+    from reader.pipeline import read_number
+    _, (images, labels) = mnist
+    rng = np.random.default_rng([non_digits.EVALUATION.seed, 11, non_digits.KINDS.index("letters")])
+    text, picture = [non_digits.beside_number("letters", rng, images, labels) for _ in range(7)][-1]
+    assert text == "1957"
+    reading = read_number(model, picture)
+    assert reading.text == "1957" and len(reading.not_digits) == 1, reading.text
 
 
 def test_the_number_reader_keeps_every_digit_of_plain_numbers(model, mnist):

@@ -122,6 +122,16 @@ class Oversegmentation:
     ink: np.ndarray               # the ink map the boxes refer to (shrunk if its digits were tall)
     blobs: LineBlobs = field(repr=False, compare=False)  # what it was cut from
 
+    def ink_of(self, chosen: list[int]) -> np.ndarray:
+        """A map of the line (1: the ink of the `chosen` candidates, indices into `candidates`; 0:
+        the rest), as the line reader is given it (`reader.numbers.line_reader.line_input`'s `blobs`)."""
+        kept = np.zeros(self.ink.shape, np.int32)
+        for index in chosen:
+            candidate = self.candidates[index]
+            x0, y0, x1, y1 = candidate.box
+            kept[y0:y1, x0:x1][candidate.ink > 0] = 1
+        return kept
+
 
 def oversegment(ink: np.ndarray) -> Oversegmentation:
     """Pieces and candidate digits of the number in `ink` (float32 (H, W) in [0, 1], 1 = ink),
