@@ -213,7 +213,7 @@ def test_the_number_reader_leaves_out_a_doodle_mark_or_letter_beside_a_number(mo
 def test_a_letter_cut_into_ones_beside_a_number_is_left_out(model, mnist):
     """A letter (Liberation font, held apart) beside "1957" that the path cut into four "1"s, each
     a digit to the check seen alone ("1111957" before): one blob standing apart, refused whole,
-    read as "1"s only, is a letter's strokes (`reader.numbers.not_digits.apart_and_unconfirmed`)."""
+    read as "1"s only, is a letter's strokes (`reader.numbers.not_digits.unconfirmed`)."""
     from reader.numbers import not_digits
     from reader.pipeline import read_number
     _, (images, labels) = mnist

@@ -40,7 +40,7 @@ A letter, mark or doodle beside a number is often one blob that the path cuts in
 of which the check takes for one seen alone (an "H" read "11", a "+" read "77"). Such a group
 (two digits or more sharing blobs), refused as a whole `MARGIN` under the threshold and standing
 `NEAR` line heights or more from every other chosen digit, is left out when it reads as "1"s only
-or when what else reads digits does not confirm it (`apart_and_unconfirmed`: the line reader and
+or when what else reads digits does not confirm it (`unconfirmed`: the line reader and
 the pair reader, each reading its ink alone). Touching digits mostly stand among touching
 neighbours, and those standing apart the line and pair readers read as the path does. And a
 single digit standing `APART` line heights or more from the others is held to the check's own
@@ -102,7 +102,7 @@ APART = 0.2                   # line heights from every other chosen digit: a lo
 LINE_SURE = -0.1              # a group apart the line reader reads as as many digits this surely (log-probability) is kept
 LINE_DOUBT = 2.0              # nats by which the line reader must prefer its own reading of a group apart ...
 PAIR_DOUBT = 0.2              # ... with the pair reader's probability of its two digits under this ...
-PAIR_NEVER = 0.05             # ... or under this alone, for it to be unconfirmed (`apart_and_unconfirmed`)
+PAIR_NEVER = 0.05             # ... or under this alone, for it to be unconfirmed (`unconfirmed`)
 
 
 def refused(model: DigitModel, graph: segment.Oversegmentation, path: list[int],
@@ -129,36 +129,34 @@ def refused(model: DigitModel, graph: segment.Oversegmentation, path: list[int],
             elif odds[0] < 0 and APART * graph.line_height <= gap_to_the_others(graph, path, positions) < np.inf:
                 left_out.append(positions)             # standing apart, it is judged as the Draw tab judges it
             continue
+        apart = NEAR * graph.line_height <= gap_to_the_others(graph, path, positions) < np.inf
+        sure = sure_digits(odds, candidates, graph.line_height) >= SURE_DIGITS  # the number's own touching digits
+        if not apart and (sure or not alone.any()):
+            continue
         whole = joined(candidates)
         model_input = to_mnist(whole, model.contract.image_size, model.contract.digit_box)
         if model_input is None:
             continue
         whole_odds = check.log_odds(model_input, not_digit.geometry(on_square(whole)))[0] - check.threshold
-        if whole_odds < -MARGIN and apart_and_unconfirmed(graph, path, positions, chosen_inputs, model):
+        if apart and whole_odds < -MARGIN and unconfirmed(graph, path, positions, chosen_inputs, model):
             left_out.append(positions)                 # one blob cut into "digits", away from the number
-            continue
-        if sure_digits(odds, candidates, graph.line_height) >= SURE_DIGITS:
-            continue                                   # the number's own touching digits, one of them two
-        if alone.any() and whole_odds < 0:
+        elif not sure and alone.any() and whole_odds < 0:
             left_out.append(positions)
     return left_out
 
 
-def apart_and_unconfirmed(graph: segment.Oversegmentation, path: list[int], positions: list[int],
-                          chosen_inputs: np.ndarray, model: DigitModel) -> bool:
+def unconfirmed(graph: segment.Oversegmentation, path: list[int], positions: list[int],
+                chosen_inputs: np.ndarray, model: DigitModel) -> bool:
     """Whether a group of digits the path cut from one blob (`positions` on `path`, two or more),
-    which the check refuses as a whole, is a letter, mark or doodle rather than the number's own
-    touching digits: it stands `NEAR` line heights or more from every other chosen digit (digits
-    that touch are mostly among touching neighbours), and it reads as "1"s only (a letter's
+    which the check refuses as a whole and which stands `NEAR` line heights or more from every
+    other chosen digit (`refused`: digits that touch mostly stand among touching neighbours), is a
+    letter, mark or doodle rather than the number's own touching digits: it reads as "1"s only (a letter's
     strokes: "H" read "11") or what else reads digits does not confirm it. The line reader reads
     the group's ink alone: when it reads as many digits with a log-probability over `LINE_SURE`,
     they are digits, whatever it reads them as (a crowded "02" the path read "62"); else it doubts
     when it finds another reading `LINE_DOUBT` nats likelier than the path's, which is enough for
     three digits or more; for two, the pair reader must also give the path's pair less than
     `PAIR_DOUBT`, or less than `PAIR_NEVER` whatever the line reader says."""
-    gap = gap_to_the_others(graph, path, positions)
-    if not np.isfinite(gap) or gap < NEAR * graph.line_height:
-        return False
     labels = model.probabilities(chosen_inputs[positions]).argmax(axis=1)
     text = "".join(model.contract.class_labels[k] for k in labels)
     if set(text) == {"1"}:
