@@ -59,7 +59,7 @@ def pictures(job: tuple[int, int, bool, range]) -> tuple[np.ndarray, np.ndarray]
         if x is None:
             continue
         inputs[made] = x
-        classes[made] = pairs.SINGLES + 10 * wanted[0] + wanted[1] if two else wanted[0]
+        classes[made] = pairs.class_index("".join(map(str, wanted)))
         made += 1
     return inputs, classes
 

@@ -94,3 +94,9 @@ def test_the_number_reader_splits_touching_digits_the_path_read_as_one(model, mn
         assert left.box[0] < right.box[0] and left.box[2] <= right.box[2]
         assert min(left.confidence, right.confidence) > 0.5
         assert left.model_input.shape == right.model_input.shape == (28, 28) and left.model_input.max() == 1.0
+
+
+def test_class_index_is_class_texts_inverse():
+    from reader.numbers import pairs
+    assert [pairs.class_index(pairs.class_text(k)) for k in range(pairs.SINGLES + 100)] == list(range(pairs.SINGLES + 100))
+    assert pairs.class_index("7") == 7 and pairs.class_index("07") == pairs.SINGLES + 7 and pairs.class_text(pairs.class_index("27")) == "27"

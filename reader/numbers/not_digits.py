@@ -99,7 +99,7 @@ NEAR = 0.12                   # line heights between a left-out group and the ne
                               # the group is taken for the number's own touching digits (`two_in_one`)
 APART = 0.2                   # line heights from every other chosen digit: a lone digit so far off is held to the
                               # check's own threshold, without `MARGIN` (finite: there is another digit)
-LINE_SURE = -0.1              # a group apart the line reader reads as as many digits this surely (log-probability) is kept
+LINE_SURE = -0.1              # log-probability over which the line reader's reading of a group apart, with as many digits, keeps it
 LINE_DOUBT = 2.0              # nats by which the line reader must prefer its own reading of a group apart ...
 PAIR_DOUBT = 0.2              # ... with the pair reader's probability of its two digits under this ...
 PAIR_NEVER = 0.05             # ... or under this alone, for it to be unconfirmed (`unconfirmed`)
@@ -176,7 +176,7 @@ def unconfirmed(graph: segment.Oversegmentation, path: list[int], positions: lis
     pair = pairs.pair_input(joined([graph.candidates[index] for index in chosen]))
     if pair is None:
         return line_doubts
-    said = pairs.shipped().probabilities(pair[None])[0][pairs.SINGLES + 10 * int(text[0]) + int(text[1])]
+    said = pairs.shipped().probabilities(pair[None])[0][pairs.class_index(text)]
     return said < PAIR_NEVER or (line_doubts and said < PAIR_DOUBT)
 
 

@@ -41,6 +41,11 @@ def class_text(index: int) -> str:
     return str(index) if index < SINGLES else f"{(index - SINGLES) // 10}{(index - SINGLES) % 10}"
 
 
+def class_index(text: str) -> int:
+    """The class that reads `text` (one digit or two): `class_text`'s inverse."""
+    return int(text) if len(text) == 1 else SINGLES + 10 * int(text[0]) + int(text[1])
+
+
 def pair_input(ink: np.ndarray) -> np.ndarray | None:
     """The pair reader's input for an ink map holding one candidate: float32 (HEIGHT, WIDTH) in
     [0, 1], its ink cropped, scaled to `BOX_HEIGHT` px tall (at most `BOX_WIDTH` wide, aspect kept,
