@@ -1,16 +1,18 @@
-"""Train the Number reader's line reader (reader/numbers/line_reader.onnx; reader.numbers.line_reader).
+"""Train the Number reader's line readers (reader/numbers/line_reader.onnx, reader.numbers.line_reader;
+with --not-digits reader/numbers/line_reader_not_digits.onnx, reader.numbers.line_not_digits).
 
-Not a benchmark: this makes the file `reader.numbers.line_reader` reads. Steps:
+Not a benchmark: this makes the files those modules read. Steps:
 
 1. numbers written like those of tests/written_numbers.py, from MNIST *training* digits 0–54,999
    (`KINDS`: crowded — touching, crossing, slanted, mixed pens, a third photographed on paper —,
    hard, ordinary, touching pairs and lone digits); each picture's ink map
    (`reader.preprocess.ink_map`) is taken to the Number reader's working height
    (`reader.numbers.segment.line_blobs`) and made the line reader's input (`line_input`);
-   with `--not-digits` (an experiment, not shipped: benchmarks/README.md, "Tried and not kept"),
-   besides them `NOT_DIGIT_TRAIN` pictures holding what is not a digit (`NOT_DIGIT_KINDS`: numbers
-   with a doodle, mark or letter beside them, labelled with their digits only, and lone taps,
-   doodles, marks, letters and filled blobs, labelled with nothing; `tests/non_digits.py`, the
+   with `--not-digits` (the second reader, which only says which digits are none), besides
+   them `NOT_DIGIT_TRAIN` pictures holding what is not a digit (`NOT_DIGIT_KINDS`: numbers with a
+   doodle, mark or letter beside them, labelled with their digits only, and lone taps, doodles,
+   marks, letters and filled blobs, labelled with nothing) and numbers drawn with an even pen, as
+   the sketchpad draws them, labelled with their digits (`even_pen`; `tests/non_digits.py`, the
    tuning split's seed family and fonts, never the evaluation split's), so that it reads no digit
    where there is none (the path reads a letter's strokes as "1"s);
 2. a small fully convolutional network (`build`: five 3×3 convolutions with max-pooling down to
@@ -21,7 +23,7 @@ Not a benchmark: this makes the file `reader.numbers.line_reader` reads. Steps:
    checked: ONNX Runtime must give the Keras log-probabilities on the held-out pictures.
 
     python benchmarks/fit_line_reader.py            # ~40 min on 2 cores
-    python benchmarks/fit_line_reader.py --not-digits --output /tmp/line_reader_not_digits.onnx   # the experiment
+    python benchmarks/fit_line_reader.py --not-digits   # the second reader: ~46 min on 2 cores
     python benchmarks/fit_line_reader.py --quick    # a check that it works (nothing written)
 """
 
@@ -39,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.fitting import (HELD_OUT_POOL, TRAIN_POOL, kept_if_onnx_agrees, made_in_parallel,  # noqa: E402
                                 training_digits, write_results)
 from export.tf_function import onnx_graph  # noqa: E402
-from reader.numbers import line_reader, segment  # noqa: E402
+from reader.numbers import line_not_digits, line_reader, segment  # noqa: E402
 from reader.preprocess import ink_map  # noqa: E402
 from tests import non_digits, written_numbers as written  # noqa: E402
 
@@ -48,11 +50,14 @@ TRAIN, HELD_OUT = 100_000, 4_000
 WIDTH = 192                # training frame width (px): pictures are padded to it; wider ones drawn again
 MAX_DIGITS = 8             # labels per picture (hard numbers have at most 6)
 EPOCHS = 7
-NOT_DIGIT_KINDS = {"beside": 0.7, "none": 0.3}   # share of the not-digit pictures
-NOT_DIGIT_TRAIN, NOT_DIGIT_HELD_OUT = 14_000, 1_000
+NOT_DIGIT_KINDS = {"beside": 0.5, "none": 0.25, "even": 0.25}   # share of the not-digit pictures
+EVEN_SHARE = 0.3           # of the numbers beside a non-digit: drawn with an even pen, as the sketchpad draws
+EVEN_LEVELS = (0.3, 0.8)   # an even pen's picture is the ink above a level drawn from this range
+NOT_DIGIT_TRAIN, NOT_DIGIT_HELD_OUT = 20_000, 1_000
 BESIDE_KINDS = ("doodles", "marks", "letters")
 ALONE_KINDS = ("taps", "doodles", "marks", "letters", "blobs")
 RESULTS = ROOT / "benchmarks" / "results" / "line_reader.json"
+RESULTS_NOT_DIGITS = ROOT / "benchmarks" / "results" / "line_reader_not_digits.json"
 
 def written_number(kind: str, rng: np.random.Generator, pool: range):
     """One picture of `kind` (`KINDS`) written from `pool`'s digits: (PIL image, its text)."""
@@ -88,8 +93,21 @@ def not_digit_picture(kind: str, rng: np.random.Generator, pool: range):
     if kind == "beside":
         text, picture = non_digits.beside_number(BESIDE_KINDS[rng.integers(len(BESIDE_KINDS))], rng, images, labels,
                                                  digits=int(rng.integers(2, 6)), split=non_digits.TUNING)
-        return picture, text
+        return (even_pen(picture, rng) if rng.random() < EVEN_SHARE else picture), text
+    if kind == "even":
+        names = list(KINDS)
+        chances = np.array([KINDS[name] for name in names])
+        picture, text = written_number(names[rng.choice(len(names), p=chances / chances.sum())], rng, pool)
+        return even_pen(picture, rng), text
     return non_digits.non_digit(ALONE_KINDS[rng.integers(len(ALONE_KINDS))], rng, tuning_fonts(), images, labels), ""
+
+
+def even_pen(picture, rng: np.random.Generator):
+    """`picture` as an even pen would draw it: its ink above a random level (`EVEN_LEVELS`), full
+    black on white, no soft edge. Every non-digit here is drawn so; without digits drawn so too, a
+    reader learns "an even pen is no digit" and reads the sketchpad's digits as nothing."""
+    ink = ink_map(picture) > rng.uniform(*EVEN_LEVELS)
+    return non_digits.ink_picture(ink.astype(np.float32))
 
 
 @functools.cache
@@ -181,13 +199,15 @@ def main(argv=None) -> int:
     parser.add_argument("--cache", type=Path, help="keep the pictures in this .npz (made once, read after)")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--not-digits", action="store_true", help="train on pictures holding non-digits too "
-                        "(NOT_DIGIT_KINDS); an experiment the reader does not read, so --output is needed")
+                        f"(NOT_DIGIT_KINDS): the second line reader, {line_not_digits.WEIGHTS_FILE.name}, which "
+                        "finds the digits that are none (reader.numbers.line_not_digits)")
     parser.add_argument("--output", type=Path, help="where to write the reader (default: the one the Number "
-                        f"reader reads, {line_reader.WEIGHTS_FILE})")
+                        f"reader reads, {line_reader.WEIGHTS_FILE.name} or with --not-digits "
+                        f"{line_not_digits.WEIGHTS_FILE.name}, in reader/numbers/)")
     args = parser.parse_args(argv)
-    if args.not_digits and not args.output and not args.quick:
-        parser.error("--not-digits writes a reader the Number reader does not read: give --output FILE")
-    args.output = args.output or line_reader.WEIGHTS_FILE
+    shipped = line_not_digits.WEIGHTS_FILE if args.not_digits else line_reader.WEIGHTS_FILE
+    results = RESULTS_NOT_DIGITS if args.not_digits else RESULTS
+    args.output = args.output or shipped
     started = time.time()
     train, held = (3000, 500) if args.quick else (TRAIN, HELD_OUT)
     nd_train, nd_held = (400, 100) if args.quick else (NOT_DIGIT_TRAIN, NOT_DIGIT_HELD_OUT)
@@ -225,7 +245,7 @@ def main(argv=None) -> int:
         nd_in = x_nd_held[..., None].astype(np.float32) / 255
         nd_log_p = np.asarray(keras.ops.log_softmax(model.predict(nd_in, batch_size=256, verbose=0), axis=-1))
         beside, alone = (y_nd_held > 0).any(axis=1), ~(y_nd_held > 0).any(axis=1)
-        measured["held-out numbers beside a non-digit read right (best path)"] = round(
+        measured["held-out numbers beside a non-digit or drawn with an even pen read right (best path)"] = round(
             read_right(nd_log_p[beside], y_nd_held[beside]), 4)
         measured["held-out lone non-digits read as no digit"] = round(read_right(nd_log_p[alone], y_nd_held[alone]), 4)
     print("held out (Keras):", measured, flush=True)
@@ -240,14 +260,14 @@ def main(argv=None) -> int:
         return 1
     if args.quick:
         return 0
-    if args.output != line_reader.WEIGHTS_FILE:
+    if args.output != shipped:
         print(f"wrote {args.output} ({time.time() - started:.0f} s)")
         return 0
-    write_results(RESULTS, "fit_line_reader.py" + (" --not-digits" if args.not_digits else ""),
+    write_results(results, "fit_line_reader.py" + (" --not-digits" if args.not_digits else ""),
                   {"pictures": len(x), "of them holding non-digits": len(x_nd), "held out": len(x_held) + len(x_nd_held),
                    "epochs": epochs, "held-out scores": measured, "largest ONNX/Keras difference": gap,
                    "seconds": round(time.time() - started)})
-    print(f"wrote {args.output} and {RESULTS} ({time.time() - started:.0f} s)")
+    print(f"wrote {args.output} and {results} ({time.time() - started:.0f} s)")
     return 0
 
 

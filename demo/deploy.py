@@ -3,8 +3,8 @@ files the Space needs.
 
 What goes up (`space_files`): app.py, README.md (its front matter makes the repository a Gradio
 Space), requirements.txt (serving only: no TensorFlow), the demo/ and reader/ packages (their code and the
-number reader's fitted weights, reader/numbers/number_weights.json, reader/numbers/whole_digit.onnx and
-reader/numbers/pair_reader.onnx, and the not-digit check, reader/not_digit.onnx), the shipped model
+number reader's fitted weights, reader/numbers/number_weights.json, reader/numbers/whole_digit.onnx,
+reader/numbers/pair_reader.onnx and its two line readers, and the not-digit check, reader/not_digit.onnx), the shipped model
 (`reader.runs.SHIPPED_MODEL`), the files of each shipped run folder that the training tab reads
 (its run card and the files it names: `reader.runs.page_files`) and the example pictures. Never runs/, .venv, caches, tests, benchmarks,
 Keras models or the int8 model (the page uses neither). They are copied into a staging folder and

@@ -106,8 +106,8 @@ def start(argv: list[str] | None = None, announce: bool = True) -> Served:
     except (ModelError, ValueError) as error:
         fail(f"{error} (chosen as {choice.source}; rule: {MODEL_RULE})")
     try:  # the number reader's fitted files: a broken checkout says so now, not at the first number
-        from reader.numbers import best_path, line_reader, pairs, whole_digit  # here: a bad --model exits before scipy loads
-        best_path.shipped_fit(), whole_digit.shipped(), pairs.shipped(), line_reader.shipped()
+        from reader.numbers import best_path, line_not_digits, line_reader, pairs, whole_digit  # here: a bad --model exits before scipy loads
+        best_path.shipped_fit(), whole_digit.shipped(), pairs.shipped(), line_reader.shipped(), line_not_digits.shipped()
     except RuntimeError as error:
         fail(str(error))
     prepare_process()

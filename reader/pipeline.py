@@ -15,7 +15,7 @@ from reader import explain, not_digit
 from reader.errors import InputError
 from reader.images import load_image
 from reader.model import DigitModel
-from reader.numbers import best_path, doubt, line_reader, not_digits, pairs, segment, slant, whole_digit
+from reader.numbers import best_path, doubt, line_not_digits, line_reader, not_digits, pairs, segment, slant, whole_digit
 from reader.numbers.candidates import CandidateReadings
 from reader.numbers.reread import settle
 from reader.preprocess import INK_THRESHOLD, ink_bbox, ink_blobs, ink_map, to_mnist
@@ -182,7 +182,8 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     picture read as one digit gets the Draw tab's not-digit verdict (`refused_as_one_digit`); a
     chosen digit wide enough to be two that the pair reader reads as two touching digits becomes
     those two (`pairs`); the line reader reads the chosen digits' ink whole, without cuts, and has
-    its word (`second_opinion`).
+    its word (`second_opinion`); a second line reader, who has seen non-digits, leaves out the
+    digits it finds are none (`line_not_digits`: a letter's strokes read as "1"s).
     Raises `InputError` for more than `max_digits` digits.
     """
     started = time.perf_counter()
@@ -221,20 +222,39 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
             digits += pair_digits(model, candidate, two_digits[position])
         else:
             digits.append(NumberDigit.of(model, chosen_inputs[position], probabilities[path[position]], box=candidate.box))
-    digits = second_opinion(model, graph, [path[p] for p in kept], digits)   # the line read whole
+    line = line_reader.line_input(graph.ink, graph.ink_of([path[p] for p in kept]), graph.line_height)
+    digits = second_opinion(model, line, digits)       # the line read whole
     at_most(max_digits, digits)
+    no_digits = line_not_digits.left_out(line_not_digits.shipped(), line, "".join(d.label for d in digits),
+                                         [d.box for d in digits]) if line is not None else []
     guess_below = doubt.doubtful_below(model)
     for digit in digits:  # the doubt mark: chosen on validation numbers, not the model's own threshold
         digit.sure = digit.confidence >= guess_below
+    boxes = [not_digits.joint_box([graph.candidates[path[p]] for p in group]) for group in not_digit_groups]
+    boxes += [joined_box([digits[p].box for p in run]) for run in runs(no_digits)]
+    digits = [digit for position, digit in enumerate(digits) if position not in no_digits]
     return NumberReading("".join(d.label for d in digits), digits, graph.ink, (time.perf_counter() - started) * 1000,
-                         [not_digits.joint_box([graph.candidates[path[p]] for p in group]) for group in not_digit_groups],
-                         straightened)
+                         boxes, straightened)
 
 
-def second_opinion(model: DigitModel, graph: segment.Oversegmentation, chosen: list[int],
-                   digits: list[NumberDigit]) -> list[NumberDigit]:
+def runs(positions: list[int]) -> list[list[int]]:
+    """Sorted `positions` in runs of neighbours: [0, 1, 4] → [[0, 1], [4]]."""
+    found = []
+    for position in sorted(positions):
+        if found and found[-1][-1] == position - 1:
+            found[-1].append(position)
+        else:
+            found.append([position])
+    return found
+
+
+def joined_box(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def second_opinion(model: DigitModel, line: line_reader.Line | None, digits: list[NumberDigit]) -> list[NumberDigit]:
     """`digits` as the line reader (`reader.numbers.line_reader`), reading the same ink whole,
-    would have them. It sees the ink of the `chosen` candidates only, at the size the cutter saw it
+    would have them. Its `line` is the ink of the chosen digits only, at the size the cutter saw it
     (what the path skipped as noise or left out as not a digit is not read again: a doodle beside
     the number stays out). Its own reading replaces
     the path's when it finds it `line_reader.SWITCH_ABOVE` likelier — `line_reader.SAME_LENGTH_ABOVE`
@@ -247,10 +267,7 @@ def second_opinion(model: DigitModel, graph: segment.Oversegmentation, chosen: l
     When its reading is the path's, that product is skipped (it changed no digit of the 2,186
     tuning numbers so read, and costs more than the reading itself: benchmarks/second_opinion.py)."""
     text = "".join(digit.label for digit in digits)
-    if not text:
-        return digits
-    line = line_reader.line_input(graph.ink, graph.ink_of(chosen), graph.line_height)
-    if line is None:
+    if not text or line is None:
         return digits
     log_probabilities = line_reader.shipped().log_probabilities(line.pixels)
     other = line_reader.best_text(log_probabilities)

@@ -214,7 +214,8 @@ def test_the_shipped_fast_model_has_the_threshold_the_readme_says():
     ("reader.numbers.whole_digit.WholeDigitCheck", "fit_number_weights.py"),
     ("reader.numbers.pairs.PairReader", "fit_pair_reader.py"),
     ("reader.numbers.line_reader.LineReader", "fit_line_reader.py"),
-], ids=["not-digit check", "whole-digit check", "pair reader", "line reader"])
+    ("reader.numbers.line_not_digits.second_reader", "fit_line_reader.py --not-digits"),
+], ids=["not-digit check", "whole-digit check", "pair reader", "line reader", "line reader for non-digits"])
 def test_each_fitted_graph_refuses_a_missing_corrupt_or_foreign_file_and_names_its_maker(loader, maker, tmp_path):
     """The reader's fitted graphs all open through `fitted_session`: a missing file, a truncated
     one and another graph (LeNet itself) each give one RuntimeError naming the command that makes it."""

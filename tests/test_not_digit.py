@@ -193,10 +193,11 @@ def test_the_geometry_tells_a_dot_from_a_stroke():
 
 def test_the_number_reader_leaves_out_a_doodle_mark_or_letter_beside_a_number(model, mnist):
     """Numbers of 4 MNIST test digits with a held-apart doodle, mark or letter beside them: the
-    non-digit is left out (and said to be) and the number read, for at least 42 of 60 (measured 44:
-    12, 18 and 14 of 20; 36 before a blob cut into "digits" standing apart was held to what the line
-    and pair readers confirm, when letters read "111" beside the number: 12, 16 and 8; without the
-    check none is)."""
+    non-digit is left out (and said to be) and the number read, for at least 47 of 60 (measured 49:
+    13, 20 and 16 of 20; 44 before the line reader that has seen non-digits had its say,
+    `reader.numbers.line_not_digits`, when a mark read "77" beside the number; 36 before a blob cut
+    into "digits" standing apart was held to what the line and pair readers confirm, when letters
+    read "111" beside the number: 12, 16 and 8; without the check none is)."""
     from reader.pipeline import read_number
     _, (images, labels) = mnist
     wrong = []
@@ -207,7 +208,7 @@ def test_the_number_reader_leaves_out_a_doodle_mark_or_letter_beside_a_number(mo
             reading = read_number(model, picture)
             if reading.text != text or len(reading.not_digits) != 1:
                 wrong.append((kind, text, reading.text, reading.not_digits))
-    assert len(wrong) <= 18, wrong
+    assert len(wrong) <= 13, wrong
 
 
 def test_a_letter_cut_into_ones_beside_a_number_is_left_out(model, mnist):

@@ -30,7 +30,7 @@ def expected_space_files() -> set[str]:
 def test_the_space_gets_exactly_what_the_app_reads():
     files = deploy.space_files()
     assert set(files) == expected_space_files()
-    assert {"reader/numbers/number_weights.json", "reader/numbers/whole_digit.onnx", "reader/numbers/pair_reader.onnx", "reader/numbers/line_reader.onnx", "reader/not_digit.onnx", "reader/pipeline.py",
+    assert {"reader/numbers/number_weights.json", "reader/numbers/whole_digit.onnx", "reader/numbers/pair_reader.onnx", "reader/numbers/line_reader.onnx", "reader/numbers/line_reader_not_digits.onnx", "reader/not_digit.onnx", "reader/pipeline.py",
             "demo/ui.py", "artifacts/robust/card.json", "artifacts/seed/confusion.png"} <= set(files)
     assert len(EXAMPLES) >= 10
     for name in files:

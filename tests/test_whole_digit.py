@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from reader.numbers import best_path, candidates, line_reader, pairs, segment, whole_digit
+from reader.numbers import best_path, candidates, line_not_digits, line_reader, pairs, segment, whole_digit
 from reader import pipeline
 from reader.model import DigitModel
 from reader.preprocess import INK_THRESHOLD, ink_map
@@ -97,8 +97,9 @@ def test_a_check_made_for_candidates_of_another_size_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("module, maker", [(whole_digit, "fit_number_weights.py"), (pairs, "fit_pair_reader.py"),
-                                           (line_reader, "fit_line_reader.py")],
-                         ids=["whole-digit check", "pair reader", "line reader"])
+                                           (line_reader, "fit_line_reader.py"),
+                                           (line_not_digits, "fit_line_reader.py --not-digits")],
+                         ids=["whole-digit check", "pair reader", "line reader", "line reader for non-digits"])
 def test_the_app_will_not_start_without_the_number_readers_files(module, maker, tmp_path, monkeypatch, capsys):
     """`python app.py` loads the number reader's files at start (the whole-digit check, the pair
     reader, the line reader): one line naming the file and the command that makes it, exit status 2, before it

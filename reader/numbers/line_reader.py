@@ -150,8 +150,8 @@ class LineReader:
     """The reader saved at `path`, run by ONNX Runtime on the CPU. RuntimeError (saying how to make
     it) if it is missing, corrupt or made for another input."""
 
-    def __init__(self, path: Path = WEIGHTS_FILE, threads: int = 1):
-        self.session = fitted_session(path, "fit_line_reader.py", [(INPUT_NAME, [None, HEIGHT, None, 1])],
+    def __init__(self, path: Path = WEIGHTS_FILE, threads: int = 1, maker: str = "fit_line_reader.py"):
+        self.session = fitted_session(path, maker, [(INPUT_NAME, [None, HEIGHT, None, 1])],
                                       [(OUTPUT_NAME, [None, None, 11])], threads)
 
     def log_probabilities(self, line: np.ndarray) -> np.ndarray:
