@@ -127,15 +127,17 @@ def other_writers(model: DigitModel) -> dict:
 def numbers_beside(model: DigitModel, images, labels, count: int, leave_out: bool = True) -> list[dict]:
     """Numbers of 4 MNIST test digits with a held-apart doodle, mark or letter beside them
     (`tests.non_digits.beside_number`): the share read exactly (the non-digit left out); with
-    `leave_out` False, as the reader read them before it left anything out."""
-    from reader.numbers import not_digits
-    refused = not_digits.refused
+    `leave_out` False, as the reader read them before it left anything out (neither the not-digit
+    check nor the second line reader, `reader.numbers.line_not_digits`)."""
+    from reader.numbers import line_not_digits, not_digits
+    refused, left_out = not_digits.refused, line_not_digits.left_out
     if not leave_out:
         not_digits.refused = lambda *args: []
+        line_not_digits.left_out = lambda *args: []
     try:
         return _numbers_beside(model, images, labels, count)
     finally:
-        not_digits.refused = refused
+        not_digits.refused, line_not_digits.left_out = refused, left_out
 
 
 def _numbers_beside(model: DigitModel, images, labels, count: int) -> list[dict]:
