@@ -95,11 +95,16 @@ def not_digit_picture(kind: str, rng: np.random.Generator, pool: range):
                                                  digits=int(rng.integers(2, 6)), split=non_digits.TUNING)
         return (even_pen(picture, rng) if rng.random() < EVEN_SHARE else picture), text
     if kind == "even":
-        names = list(KINDS)
-        chances = np.array([KINDS[name] for name in names])
-        picture, text = written_number(names[rng.choice(len(names), p=chances / chances.sum())], rng, pool)
+        picture, text = written_number(kind_drawn(KINDS, rng), rng, pool)
         return even_pen(picture, rng), text
     return non_digits.non_digit(ALONE_KINDS[rng.integers(len(ALONE_KINDS))], rng, tuning_fonts(), images, labels), ""
+
+
+def kind_drawn(kinds: dict[str, float], rng: np.random.Generator) -> str:
+    """One of `kinds` (name: share), drawn by its share."""
+    names = list(kinds)
+    chances = np.array([kinds[name] for name in names])
+    return names[rng.choice(len(names), p=chances / chances.sum())]
 
 
 def even_pen(picture, rng: np.random.Generator):
@@ -128,13 +133,11 @@ def pictures(job: tuple[int, int, range, bool]) -> tuple[np.ndarray, np.ndarray]
     seed, count, pool, not_digits = job
     rng = np.random.default_rng(seed)
     kinds, make = (NOT_DIGIT_KINDS, not_digit_picture) if not_digits else (KINDS, written_number)
-    names = list(kinds)
-    chances = np.array([kinds[name] for name in names])
     inputs = np.zeros((count, line_reader.HEIGHT, WIDTH), np.uint8)
     labels = np.zeros((count, MAX_DIGITS), np.int32)
     made = 0
     while made < count:
-        image, text = make(names[rng.choice(len(names), p=chances / chances.sum())], rng, pool)
+        image, text = make(kind_drawn(kinds, rng), rng, pool)
         x = input_of(image)
         if x is None or x.pixels.shape[1] > WIDTH:
             continue

@@ -226,12 +226,12 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     digits = second_opinion(model, line, digits)       # the line read whole
     at_most(max_digits, digits)
     no_digits = line_not_digits.left_out(line_not_digits.shipped(), line, "".join(d.label for d in digits),
-                                         [d.box for d in digits]) if line is not None else []
+                                         [d.box for d in digits])
     guess_below = doubt.doubtful_below(model)
     for digit in digits:  # the doubt mark: chosen on validation numbers, not the model's own threshold
         digit.sure = digit.confidence >= guess_below
     boxes = [not_digits.joint_box([graph.candidates[path[p]] for p in group]) for group in not_digit_groups]
-    boxes += [joined_box([digits[p].box for p in run]) for run in runs(no_digits)]
+    boxes += [not_digits.box_around([digits[p].box for p in run]) for run in runs(no_digits)]
     digits = [digit for position, digit in enumerate(digits) if position not in no_digits]
     return NumberReading("".join(d.label for d in digits), digits, graph.ink, (time.perf_counter() - started) * 1000,
                          boxes, straightened)
@@ -246,10 +246,6 @@ def runs(positions: list[int]) -> list[list[int]]:
         else:
             found.append([position])
     return found
-
-
-def joined_box(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
 def second_opinion(model: DigitModel, line: line_reader.Line | None, digits: list[NumberDigit]) -> list[NumberDigit]:

@@ -41,11 +41,12 @@ MAKER = "fit_line_reader.py --not-digits"
 LEAVE_OUT_ABOVE = 10.0      # chosen on the tuning sets (benchmarks/README.md)
 
 
-def left_out(reader: line_reader.LineReader, line: line_reader.Line, text: str,
+def left_out(reader: line_reader.LineReader, line: line_reader.Line | None, text: str,
              boxes: list[tuple[int, int, int, int]]) -> list[int]:
     """Positions in `text` (the digits read so far, left to right, in `boxes` of the ink map
-    `line` was made from) of the digits this reader finds are no digit; [] for none."""
-    if len(text) < 2:
+    `line` was made from) of the digits this reader finds are no digit; [] for none (and for no
+    line: no ink kept)."""
+    if line is None or len(text) < 2:
         return []
     log_probabilities = reader.log_probabilities(line.pixels)
     other = line_reader.best_text(log_probabilities)

@@ -251,8 +251,12 @@ def on_square(ink: np.ndarray) -> np.ndarray:
 
 
 def joint_box(candidates: list[segment.Candidate]) -> tuple[int, int, int, int]:
-    return (min(c.box[0] for c in candidates), min(c.box[1] for c in candidates),
-            max(c.box[2] for c in candidates), max(c.box[3] for c in candidates))
+    return box_around([c.box for c in candidates])
+
+
+def box_around(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    """The smallest (x0, y0, x1, y1) box holding all of `boxes`."""
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
 def joined(candidates: list[segment.Candidate]) -> np.ndarray:
