@@ -178,7 +178,7 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     (`not_digits`), but when what is left out is touching digits close to the others, choose again
     without the one refused alone, likely two digits read as one (`not_digits.two_in_one`), and
     never leaving out the number's own touching digits (`not_digits.sure_digits`,
-    `not_digits.two_against_a_digit`); a
+    `not_digits.two_against_a_digit`, `not_digits.read_as_digits`); a
     picture read as one digit gets the Draw tab's not-digit verdict (`refused_as_one_digit`); a
     chosen digit wide enough to be two that the pair reader reads as two touching digits becomes
     those two (`pairs`); the line reader reads the chosen digits' ink whole, without cuts, and has
@@ -209,6 +209,8 @@ def read_number(model: DigitModel, source, max_digits: int = 40) -> NumberReadin
     not_digit_groups = not_digits.refused(model, graph, path, chosen_inputs)  # a doodle or mark beside it
     path, chosen_inputs, probabilities, not_digit_groups = without_two_in_one(
         model, ink, graph, inputs, check, max_digits, (path, chosen_inputs, probabilities, not_digit_groups))
+    not_digit_groups = [group for group in not_digit_groups   # the second line reader reads them as digits
+                        if not not_digits.read_as_digits(graph, path, group)]
     if len(path) == 1 and not not_digit_groups and refused_as_one_digit(model, picture):
         not_digit_groups = [[0]]                       # one digit alone: the Draw tab's verdict
     left_out = {position for group in not_digit_groups for position in group}

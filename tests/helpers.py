@@ -13,12 +13,14 @@ from benchmarks.common import free_port  # noqa: F401  (one helper for tests and
 @contextlib.contextmanager
 def line_reader_off():
     """The Number reader without the line readers' word (`reader.pipeline.second_opinion`, and the
-    second reader's digits that are none, `reader.numbers.line_not_digits`): the path's reading,
-    for tests that measure another stage alone."""
+    second reader's digits that are none, `reader.numbers.line_not_digits`, or that are digits,
+    `reader.numbers.not_digits.read_as_digits`): the path's reading, for tests that measure another
+    stage alone."""
     import pytest
-    from reader.numbers import line_not_digits, line_reader
+    from reader.numbers import line_not_digits, line_reader, not_digits
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(line_not_digits, "LEAVE_OUT_ABOVE", np.inf)
+        patch.setattr(not_digits, "read_as_digits", lambda *args: False)
         patch.setattr(line_reader, "SWITCH_ABOVE", np.inf)
         patch.setattr(line_reader, "SAME_LENGTH_ABOVE", np.inf)
         patch.setattr(line_reader, "WEIGHT", 0.0)

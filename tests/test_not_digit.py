@@ -285,7 +285,8 @@ def test_touching_digits_refused_together_are_read_again_without_the_pair_read_a
     """Crowded numbers (tuning pool, seed 116) whose path read two touching digits as one "digit"
     that the not-digit check refused, so that their whole group of touching digits was left out
     ("24117" read "24"): read again without that candidate (`not_digits.two_in_one`), each is read
-    exactly and nothing is left out; without it, none is."""
+    exactly and nothing is left out; without it (and without `not_digits.read_as_digits`, which
+    would keep the group as the path read it, "2944" as "2444"), none is."""
     from reader.numbers import not_digits
     from reader.pipeline import read_number
     from tests.written_numbers import TUNING, crowded_numbers
@@ -297,10 +298,33 @@ def test_touching_digits_refused_together_are_read_again_without_the_pair_read_a
         reading = read_number(model, number.image)
         assert reading.text == number.text and reading.not_digits == [], (number.text, reading.text)
     monkeypatch.setattr(not_digits, "two_in_one", lambda *args: frozenset())
+    monkeypatch.setattr(not_digits, "read_as_digits", lambda *args: False)
     for number in chosen:
         reading = read_number(model, number.image)
         assert reading.text != number.text and reading.not_digits, (number.text, reading.text)
 
+
+
+def test_touching_digits_the_second_line_reader_reads_as_digits_are_never_left_out(model, mnist, monkeypatch):
+    """Crowded numbers (tuning pool, seed 216) whose digits all touch, two of them read as one
+    "digit" that the check refuses, so that the whole number read as nothing: the second line
+    reader, who has seen letters, marks and doodles, reads their ink surely as digits
+    (`not_digits.read_as_digits`), so they are kept and read exactly; without that, they read as
+    nothing."""
+    from reader.numbers import not_digits
+    from reader.pipeline import read_number
+    from tests.written_numbers import TUNING, crowded_numbers
+    _, (images, labels) = mnist
+    numbers = crowded_numbers(images, labels, 458, 216, pool=TUNING)
+    chosen = [numbers[i] for i in (341, 457)]
+    assert [n.text for n in chosen] == ["628", "616"]
+    for number in chosen:
+        reading = read_number(model, number.image)
+        assert reading.text == number.text and reading.not_digits == [], (number.text, reading.text)
+    monkeypatch.setattr(not_digits, "read_as_digits", lambda *args: False)
+    for number in chosen:
+        reading = read_number(model, number.image)
+        assert reading.text == "" and reading.not_digits, (number.text, reading.text)
 
 
 @pytest.mark.parametrize("rule, off, count, chosen, texts", [
