@@ -20,6 +20,7 @@ def line_reader_off():
     from reader.numbers import line_not_digits, line_reader, not_digits
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(line_not_digits, "LEAVE_OUT_ABOVE", np.inf)
+        patch.setattr(line_not_digits, "LEAVE_OUT_END_ABOVE", np.inf)
         patch.setattr(not_digits, "read_as_digits", lambda *args: False)
         patch.setattr(line_reader, "SWITCH_ABOVE", np.inf)
         patch.setattr(line_reader, "SAME_LENGTH_ABOVE", np.inf)

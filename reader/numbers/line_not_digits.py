@@ -13,7 +13,14 @@ chosen digits' ink, whole.
 
 Where its best reading is the reading so far with one digit or more taken out, and it finds that
 reading `LEAVE_OUT_ABOVE` likelier (natural log of the ratio), the digits it does not read are left
-out (`left_out`); which ones, by where along the line it read the others (`matched`). Never for a
+out (`left_out`); which ones, by where along the line it read the others (`matched`). One digit
+alone at either end, standing `END_APART` digit heights or more from its neighbour (where a
+doodle beside a number stands), is left out at `LEAVE_OUT_END_ABOVE` (`alone_at_an_end`): a doodle
+read as a digit close to the number's own was kept (tuning, 600 each of ordinary, crowded, hard
+numbers and pairs, 150 beside each non-digit, 100 of each lone kind: every number as before,
+beside a doodle, mark, letter 132 / 143 / 138 → 134 / 145 / 140 of 150; at 3, an ordinary number
+lost its last digit; evaluation: every number as before, 3,000 ordinary ones included, beside
+126 / 148 / 135 → 128 / 148 / 140). Never for a
 reading of one digit: a picture read as one digit gets the Draw tab's verdict
 (`reader.pipeline.refused_as_one_digit`). As a second opinion on the digits themselves it reads
 worse than the line reader (benchmarks/README.md), so it is asked only this.
@@ -39,6 +46,8 @@ from reader.numbers import line_reader
 WEIGHTS_FILE = Path(__file__).with_name("line_reader_not_digits.onnx")
 MAKER = "fit_line_reader.py --not-digits"
 LEAVE_OUT_ABOVE = 10.0      # chosen on the tuning sets (benchmarks/README.md)
+END_APART = 0.15            # digit heights: a first or last digit standing this far from its neighbour ...
+LEAVE_OUT_END_ABOVE = 6.0   # ... is left out alone when the reading without it is this much likelier
 
 
 def left_out(reader: line_reader.LineReader, line: line_reader.Line | None, text: str,
@@ -53,13 +62,27 @@ def left_out(reader: line_reader.LineReader, line: line_reader.Line | None, text
     if len(other) >= len(text):
         return []
     mine, theirs = line_reader.log_likelihoods(log_probabilities, [text, other])
-    if theirs - mine < LEAVE_OUT_ABOVE:
+    if theirs - mine < min(LEAVE_OUT_ABOVE, LEAVE_OUT_END_ABOVE):
         return []
     columns = [line.ink_columns(step) for step in line_reader.digit_steps(log_probabilities)]
     kept = matched(text, [(box[0] + box[2]) / 2 for box in boxes], other, columns)
     if kept is None:
         return []
-    return [position for position in range(len(text)) if position not in kept]
+    removed = [position for position in range(len(text)) if position not in kept]
+    if theirs - mine >= LEAVE_OUT_ABOVE or (theirs - mine >= LEAVE_OUT_END_ABOVE and alone_at_an_end(removed, boxes)):
+        return removed
+    return []
+
+
+def alone_at_an_end(positions: list[int], boxes: list[tuple[int, int, int, int]]) -> bool:
+    """Whether `positions` is only the first or only the last of the digits in `boxes`, standing
+    `END_APART` digit heights (the boxes' median height) or more from its neighbour: where a
+    doodle or mark beside a number stands, and a number's own digit seldom."""
+    if len(positions) != 1 or len(boxes) < 2 or positions[0] not in (0, len(boxes) - 1):
+        return False
+    height = float(np.median([box[3] - box[1] for box in boxes]))
+    gap = boxes[1][0] - boxes[0][2] if positions[0] == 0 else boxes[-1][0] - boxes[-2][2]
+    return gap >= END_APART * height
 
 
 def matched(text: str, centres: list[float], other: str, columns: list[float]) -> set[int] | None:
